@@ -1,0 +1,145 @@
+"""Commands out of the session state machine, executed by the call runtime.
+
+The state machine returns a tuple of these per event, in the order they must run. Commands
+that must happen together (stop playback and cancel response on barge-in) come in one tuple,
+and the runtime executes them in the same loop iteration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from ports import ChatMessage, ModelOptions, ToolCall, ToolSpec, TranscriptEntry, Voice
+
+
+@dataclass(frozen=True, slots=True)
+class StartResponse:
+    """Ask the language model for a response.
+
+    Attributes:
+        response_id: Unique within the call; every later event of this response carries it.
+        agent: Active agent name.
+        messages: The full prompt: the agent's system message, then the history.
+        tool_names: Registered tools the agent may call (the runtime resolves their specs).
+        extra_tools: Tools the domain defines itself, such as one handoff tool per target.
+        options: Model options for this agent.
+    """
+
+    response_id: str
+    agent: str
+    messages: tuple[ChatMessage, ...]
+    tool_names: tuple[str, ...] = ()
+    extra_tools: tuple[ToolSpec, ...] = ()
+    options: ModelOptions = ModelOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResponse:
+    """Stop the model stream (and its tool calls) of ``response_id`` at once."""
+
+    response_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Speak:
+    """Synthesise and play ``text``.
+
+    Attributes:
+        speech_id: Unique within the call; playback events carry it.
+        text: Plain text to speak (one clause, or a whole line).
+        interruptible: False when barge-in must not cut it (e.g. a legal notice).
+        response_id: The response it belongs to, or ``None`` for fixed lines (greeting...).
+        voice: Voice of the active agent.
+    """
+
+    speech_id: str
+    text: str
+    interruptible: bool = True
+    response_id: str | None = None
+    voice: Voice = Voice()
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlayback:
+    """Cancel synthesis, drop queued audio and send stop-audio to the far end (ACS StopAudio)."""
+
+    reason: str = "barge_in"
+
+
+@dataclass(frozen=True, slots=True)
+class RunTool:
+    """Run one tool call; the result comes back as :class:`~domain.events.ToolCompleted`."""
+
+    response_id: str
+    call: ToolCall
+    timeout_ms: float = 5000.0
+
+
+@dataclass(frozen=True, slots=True)
+class HandOffTo:
+    """The active agent changed (for observers and transcripts; state already switched)."""
+
+    from_agent: str
+    to_agent: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCall:
+    """Transfer the caller to ``target`` (E.164 phone number or ACS raw id)."""
+
+    target: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """End the call for everyone once queued speech has played."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Start (or restart) timer ``name``; it fires as :class:`~domain.events.TimerFired`."""
+
+    name: str
+    delay_ms: float
+    token: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    """Cancel timer ``name`` if running."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaveSession:
+    """Persist the session's serialised state (debounced by the runtime, off the audio path)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmitTranscript:
+    """Append a finished line to the call's transcript, exactly once, in order."""
+
+    entry: TranscriptEntry
+
+
+Command: TypeAlias = (
+    StartResponse
+    | CancelResponse
+    | Speak
+    | StopPlayback
+    | RunTool
+    | HandOffTo
+    | TransferCall
+    | HangUp
+    | StartTimer
+    | CancelTimer
+    | SaveSession
+    | EmitTranscript
+)
+"""Every command the session issues."""

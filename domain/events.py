@@ -1,0 +1,195 @@
+"""Events into the session state machine.
+
+Every event carries ``at_ms``: monotonic milliseconds from the runtime's :class:`~ports.Clock`.
+The state machine has no clock of its own; time only arrives here. Events are small frozen
+values; the runtime builds them from port outputs (VAD, transcripts, model deltas, playback).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from ports import ToolCall, ToolResult
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    """The media stream is up; the conversation begins (the greeting follows)."""
+
+    at_ms: float
+    call_id: str
+    caller: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The call is over (remote hang-up, stream closed, transfer completed)."""
+
+    at_ms: float
+    reason: str = "remote_closed"
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpeechStarted:
+    """VAD: the caller started speaking; ``at_ms`` is the smoothed onset."""
+
+    at_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpeechStopped:
+    """VAD: the caller stopped speaking (end of speech, before the final transcript)."""
+
+    at_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartialTranscript:
+    """A partial transcript of the caller's current utterance (may still change)."""
+
+    at_ms: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinalTranscript:
+    """A final transcript of one utterance."""
+
+    at_ms: float
+    text: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfDigit:
+    """A DTMF tone: ``0-9``, ``*``, ``#`` or ``A-D``."""
+
+    at_ms: float
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseTextDelta:
+    """A fragment of the model's text for response ``response_id``."""
+
+    at_ms: float
+    response_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallsRequested:
+    """The model asked for tool calls in response ``response_id``."""
+
+    at_ms: float
+    response_id: str
+    calls: tuple[ToolCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCompleted:
+    """A tool call requested in ``response_id`` finished (possibly as an error result)."""
+
+    at_ms: float
+    response_id: str
+    result: ToolResult
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCompleted:
+    """The model stream of ``response_id`` ended normally."""
+
+    at_ms: float
+    response_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFailed:
+    """The model stream of ``response_id`` failed.
+
+    Attributes:
+        error_code: The port error's ``code`` (``timeout``, ``content_filtered``...).
+    """
+
+    at_ms: float
+    response_id: str
+    error_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackProgress:
+    """Audio of ``speech_id`` has been sent to the caller.
+
+    Attributes:
+        speech_id: The :class:`~domain.commands.Speak` ``speech_id``.
+        played_ms: Total ms of this speech's audio sent so far.
+        played_text: The words played so far when the engine gave word boundaries, else None.
+    """
+
+    at_ms: float
+    speech_id: str
+    played_ms: float
+    played_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackCompleted:
+    """All audio of ``speech_id`` has been sent.
+
+    Attributes:
+        speech_id: The :class:`~domain.commands.Speak` ``speech_id``.
+        duration_ms: Total ms of audio the speech produced.
+    """
+
+    at_ms: float
+    speech_id: str
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer started with :class:`~domain.commands.StartTimer` fired."""
+
+    at_ms: float
+    name: str
+    token: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFailed:
+    """An adapter failed outside a response (speech-to-text, text-to-speech, store)."""
+
+    at_ms: float
+    port: str
+    error_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """The telephony provider reported the outcome of a transfer."""
+
+    at_ms: float
+    accepted: bool
+
+
+Event: TypeAlias = (
+    CallStarted
+    | CallEnded
+    | UserSpeechStarted
+    | UserSpeechStopped
+    | PartialTranscript
+    | FinalTranscript
+    | DtmfDigit
+    | ResponseTextDelta
+    | ToolCallsRequested
+    | ToolCompleted
+    | ResponseCompleted
+    | ResponseFailed
+    | PlaybackProgress
+    | PlaybackCompleted
+    | TimerFired
+    | ProviderFailed
+    | TransferResult
+)
+"""Every event the session accepts."""

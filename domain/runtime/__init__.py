@@ -1,0 +1,1 @@
+"""The async call runtime: drives one call through the ports (asyncio, no SDKs)."""

@@ -1,0 +1,216 @@
+"""The ``CallControl`` port: telephony operations and the call events they cause.
+
+Modelled on ACS Call Automation (PROTOCOLS.md, "ACS Call Automation" and "Call Automation
+callbacks"); the values are provider-neutral so a memory fake serves tests.
+
+Promise:
+    * Every method returns boundary values and raises port errors only:
+      :class:`~ports.errors.CallNotFoundError` for an ended call,
+      :class:`~ports.errors.AuthenticationError`, :class:`~ports.errors.RateLimitedError`,
+      :class:`~ports.errors.ProviderTimeoutError`, :class:`~ports.errors.ProviderUnavailableError`.
+    * Operations are accepted, not completed: completion arrives later as a :class:`CallEvent`
+      (for example ``TRANSFER_ACCEPTED`` after ``transfer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from ports.audio import AudioFormat
+
+
+class ParticipantKind(StrEnum):
+    """Kinds of communication identifier (ACS ``CommunicationIdentifierModel.kind``)."""
+
+    PHONE_NUMBER = "phoneNumber"
+    COMMUNICATION_USER = "communicationUser"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A party to a call.
+
+    Attributes:
+        raw_id: Provider raw id (``4:+14255550123`` for a phone, ``8:acs:...`` for a user).
+        kind: Identifier kind.
+        value: Phone number in E.164 or the user id.
+    """
+
+    raw_id: str
+    kind: ParticipantKind = ParticipantKind.UNKNOWN
+    value: str = ""
+
+    @classmethod
+    def phone(cls, number: str) -> Participant:
+        """A PSTN participant from an E.164 number such as ``+14255550123``."""
+        return cls(raw_id=f"4:{number}", kind=ParticipantKind.PHONE_NUMBER, value=number)
+
+    @classmethod
+    def user(cls, user_id: str) -> Participant:
+        """An ACS user participant from its id (``8:acs:...``)."""
+        return cls(raw_id=user_id, kind=ParticipantKind.COMMUNICATION_USER, value=user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCall:
+    """An offered call (Event Grid ``Microsoft.Communication.IncomingCall``).
+
+    Attributes:
+        incoming_call_context: Opaque token to pass back verbatim when answering.
+        caller: Who is calling.
+        callee: Who was called.
+        server_call_id: Provider server call id.
+        correlation_id: Provider correlation id, for logs.
+        caller_display_name: Display name, when known.
+    """
+
+    incoming_call_context: str
+    caller: Participant
+    callee: Participant
+    server_call_id: str = ""
+    correlation_id: str = ""
+    caller_display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallConnection:
+    """A call we are a party to.
+
+    Attributes:
+        call_connection_id: Provider call connection id; the key of every later operation.
+        server_call_id: Provider server call id.
+        correlation_id: Provider correlation id.
+    """
+
+    call_connection_id: str
+    server_call_id: str = ""
+    correlation_id: str = ""
+
+
+class CallEventKind(StrEnum):
+    """Call Automation callback event names (``Microsoft.Communication.<Name>``)."""
+
+    CALL_CONNECTED = "CallConnected"
+    CALL_DISCONNECTED = "CallDisconnected"
+    PARTICIPANTS_UPDATED = "ParticipantsUpdated"
+    MEDIA_STREAMING_STARTED = "MediaStreamingStarted"
+    MEDIA_STREAMING_STOPPED = "MediaStreamingStopped"
+    MEDIA_STREAMING_FAILED = "MediaStreamingFailed"
+    TRANSFER_ACCEPTED = "CallTransferAccepted"
+    TRANSFER_FAILED = "CallTransferFailed"
+    RECOGNIZE_COMPLETED = "RecognizeCompleted"
+    RECOGNIZE_FAILED = "RecognizeFailed"
+    PLAY_COMPLETED = "PlayCompleted"
+    PLAY_FAILED = "PlayFailed"
+    CALL_LOST = "CallLost"
+    """Not an ACS event: the instance owning the call is gone (see the call registry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """A telephony event about one call.
+
+    Attributes:
+        kind: What happened.
+        call_connection_id: The call it concerns.
+        operation_context: Context string given with the operation that caused it.
+        result_code: Provider result code (ACS ``resultInformation.code``), 0 when absent.
+        result_sub_code: Provider result sub-code.
+        message: Provider message, for logs.
+        tones: DTMF tones recognised (for ``RECOGNIZE_COMPLETED``), as single characters.
+        participants: Raw ids of participants (for ``PARTICIPANTS_UPDATED``).
+    """
+
+    kind: CallEventKind
+    call_connection_id: str
+    operation_context: str = ""
+    result_code: int = 0
+    result_sub_code: int = 0
+    message: str = ""
+    tones: tuple[str, ...] = ()
+    participants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MediaOptions:
+    """How the provider streams the call's audio to us.
+
+    Attributes:
+        transport_url: WebSocket URL the provider connects to (``wss://.../ws/acs/media``).
+        format: Audio format both ways (16 or 24 kHz PCM16 mono for ACS).
+        bidirectional: Whether we may send audio back.
+        dtmf: Whether DTMF tones are forwarded on the stream.
+    """
+
+    transport_url: str
+    format: AudioFormat
+    bidirectional: bool = True
+    dtmf: bool = True
+
+
+class CallControl(Protocol):
+    """Telephony operations for one provider account; one instance per process."""
+
+    async def answer(
+        self, call: IncomingCall, *, callback_url: str, media: MediaOptions
+    ) -> CallConnection:
+        """Answer an offered call with bidirectional media streaming.
+
+        Raises:
+            ProviderError: A subclass naming the failure.
+        """
+        ...
+
+    async def create_call(
+        self,
+        target: Participant,
+        *,
+        callback_url: str,
+        media: MediaOptions,
+        source_caller_id: str | None = None,
+    ) -> CallConnection:
+        """Place an outbound call to ``target``.
+
+        Raises:
+            ProviderError: A subclass naming the failure.
+        """
+        ...
+
+    async def hang_up(self, call_connection_id: str, *, for_everyone: bool = True) -> None:
+        """Leave the call, or end it for every participant.
+
+        Raises:
+            CallNotFoundError: The call has already ended.
+        """
+        ...
+
+    async def transfer(
+        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+    ) -> None:
+        """Transfer the caller to ``target``; the outcome arrives as a call event.
+
+        Raises:
+            CallNotFoundError: The call has ended.
+        """
+        ...
+
+    async def start_dtmf_recognition(
+        self,
+        call_connection_id: str,
+        target: Participant,
+        *,
+        max_tones: int = 1,
+        inter_tone_timeout_s: float = 5.0,
+        initial_silence_timeout_s: float = 15.0,
+        stop_tones: tuple[str, ...] = ("#",),
+        operation_context: str = "",
+    ) -> None:
+        """Collect DTMF tones from ``target``; they arrive as ``RECOGNIZE_COMPLETED``.
+
+        Raises:
+            CallNotFoundError: The call has ended.
+        """
+        ...

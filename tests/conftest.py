@@ -1,0 +1,39 @@
+"""Fixtures shared by every test suite."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path | None:
+    """The shared/ folder with real speech clips, or None when absent.
+
+    PARLEY_SHARED_DIR overrides the default ``<repo>/../shared``.
+    """
+    path = Path(os.environ.get("PARLEY_SHARED_DIR", REPO_ROOT.parent / "shared"))
+    return path if (path / "audio" / "manifest.json").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def shared_audio_dir() -> Path:
+    """The folder of real human speech clips; skips (or fails in CI) when missing."""
+    path = shared_dir()
+    if path is None:
+        if os.environ.get("PARLEY_REQUIRE_SHARED") == "1":
+            pytest.fail("shared/audio is required (PARLEY_REQUIRE_SHARED=1) but was not found")
+        pytest.skip("shared/audio not found; set PARLEY_SHARED_DIR")
+    return path / "audio"
+
+
+@pytest.fixture(scope="session")
+def speech_manifest(shared_audio_dir: Path) -> list[dict[str, Any]]:
+    """Entries of shared/audio/manifest.json (keys: file, dur, ref, hyp, wer, ...)."""
+    data = json.loads((shared_audio_dir / "manifest.json").read_text())
+    return list(data if isinstance(data, list) else data.get("clips", data))
