@@ -37,3 +37,7 @@ def speech_manifest(shared_audio_dir: Path) -> list[dict[str, Any]]:
     """Entries of shared/audio/manifest.json (keys: file, dur, ref, hyp, wer, ...)."""
     data = json.loads((shared_audio_dir / "manifest.json").read_text())
     return list(data if isinstance(data, list) else data.get("clips", data))
+
+
+# Real-server fixtures shared by the contract and end-to-end suites.
+from tests.fixtures.redis_server import redis_server, redis_server_process  # noqa: E402, F401
