@@ -125,12 +125,15 @@ class PlaybackProgress:
         speech_id: The :class:`~domain.commands.Speak` ``speech_id``.
         played_ms: Total ms of this speech's audio sent so far.
         played_text: The words played so far when the engine gave word boundaries, else None.
+        duration_ms: Total ms of this speech's audio once synthesis has finished, else None;
+            sharpens the heard-words estimate on barge-in when ``played_text`` is None.
     """
 
     at_ms: float
     speech_id: str
     played_ms: float
     played_text: str | None = None
+    duration_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,11 +96,16 @@ class RedisEventBus:
             StoreUnavailableError: Redis failed or timed out.
         """
         pubsub = self._conn.client.pubsub()
-        async with redis_call(self._conn.timeout_s):
-            await pubsub.subscribe(self._keys.channel(channel))
-            # Wait for the subscribe confirmation so "returned" means "listening".
-            while True:
-                msg = await pubsub.get_message(timeout=self._conn.timeout_s)
-                if msg is not None and msg.get("type") == "subscribe":
-                    break
+        try:
+            async with redis_call(self._conn.timeout_s):
+                await pubsub.subscribe(self._keys.channel(channel))
+                # Wait for the subscribe confirmation so "returned" means "listening".
+                while True:
+                    msg = await pubsub.get_message(timeout=self._conn.timeout_s)
+                    if msg is not None and msg.get("type") == "subscribe":
+                        break
+        except BaseException:
+            # Callers retry while Redis is down: do not leak a connection per attempt.
+            await RedisSubscription(pubsub).aclose()
+            raise
         return RedisSubscription(pubsub)

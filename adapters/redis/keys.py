@@ -28,6 +28,10 @@ class KeySchema:
         """Stream of a call's transcript entries (one ``e`` field of JSON each)."""
         return f"{self.prefix}:{{{call_id}}}:transcript"
 
+    def transcript_last(self, call_id: str) -> str:
+        """String holding the token of the last entry appended (makes retries idempotent)."""
+        return f"{self.prefix}:{{{call_id}}}:transcript:last"
+
     def owner(self, call_id: str) -> str:
         """String holding the id of the instance that owns the call's media stream."""
         return f"{self.prefix}:{{{call_id}}}:owner"

@@ -4,6 +4,10 @@ Writes return at once; a drain task owned by the wrapper persists them in order,
 with exponential backoff (tenacity) while the store is down. When the store returns, the
 latest session state of every call and every queued transcript line are written.
 
+Transcript retries are idempotent when the store offers ``append_once(call_id, entry, token)``
+(Redis does): each queued entry carries a unique token, so an append whose reply was lost
+(timeout, connection cut after the server applied it) is not stored twice.
+
 Bounds: at most ``max_pending`` transcript entries wait; past that, new entries are refused,
 logged and counted in :attr:`WriteBehindTranscriptLog.overflowed` (the only case where anything
 is lost). Session states never overflow: only the latest per call is kept.
@@ -16,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import uuid
 from collections import deque
 from dataclasses import dataclass
 
@@ -59,7 +65,9 @@ class WriteBehindTranscriptLog:
         self._inner = inner
         self._max = max_pending
         self._backoff = max_backoff_s
-        self._pending: deque[tuple[str, TranscriptEntry]] = deque()
+        self._pending: deque[tuple[str, TranscriptEntry, str]] = deque()
+        # Unique per entry: a store offering ``append_once`` skips a retried entry it stored.
+        self._tokens = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -87,7 +95,7 @@ class WriteBehindTranscriptLog:
                 call_id,
             )
             return
-        self._pending.append((call_id, entry))
+        self._pending.append((call_id, entry, next(self._tokens)))
         self._idle.clear()
         self._wake.set()
         if self._task is None:
@@ -100,7 +108,7 @@ class WriteBehindTranscriptLog:
             StoreError: The backing store failed.
         """
         stored = await self._inner.read(call_id)
-        return stored + [entry for cid, entry in self._pending if cid == call_id]
+        return stored + [entry for cid, entry, _token in self._pending if cid == call_id]
 
     async def _drain(self) -> None:
         while True:
@@ -108,10 +116,14 @@ class WriteBehindTranscriptLog:
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
-            call_id, entry = self._pending[0]
+            call_id, entry, token = self._pending[0]
+            append_once = getattr(self._inner, "append_once", None)
             async for attempt in _retrying(self._backoff):
                 with attempt:
-                    await self._inner.append(call_id, entry)
+                    if append_once is not None:
+                        await append_once(call_id, entry, token)
+                    else:
+                        await self._inner.append(call_id, entry)
             # Only now: a failed write keeps its place at the head, so order is kept.
             self._pending.popleft()
 

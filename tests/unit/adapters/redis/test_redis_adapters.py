@@ -164,3 +164,14 @@ def test_entra_token_is_cached_and_refreshed_before_it_expires() -> None:
     assert provider.get_credentials() == ("object-id", "token-1")
     now[0] += 400  # inside the 5-minute margin: refresh
     assert provider.get_credentials() == ("object-id", "token-2")
+
+
+async def test_a_retried_append_of_the_same_entry_is_stored_once(
+    connection: RedisConnection,
+) -> None:
+    log = RedisTranscriptLog(connection, ttl_ms=60_000)
+    entry = TranscriptEntry(kind="user", text="hello", at_ms=1234.5)
+    await log.append("c", entry)
+    await log.append("c", entry)  # the reply of the first was lost; the writer retries
+    await log.append("c", TranscriptEntry(kind="user", text="hello", at_ms=2000.0))
+    assert [e.at_ms for e in await log.read("c")] == [1234.5, 2000.0]

@@ -1,0 +1,296 @@
+"""Wiring of the ACS adapter from settings: the SDK client, CallControl, token checks, routes.
+
+Used by the container/app factory and by ``parley call``. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+from adapters.acs.auth import AcsAuthConfig, AcsTokenValidator
+from adapters.acs.call_control import AcsCallControl, build_call_automation_client
+from adapters.acs.gateway import AcsGateway, AcsGatewayConfig
+from adapters.acs.media_codec import ACS_AUDIO_FORMATS
+from adapters.acs.router import CallEventRouter, LocalCallEventRouter
+from bootstrap.factories import BuildContext
+from bootstrap.settings import AcsSettings, Settings, SettingsError
+from ports import (
+    CallConnection,
+    CallControl,
+    CallHandler,
+    CallMetrics,
+    IncomingCall,
+    MediaOptions,
+    Participant,
+    ProviderUnavailableError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def parse_connection_string(value: str) -> tuple[str, str]:
+    """``endpoint=...;accesskey=...`` -> (endpoint, access key).
+
+    Unlike the SDK's ``from_connection_string``, an ``http://`` endpoint is kept as is, so the
+    local emulator works (PROTOCOLS.md, "ACS Call Automation").
+
+    Raises:
+        SettingsError: A part is missing (names ``ACS_CONNECTION_STRING``, never the value).
+    """
+    parts: dict[str, str] = {}
+    for part in value.split(";"):
+        key, sep, val = part.partition("=")
+        if sep:
+            parts[key.strip().lower()] = val.strip()
+    endpoint, key = parts.get("endpoint", ""), parts.get("accesskey", "")
+    if not endpoint or not key:
+        raise SettingsError(["ACS_CONNECTION_STRING: needs endpoint=...;accesskey=..."])
+    return endpoint.rstrip("/"), key
+
+
+def acs_configured(settings: AcsSettings) -> bool:
+    """True when ACS has a connection string or an endpoint (the ACS routes are served)."""
+    return bool(settings.connection_string or settings.endpoint)
+
+
+@dataclass(slots=True)
+class AcsClient:
+    """The SDK client and the ``CallControl`` on it; ``aclose`` closes both at shutdown.
+
+    Attributes:
+        call_control: ``ports.CallControl`` for the runtime (transfers, hang-ups, DTMF).
+    """
+
+    call_control: AcsCallControl
+    _client: Any
+    _credential: Any = None
+
+    async def aclose(self) -> None:
+        """Close the SDK client (and the token credential, when one was built)."""
+        await self._client.close()
+        if self._credential is not None and hasattr(self._credential, "close"):
+            await self._credential.close()
+
+
+def build_acs_client(settings: AcsSettings) -> AcsClient:
+    """The Call Automation client and ``AcsCallControl`` from ``ACS_*`` settings.
+
+    A connection string gives an access key (HMAC); otherwise ``ACS_ENDPOINT`` with a managed
+    identity (``ACS_MANAGED_IDENTITY_CLIENT_ID``) or ``DefaultAzureCredential``.
+
+    Raises:
+        SettingsError: Neither a connection string nor an endpoint.
+    """
+    credential: Any
+    owned_credential: Any = None
+    if settings.connection_string is not None:
+        endpoint, key = parse_connection_string(settings.connection_string.get_secret_value())
+        from azure.core.credentials import AzureKeyCredential
+
+        credential = AzureKeyCredential(key)
+    elif settings.endpoint:
+        endpoint = settings.endpoint.rstrip("/")
+        from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+        credential = (
+            ManagedIdentityCredential(client_id=settings.managed_identity_client_id)
+            if settings.managed_identity_client_id
+            else DefaultAzureCredential()
+        )
+        owned_credential = credential
+    else:
+        raise SettingsError(["ACS_CONNECTION_STRING or ACS_ENDPOINT: one is required for ACS"])
+    client = build_call_automation_client(
+        endpoint, credential, api_version=settings.api_version or None
+    )
+    # enforce_https only concerns bearer tokens; with an access key the SDK must not see it.
+    enforce_https = settings.enforce_https if owned_credential is not None else True
+    call_control = AcsCallControl(client, enforce_https=enforce_https)
+    return AcsClient(call_control, client, owned_credential)
+
+
+def build_acs_gateway(
+    settings: AcsSettings,
+    *,
+    call_control: CallControl,
+    handler: CallHandler,
+    metrics: CallMetrics | None,
+    public_base_url: str,
+    idle_timeout_s: float = 30.0,
+    router: CallEventRouter | None = None,
+    admission: Any = None,
+) -> AcsGateway:
+    """The ACS endpoints (``gateway.routes()`` -> ``build_app(extra_routes=...)``).
+
+    Args:
+        settings: The ``ACS_`` group.
+        call_control: From :func:`build_acs_client`.
+        handler: The core's driving port.
+        metrics: Counts dropped media frames.
+        public_base_url: Used when ``ACS_CALLBACK_BASE_URL`` is empty (local runs).
+        idle_timeout_s: Media socket idle timeout, seconds.
+        router: Call event router (the multi-instance one); a local table when omitted.
+        admission: Shared call admission (``acquire()``/``release()``), optional.
+
+    Raises:
+        SettingsError: Token checks on without ``ACS_RESOURCE_ID``.
+    """
+    validator: AcsTokenValidator | None = None
+    if settings.verify_tokens:
+        if not settings.resource_id:
+            raise SettingsError(
+                ["ACS_RESOURCE_ID: required while ACS_VERIFY_TOKENS=true (the JWT audience)"]
+            )
+        validator = AcsTokenValidator(
+            AcsAuthConfig(
+                audience=settings.resource_id,
+                openid_config_url=settings.openid_config_url,
+                jwks_url=settings.jwks_url or None,
+            )
+        )
+    else:
+        logger.warning(
+            "!!! ACS_VERIFY_TOKENS=false: ACS callbacks and media connections are NOT "
+            "authenticated. Use this only offline with the local emulator. !!!"
+        )
+    return AcsGateway(
+        AcsGatewayConfig(
+            public_base_url=settings.callback_base_url or public_base_url,
+            media_format=ACS_AUDIO_FORMATS[settings.audio_format],
+            verify_tokens=settings.verify_tokens,
+            webhook_key=(settings.webhook_key.get_secret_value() if settings.webhook_key else None),
+            idle_timeout_s=idle_timeout_s,
+        ),
+        call_control=call_control,
+        handler=handler,
+        router=router or LocalCallEventRouter(),
+        validator=validator,
+        metrics=metrics,
+        admission=admission,
+    )
+
+
+@contextlib.asynccontextmanager
+async def acs_call_control(ctx: BuildContext) -> AsyncIterator[CallControl]:
+    """Selection-table factory (``PARLEY_TELEPHONY=acs``): ``AcsCallControl``, closed at stop."""
+    client = build_acs_client(ctx.settings.acs)
+    try:
+        yield client.call_control
+    finally:
+        await client.aclose()
+
+
+class LateCallControl:
+    """A ``CallControl`` resolved from the container on first use (opened at app start).
+
+    The ACS routes are built with the app, before its lifespan opens the adapters.
+
+    Args:
+        provider: The container's ``adapters.call_control`` provider.
+    """
+
+    def __init__(self, provider: Any) -> None:
+        self._provider = provider
+
+    async def _target(self) -> CallControl:
+        value = self._provider()
+        if inspect.isawaitable(value):
+            value = await value
+        if value is None:
+            raise ProviderUnavailableError(
+                "ACS call control is not configured", port="call_control"
+            )
+        target: CallControl = value
+        return target
+
+    async def answer(
+        self, call: IncomingCall, *, callback_url: str, media: MediaOptions
+    ) -> CallConnection:
+        """See ``ports.CallControl.answer``."""
+        return await (await self._target()).answer(call, callback_url=callback_url, media=media)
+
+    async def create_call(
+        self,
+        target: Participant,
+        *,
+        callback_url: str,
+        media: MediaOptions,
+        source_caller_id: str | None = None,
+    ) -> CallConnection:
+        """See ``ports.CallControl.create_call``."""
+        return await (await self._target()).create_call(
+            target, callback_url=callback_url, media=media, source_caller_id=source_caller_id
+        )
+
+    async def hang_up(self, call_connection_id: str, *, for_everyone: bool = True) -> None:
+        """See ``ports.CallControl.hang_up``."""
+        await (await self._target()).hang_up(call_connection_id, for_everyone=for_everyone)
+
+    async def transfer(
+        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+    ) -> None:
+        """See ``ports.CallControl.transfer``."""
+        await (await self._target()).transfer(
+            call_connection_id, target, operation_context=operation_context
+        )
+
+    async def start_dtmf_recognition(
+        self,
+        call_connection_id: str,
+        target: Participant,
+        *,
+        max_tones: int = 1,
+        inter_tone_timeout_s: float = 5.0,
+        initial_silence_timeout_s: float = 15.0,
+        stop_tones: tuple[str, ...] = ("#",),
+        operation_context: str = "",
+    ) -> None:
+        """See ``ports.CallControl.start_dtmf_recognition``."""
+        await (await self._target()).start_dtmf_recognition(
+            call_connection_id,
+            target,
+            max_tones=max_tones,
+            inter_tone_timeout_s=inter_tone_timeout_s,
+            initial_silence_timeout_s=initial_silence_timeout_s,
+            stop_tones=stop_tones,
+            operation_context=operation_context,
+        )
+
+
+def acs_routes_for(
+    settings: Settings,
+    *,
+    call_control_provider: Any,
+    handler: CallHandler,
+    metrics: CallMetrics | None,
+    admission: Any = None,
+    router: CallEventRouter | None = None,
+) -> Sequence[BaseRoute]:
+    """The ACS routes for the app factory, or none when ACS is not configured.
+
+    ``router`` is the process's call event router (callbacks are delivered through it, media
+    sockets attach to it); a local table when omitted.
+
+    Raises:
+        SettingsError: ACS is configured with token checks on and no ``ACS_RESOURCE_ID``.
+    """
+    if settings.providers.telephony != "acs" or not acs_configured(settings.acs):
+        return ()
+    gateway = build_acs_gateway(
+        settings.acs,
+        call_control=LateCallControl(call_control_provider),
+        handler=handler,
+        metrics=metrics,
+        public_base_url=f"http://{settings.server.host}:{settings.server.port}",
+        idle_timeout_s=settings.server.idle_timeout_s,
+        admission=admission,
+        router=router,
+    )
+    return gateway.routes()

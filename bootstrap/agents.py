@@ -1,0 +1,578 @@
+"""Agent definitions: ``agents/*.yaml`` (+ optional Jinja prompt files) -> domain values.
+
+Layout of an agents folder (``PARLEY_AGENTS_DIR``)::
+
+    agents/
+      conversation.yaml   optional: start agent, template variables, conversation policies
+      concierge.yaml      one agent per file (name defaults to the file's stem)
+      fraud.yaml
+      prompts/*.j2        optional Jinja prompt files (``instructions_file``)
+      tools.py            the tools module (``PARLEY_TOOLS_MODULE``, see bootstrap.tools)
+
+``conversation.yaml`` keys: ``start`` (required when there is more than one agent),
+``variables`` (a mapping, available in every prompt template), ``policy`` (overrides of the
+conversation policies: ``barge_in``, ``endpointing``, ``no_input``, ``tools``, ``handoffs``,
+``dtmf``, ``failures``, ``speech``; field names and defaults as in ``domain/policies.py``).
+
+Agent file keys (all optional except what makes sense for the scenario):
+``name``, ``description``, ``instructions`` or ``instructions_file`` (both rendered with
+Jinja, strict about undefined variables), ``greeting``, ``greeting_interruptible``,
+``reprompt``, ``fallback``, ``goodbye``, ``handoff_greeting``, ``apology``, ``safe_reply``,
+``transfer_line``, ``voice`` (a name for every provider, or a mapping with one name per TTS
+provider, e.g. ``{local: en-us, azure: en-US-AvaMultilingualNeural}``, plus ``language``,
+``style``, ``rate``, ``pitch``), ``tools`` (registered tool names), ``handoffs`` (list of
+``{agent, description}``), ``barge_in`` and ``endpointing`` (policy overrides), ``model``
+(``ModelOptions`` fields), and for the offline dialog model ``intents``,
+``intent_threshold`` and ``no_match_reply``.
+
+Every problem of every file is collected and raised at once as :class:`AgentFileError`; each
+line names the file, the field (``intents[2].slots[0].kind``) and the problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import jinja2
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from adapters.local.dialog import DialogAgent, Intent, Slot, SlotKind
+from domain.agents import AgentGraph, AgentSpec, HandoffTarget
+from domain.policies import (
+    BargeInPolicy,
+    ConversationPolicy,
+    DtmfPolicy,
+    EndpointingPolicy,
+    FailurePolicy,
+    HandoffPolicy,
+    NoInputPolicy,
+    SpeechPolicy,
+    ToolPolicy,
+)
+from ports import ModelOptions, Voice
+
+CONVERSATION_FILE = "conversation.yaml"
+TTS_PROVIDERS = ("local", "azure", "fake")
+"""Keys allowed in an agent's ``voice`` mapping (the ``PARLEY_TTS`` values)."""
+
+
+class AgentFileError(ValueError):
+    """Agent files are invalid.
+
+    Attributes:
+        problems: Every problem, one line each: ``<file>: <field>: <problem>``.
+    """
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(
+            f"{len(self.problems)} problem(s) in agent files:\n"
+            + "\n".join(f"  - {p}" for p in self.problems)
+        )
+
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def _override_model(cls: type) -> type[BaseModel]:
+    """A pydantic model of the init fields of dataclass ``cls``, every one optional.
+
+    Only the keys present in the file are applied over the dataclass's defaults, so the
+    defaults stay documented in one place (``domain/policies.py``, ``ports``).
+    """
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {
+        f.name: (hints[f.name] | None, None)
+        for f in dataclasses.fields(cls)
+        if f.init and not f.name.startswith("_")
+    }
+    model: type[BaseModel] = create_model(f"{cls.__name__}Override", __config__=_STRICT, **fields)
+    return model
+
+
+if TYPE_CHECKING:
+    BargeInOverride = BaseModel
+    EndpointingOverride = BaseModel
+    ModelOptionsOverride = BaseModel
+    NoInputOverride = BaseModel
+    ToolOverride = BaseModel
+    HandoffOverride = BaseModel
+    DtmfOverride = BaseModel
+    FailureOverride = BaseModel
+    SpeechOverride = BaseModel
+else:
+    BargeInOverride = _override_model(BargeInPolicy)
+    EndpointingOverride = _override_model(EndpointingPolicy)
+    ModelOptionsOverride = _override_model(ModelOptions)
+    NoInputOverride = _override_model(NoInputPolicy)
+    ToolOverride = _override_model(ToolPolicy)
+    HandoffOverride = _override_model(HandoffPolicy)
+    DtmfOverride = _override_model(DtmfPolicy)
+    FailureOverride = _override_model(FailurePolicy)
+    SpeechOverride = _override_model(SpeechPolicy)
+
+
+def _apply(cls: type[Any], override: BaseModel | None) -> Any:
+    if override is None:
+        return None
+    return cls(**override.model_dump(exclude_unset=True))
+
+
+class SlotFile(BaseModel):
+    """A slot of an intent (see ``adapters/local/dialog.py``)."""
+
+    model_config = _STRICT
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    kind: Literal["digits", "amount", "date", "regex"] = "digits"
+    pattern: str | None = None
+    required: bool = True
+    min_digits: int = Field(default=1, ge=1)
+    max_digits: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> SlotFile:
+        if self.kind == "regex":
+            if not self.pattern:
+                raise ValueError("a regex slot needs a pattern")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern does not compile: {exc}") from exc
+        return self
+
+
+class IntentFile(BaseModel):
+    """An intent of the offline dialog model."""
+
+    model_config = _STRICT
+    name: str
+    examples: list[str] = []
+    keywords: list[str] = []
+    reply: str | None = None
+    tool: str | None = None
+    slots: list[SlotFile] = []
+    handoff: str | None = None
+    after_tool: str | None = None
+    clarify: str | None = None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> IntentFile:
+        if not (self.reply or self.tool or self.handoff):
+            raise ValueError("an intent needs a reply, a tool or a handoff")
+        if not (self.examples or self.keywords):
+            raise ValueError("an intent needs examples or keywords to be matched")
+        return self
+
+
+class HandoffFile(BaseModel):
+    """A handoff target of an agent."""
+
+    model_config = _STRICT
+    agent: str
+    description: str = ""
+
+
+class VoiceFile(BaseModel):
+    """Voice of an agent: one name per TTS provider, and how it speaks."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str | None = None
+    """Voice name for every provider without a name of its own."""
+    language: str = "en-US"
+    style: str | None = None
+    rate: float = Field(default=1.0, gt=0)
+    pitch: float = 0.0
+
+    @model_validator(mode="after")
+    def _known_providers(self) -> VoiceFile:
+        for key, value in (self.model_extra or {}).items():
+            if key not in TTS_PROVIDERS:
+                raise ValueError(
+                    f"unknown key {key!r}: voice names are keyed by TTS provider"
+                    f" ({', '.join(TTS_PROVIDERS)})"
+                )
+            if not isinstance(value, str):
+                raise ValueError(f"voice name for {key!r} must be a string")
+        return self
+
+    def for_provider(self, provider: str) -> Voice:
+        """The :class:`ports.Voice` for TTS provider ``provider`` (name None if not given)."""
+        names = self.model_extra or {}
+        return Voice(
+            name=names.get(provider, self.name),
+            language=self.language,
+            style=self.style,
+            rate=self.rate,
+            pitch=self.pitch,
+        )
+
+
+_NAME = r"^[a-zA-Z0-9_-]{1,48}$"
+
+
+class AgentFile(BaseModel):
+    """One ``agents/<name>.yaml`` file."""
+
+    model_config = _STRICT
+    name: str | None = Field(default=None, pattern=_NAME)
+    description: str = ""
+    instructions: str | None = None
+    instructions_file: str | None = None
+    greeting: str = ""
+    greeting_interruptible: bool = True
+    reprompt: str | None = None
+    fallback: str | None = None
+    goodbye: str | None = None
+    handoff_greeting: str | None = None
+    apology: str | None = None
+    safe_reply: str | None = None
+    transfer_line: str | None = None
+    voice: VoiceFile | None = None
+    tools: list[str] = []
+    handoffs: list[HandoffFile] = []
+    barge_in: BargeInOverride | None = None
+    endpointing: EndpointingOverride | None = None
+    model: ModelOptionsOverride | None = None
+    intents: list[IntentFile] = []
+    intent_threshold: float | None = Field(default=None, ge=0, le=100)
+    no_match_reply: str | None = None
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _voice_shorthand(cls, value: Any) -> Any:
+        # `voice: en-us` names one voice for every provider.
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_instructions_source(self) -> AgentFile:
+        if self.instructions is not None and self.instructions_file is not None:
+            raise ValueError("give instructions or instructions_file, not both")
+        return self
+
+
+class PolicyFile(BaseModel):
+    """Conversation policy overrides."""
+
+    model_config = _STRICT
+    barge_in: BargeInOverride | None = None
+    endpointing: EndpointingOverride | None = None
+    no_input: NoInputOverride | None = None
+    tools: ToolOverride | None = None
+    handoffs: HandoffOverride | None = None
+    dtmf: DtmfOverride | None = None
+    failures: FailureOverride | None = None
+    speech: SpeechOverride | None = None
+
+
+class ConversationFile(BaseModel):
+    """``agents/conversation.yaml``."""
+
+    model_config = _STRICT
+    start: str | None = None
+    variables: dict[str, Any] = {}
+    policy: PolicyFile = PolicyFile()
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedAgents:
+    """Everything the agent files define.
+
+    Attributes:
+        graph: The domain agent graph (validated, tools included when a tool set was given).
+        policy: The conversation policy.
+        dialog_agents: The offline dialog model's agents, by name.
+        files: The file each agent came from, by agent name.
+    """
+
+    graph: AgentGraph
+    policy: ConversationPolicy
+    dialog_agents: Mapping[str, DialogAgent]
+    files: Mapping[str, Path]
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(file)"
+
+
+def _pydantic_problems(path: Path, exc: ValidationError) -> list[str]:
+    problems = []
+    seen: set[str] = set()
+    for error in exc.errors():
+        loc = tuple(p for p in error.get("loc", ()) if not str(p).startswith("function-"))
+        message = error.get("msg", "invalid").removeprefix("Value error, ")
+        line = f"{path}: {_where(loc)}: {message}"
+        if line not in seen:
+            seen.add(line)
+            problems.append(line)
+    return problems
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        problems.append(f"{path}: {where}: not valid YAML: {getattr(exc, 'problem', exc)}")
+        return None
+    except OSError as exc:
+        problems.append(f"{path}: (file): cannot read: {exc.strerror}")
+        return None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: (file): must be a mapping of keys, got {type(data).__name__}")
+        return None
+    return data
+
+
+def _render(
+    env: SandboxedEnvironment,
+    source: str,
+    variables: Mapping[str, Any],
+    path: Path,
+    field: str,
+    problems: list[str],
+) -> str:
+    try:
+        return env.from_string(source).render(**variables).strip()
+    except jinja2.TemplateError as exc:
+        problems.append(f"{path}: {field}: template error: {exc}")
+        return ""
+
+
+def _dialog_agent(name: str, spec: AgentFile, default_threshold: float) -> DialogAgent:
+    intents = tuple(
+        Intent(
+            name=i.name,
+            examples=tuple(i.examples),
+            keywords=tuple(i.keywords),
+            reply=i.reply,
+            tool=i.tool,
+            slots=tuple(
+                Slot(
+                    name=s.name,
+                    kind=SlotKind(s.kind),
+                    pattern=s.pattern,
+                    required=s.required,
+                    min_digits=s.min_digits,
+                    max_digits=s.max_digits,
+                )
+                for s in i.slots
+            ),
+            handoff=i.handoff,
+            after_tool=i.after_tool,
+            clarify=i.clarify,
+        )
+        for i in spec.intents
+    )
+    options: dict[str, Any] = {"name": name, "intents": intents}
+    if spec.no_match_reply is not None:
+        options["fallback_reply"] = spec.no_match_reply.strip()
+    options["threshold"] = (
+        spec.intent_threshold if spec.intent_threshold is not None else default_threshold
+    )
+    return DialogAgent(**options)
+
+
+_LINE_FIELDS = (
+    "reprompt",
+    "fallback",
+    "goodbye",
+    "handoff_greeting",
+    "apology",
+    "safe_reply",
+    "transfer_line",
+)
+
+
+def _agent_spec(
+    name: str,
+    spec: AgentFile,
+    instructions: str,
+    tts_provider: str,
+) -> AgentSpec:
+    lines = {f: getattr(spec, f).strip() for f in _LINE_FIELDS if getattr(spec, f) is not None}
+    voice = spec.voice.for_provider(tts_provider) if spec.voice is not None else Voice()
+    model = _apply(ModelOptions, spec.model) or ModelOptions()
+    return AgentSpec(
+        name=name,
+        instructions=instructions,
+        greeting=spec.greeting.strip(),
+        voice=voice,
+        tools=tuple(spec.tools),
+        handoffs=tuple(HandoffTarget(h.agent, h.description.strip()) for h in spec.handoffs),
+        greeting_interruptible=spec.greeting_interruptible,
+        barge_in=_apply(BargeInPolicy, spec.barge_in),
+        endpointing=_apply(EndpointingPolicy, spec.endpointing),
+        model=dataclasses.replace(model, agent=name),
+        **lines,
+    )
+
+
+def _cross_checks(
+    path: Path, spec: AgentFile, agent_names: set[str], tool_names: frozenset[str] | None
+) -> list[str]:
+    problems = []
+    handoff_names = {h.agent for h in spec.handoffs}
+    for i, handoff in enumerate(spec.handoffs):
+        if handoff.agent not in agent_names:
+            problems.append(
+                f"{path}: handoffs[{i}].agent: no agent named {handoff.agent!r}"
+                f" (agents: {', '.join(sorted(agent_names))})"
+            )
+    for i, tool in enumerate(spec.tools):
+        if tool_names is not None and tool not in tool_names:
+            known = ", ".join(sorted(tool_names)) or "none registered"
+            problems.append(f"{path}: tools[{i}]: unknown tool {tool!r} (tools: {known})")
+    for i, intent in enumerate(spec.intents):
+        if intent.tool and intent.tool not in spec.tools:
+            problems.append(
+                f"{path}: intents[{i}].tool: {intent.tool!r} is not in this agent's tools"
+            )
+        if intent.handoff and intent.handoff not in handoff_names:
+            problems.append(
+                f"{path}: intents[{i}].handoff: {intent.handoff!r} is not in this agent's handoffs"
+            )
+    return problems
+
+
+def load_agents(
+    directory: Path,
+    *,
+    tool_names: frozenset[str] | None = None,
+    tts_provider: str = "local",
+    dialog_threshold: float = 70.0,
+) -> LoadedAgents:
+    """Load and validate every agent file of ``directory``.
+
+    Args:
+        directory: The agents folder (``PARLEY_AGENTS_DIR``).
+        tool_names: Registered tool names; agent tools outside it are problems. ``None``
+            skips that check.
+        tts_provider: The ``PARLEY_TTS`` value; picks each agent's voice name.
+        dialog_threshold: Intent match threshold (0-100) for agents whose file sets no
+            ``intent_threshold`` (``LOCAL_DIALOG_THRESHOLD``).
+
+    Returns:
+        The agent graph, conversation policy and offline dialog agents.
+
+    Raises:
+        AgentFileError: Listing every problem of every file at once.
+    """
+    problems: list[str] = []
+    if not directory.is_dir():
+        raise AgentFileError([f"{directory}: (folder): not found (set PARLEY_AGENTS_DIR)"])
+    conversation = ConversationFile()
+    conversation_path = directory / CONVERSATION_FILE
+    if conversation_path.is_file():
+        raw = _read_yaml(conversation_path, problems)
+        if raw is not None:
+            try:
+                conversation = ConversationFile.model_validate(raw)
+            except ValidationError as exc:
+                problems.extend(_pydantic_problems(conversation_path, exc))
+    specs: dict[str, tuple[Path, AgentFile]] = {}
+    for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+        if path.name == CONVERSATION_FILE:
+            continue
+        raw = _read_yaml(path, problems)
+        if raw is None:
+            continue
+        try:
+            spec = AgentFile.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(path, exc))
+            continue
+        name = spec.name or path.stem
+        if not re.match(_NAME, name):
+            problems.append(f"{path}: name: {name!r} must match {_NAME} (set name:)")
+            continue
+        if name in specs:
+            problems.append(f"{path}: name: agent {name!r} is also defined in {specs[name][0]}")
+            continue
+        specs[name] = (path, spec)
+    if not specs and not problems:
+        problems.append(f"{directory}: (folder): no agent files (*.yaml)")
+
+    start = conversation.start
+    if start is None and len(specs) == 1:
+        start = next(iter(specs))
+    elif start is None and specs:
+        problems.append(
+            f"{conversation_path}: start: required when there is more than one agent"
+            f" (agents: {', '.join(sorted(specs))})"
+        )
+    elif start is not None and specs and start not in specs:
+        problems.append(
+            f"{conversation_path}: start: no agent named {start!r}"
+            f" (agents: {', '.join(sorted(specs))})"
+        )
+
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 (prompts are plain text, not HTML)
+    agents: list[AgentSpec] = []
+    dialog: dict[str, DialogAgent] = {}
+    names = set(specs)
+    for name, (path, spec) in specs.items():
+        problems.extend(_cross_checks(path, spec, names, tool_names))
+        variables = {**conversation.variables, "agent": name}
+        if spec.instructions_file is not None:
+            template_path = (path.parent / spec.instructions_file).resolve()
+            try:
+                source = template_path.read_text(encoding="utf-8")
+            except OSError as exc:
+                problems.append(
+                    f"{path}: instructions_file: cannot read {spec.instructions_file!r}:"
+                    f" {exc.strerror}"
+                )
+                source = ""
+            instructions = _render(env, source, variables, path, "instructions_file", problems)
+        else:
+            instructions = _render(
+                env, spec.instructions or "", variables, path, "instructions", problems
+            )
+        agents.append(_agent_spec(name, spec, instructions, tts_provider))
+        dialog[name] = _dialog_agent(name, spec, dialog_threshold)
+
+    if problems:
+        raise AgentFileError(problems)
+    graph = AgentGraph(start=start or "", agents=tuple(agents))
+    files = {name: path for name, (path, _) in specs.items()}
+    for problem in graph.validate(tool_names):
+        if "unknown agent" in problem or "unknown tool" in problem:
+            continue  # already reported with its file and field by _cross_checks
+        match = re.search(r"agent '([^']+)'", problem)
+        where = files.get(match.group(1), directory) if match else directory
+        problems.append(f"{where}: {problem}")
+    if problems:
+        raise AgentFileError(problems)
+    policy = ConversationPolicy(
+        **{
+            f.name: _apply(type(getattr(ConversationPolicy(), f.name)), override)
+            for f in dataclasses.fields(ConversationPolicy)
+            if (override := getattr(conversation.policy, f.name, None)) is not None
+        }
+    )
+    return LoadedAgents(graph=graph, policy=policy, dialog_agents=dialog, files=files)

@@ -1,0 +1,112 @@
+"""Wiring of the call event router (one per process) and the store/router metrics.
+
+The router (:class:`adapters.routing.CallEventRouter`) runs over whichever stores
+``PARLEY_STORE`` selected: Redis in production (shared by every instance), the memory registry
+and bus in a single process. It is a container ``Resource`` (started and stopped by the
+Starlette lifespan); the ACS routes, built before the lifespan runs, reach it through
+:class:`LateCallEventRouter`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.registry import Collector
+
+from adapters.resilience.metrics import QueueStats, WriteBehindCollector
+from adapters.routing import CallEventFeed, CallEventRouter
+from adapters.routing.metrics import CallRouterCollector
+from bootstrap.factories import Stores
+from bootstrap.settings import Settings
+from ports import CallControl, CallEvent
+
+logger = logging.getLogger(__name__)
+
+MEMORY_HEARTBEAT_MS = 10_000.0
+"""Heartbeat over the memory registry (its claims live 30 s)."""
+
+
+def heartbeat_ms(settings: Settings) -> float:
+    """Claim refresh period: a third of ``REDIS_REGISTRY_TTL_MS`` with Redis."""
+    if settings.providers.store == "redis":
+        return settings.redis.registry_ttl_ms / 3.0
+    return MEMORY_HEARTBEAT_MS
+
+
+async def call_router_resource(
+    settings: Settings, stores: Stores, call_control: CallControl | None, instance_id: str
+) -> AsyncIterator[CallEventRouter]:
+    """Container ``Resource``: the process's router, started; closed at shutdown.
+
+    A bus that is down at start does not fail the start: the router keeps trying to
+    subscribe and ``/ready`` reports ``call_router`` (and ``store``) until it is back.
+    """
+    router = CallEventRouter(
+        instance_id=instance_id,
+        registry=stores.call_registry,
+        bus=stores.event_bus,
+        call_control=call_control,
+        heartbeat_ms=heartbeat_ms(settings),
+    )
+    await router.start()
+    logger.info("call router %s started (store %s)", router.channel, settings.providers.store)
+    try:
+        yield router
+    finally:
+        await router.aclose()
+
+
+async def store_metrics_resource(
+    stores: Stores, router: CallEventRouter, registry: CollectorRegistry
+) -> AsyncIterator[None]:
+    """Container ``Resource``: export write-behind depth/overflow and router figures.
+
+    Collectors are read at scrape time and unregistered at shutdown.
+    """
+    queues: dict[str, QueueStats] = {}
+    for name, store in (("sessions", stores.sessions), ("transcripts", stores.transcripts)):
+        # Only the write-behind wrappers (Redis) have queues; memory stores write at once.
+        if isinstance(getattr(store, "depth", None), int):
+            queues[name] = store  # type: ignore[assignment]
+    collectors: list[Collector] = [CallRouterCollector(router)]
+    if queues:
+        collectors.append(WriteBehindCollector(queues))
+    for collector in collectors:
+        registry.register(collector)
+    try:
+        yield None
+    finally:
+        for collector in collectors:
+            registry.unregister(collector)
+
+
+class LateCallEventRouter:
+    """The router, resolved from the container on first use (it opens with the app).
+
+    Satisfies the ACS adapter's ``CallEventRouter`` protocol (``open`` / ``deliver``).
+
+    Args:
+        provider: The container's ``adapters.call_router`` provider.
+    """
+
+    def __init__(self, provider: Any) -> None:
+        self._provider = provider
+
+    async def _target(self) -> CallEventRouter:
+        value = self._provider()
+        if inspect.isawaitable(value):
+            value = await value
+        router: CallEventRouter = value
+        return router
+
+    async def open(self, call_id: str) -> CallEventFeed:
+        """See :meth:`CallEventRouter.open`."""
+        return await (await self._target()).open(call_id)
+
+    async def deliver(self, event: CallEvent) -> str:
+        """See :meth:`CallEventRouter.deliver`."""
+        return await (await self._target()).deliver(event)

@@ -1,0 +1,339 @@
+"""The ``parley`` command line (typer + rich).
+
+Commands:
+
+* ``parley serve [--host --port --reload]``: run the server with uvicorn (graceful drain on
+  SIGTERM; ``--reload`` is for development and skips the drain).
+* ``parley chat``: a text REPL against the configured agent graph, language model and tools;
+  no audio. Shows handoffs and tool calls. Reads lines from stdin, so it also takes a pipe.
+* ``parley check``: validate ``.env``, settings, the tools module and the agent files; print
+  the adapter chosen for each port; exit 1 on any problem.
+* ``parley demo``: a spoken bank call through the local ACS emulator, synthesised caller,
+  outputs in ``demo-call/`` (``make demo``); ``--text`` gives the scripted text conversation.
+* ``parley call [CALLER.wav ...] [--server URL] [--speed X] [--out DIR]``: one inbound ACS
+  call through the local ACS emulator (:mod:`bootstrap.call_command`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from dotenv import dotenv_values
+from rich.console import Console
+from rich.table import Table
+
+from bootstrap.agents import AgentFileError, LoadedAgents
+from bootstrap.call_command import call as call_command
+from bootstrap.chat import ChatLine, TextConversation
+from bootstrap.containers import (
+    ApplicationContainer,
+    agents_from_settings,
+    build_container,
+    resolve,
+    tools_from_settings,
+)
+from bootstrap.logging import configure_logging
+from bootstrap.selection import PORT_TITLES, SETTING_OF, SelectionError, check_selection
+from bootstrap.settings import Settings, SettingsError, load_settings, unknown_keys
+from bootstrap.tools import ToolsModuleError
+
+app = typer.Typer(
+    name="parley",
+    help="Parley: a real-time voice agent server for Azure Communication Services callers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+EnvFile = Annotated[Path, typer.Option("--env-file", help="dotenv file to read (missing is fine).")]
+
+DEMO_SCRIPT = (
+    "Hi, what is my balance?",
+    "What are my recent transactions?",
+    "There is a charge I don't recognize, the 899.99 dollars one.",
+    "Yes, lock my card ending in 4242.",
+    "I want to talk to a person.",
+)
+"""What the demo caller says (the bank scenario in agents/)."""
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _load_or_exit(console: Console, env_file: Path) -> Settings:
+    try:
+        return load_settings(env_file)
+    except SettingsError as exc:
+        console.print("[bold red]settings are invalid:[/]")
+        for problem in exc.problems:
+            console.print(f"  [red]x[/] {problem}")
+        raise typer.Exit(1) from exc
+
+
+def _quiet_logging(settings: Settings) -> None:
+    configure_logging(
+        level="WARNING"
+        if settings.server.log_level in ("DEBUG", "INFO")
+        else settings.server.log_level,
+        fmt=settings.server.log_format,
+        secrets=settings.secret_values(),
+    )
+
+
+@app.command()
+def check(env_file: EnvFile = Path(".env")) -> None:
+    """Validate .env, settings, tools and agent files; print the adapter of each port."""
+    console = _console()
+    problems: list[str] = []
+    warnings: list[str] = []
+    if env_file.is_file():
+        names = [k for k in dotenv_values(env_file) if k]
+        warnings.extend(
+            f"{env_file}: {name} is not a Parley setting (typo?)" for name in unknown_keys(names)
+        )
+    else:
+        console.print(f"[dim]{env_file} not found: using the environment and defaults[/]")
+    settings = _load_or_exit(console, env_file)
+    _quiet_logging(settings)
+
+    table = Table(title="Adapters", show_lines=False)
+    for column in ("port", "setting", "adapter", "status"):
+        table.add_column(column)
+    try:
+        reports = check_selection(settings)
+    except SelectionError as exc:
+        problems.extend(exc.problems)
+        reports = []
+    for report in reports:
+        status = "[green]ok[/]"
+        if report.problems:
+            status = "[red]unavailable[/]"
+        elif report.warnings:
+            status = "[yellow]disabled[/]"
+        table.add_row(
+            PORT_TITLES[report.port],
+            f"{SETTING_OF[report.port]}={report.option.value}",
+            report.option.label,
+            status,
+        )
+        problems.extend(report.problems)
+        warnings.extend(report.warnings)
+    console.print(table)
+
+    loaded: LoadedAgents | None = None
+    try:
+        tools = tools_from_settings(settings)
+        console.print(
+            f"tools ({settings.server.resolved_tools_module()}):"
+            f" {', '.join(sorted(tools.names())) or 'none'}"
+        )
+        loaded = agents_from_settings(settings, tools)
+    except ToolsModuleError as exc:
+        problems.append(str(exc))
+    except AgentFileError as exc:
+        problems.extend(exc.problems)
+    if loaded is not None:
+        agents = ", ".join(
+            f"{a.name}{' (start)' if a.name == loaded.graph.start else ''}"
+            for a in loaded.graph.agents
+        )
+        console.print(f"agents ({settings.server.agents_dir}): {agents}")
+
+    for warning in warnings:
+        console.print(f"  [yellow]![/] {warning}")
+    for problem in problems:
+        console.print(f"  [red]x[/] {problem}")
+    if problems:
+        console.print(f"[bold red]{len(problems)} problem(s)[/]")
+        raise typer.Exit(1)
+    console.print("[bold green]configuration ok[/]")
+
+
+def _render(console: Console, line: ChatLine) -> None:
+    who = line.agent or "agent"
+    if line.kind == "agent":
+        console.print(f"[bold cyan]{who}[/]: {line.text}")
+    elif line.kind == "user":
+        if not sys.stdin.isatty():
+            console.print(f"[bold]caller[/]: {line.text}")
+    elif line.kind == "tool_call":
+        console.print(f"  [magenta]-> tool[/] {line.text}({line.data.get('arguments', {})})")
+    elif line.kind == "tool_result":
+        flag = "[red]error[/] " if line.data.get("is_error") else ""
+        text = line.text if len(line.text) <= 160 else line.text[:157] + "..."
+        console.print(f"  [magenta]<- {flag}[/]{text}", markup=True)
+    elif line.kind == "handoff":
+        console.print(f"  [yellow]~ handoff[/] {line.data.get('from')} -> {line.data.get('to')}")
+    elif line.kind == "transfer":
+        console.print(f"  [yellow]~ transfer to[/] {line.text}")
+    elif line.kind == "hang_up":
+        console.print("  [yellow]~ hang up[/]")
+    elif line.kind == "error":
+        console.print(f"  [red]! {line.text}[/]")
+
+
+async def _conversation(
+    container: ApplicationContainer, console: Console, *, offline: bool
+) -> TextConversation:
+    from domain.session import Conversation
+
+    agents: LoadedAgents = container.core.agents()
+    if offline:
+        from adapters.local.dialog import OfflineDialogModel
+
+        llm = OfflineDialogModel(agents.dialog_agents, default_agent=agents.graph.start)
+    else:
+        llm = await resolve(container.adapters.llm)
+    return TextConversation(
+        Conversation(agents.graph, agents.policy),
+        llm,
+        container.adapters.tools(),
+        lambda line: _render(console, line),
+    )
+
+
+def _build(console: Console, settings: Settings) -> ApplicationContainer:
+    container = build_container(settings)
+    try:
+        container.core.agents()
+    except (AgentFileError, ToolsModuleError) as exc:
+        console.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    return container
+
+
+@app.command()
+def chat(env_file: EnvFile = Path(".env")) -> None:
+    """Text REPL with the configured agents and language model (no audio). Ctrl-D ends."""
+    console = _console()
+    settings = _load_or_exit(console, env_file)
+    _quiet_logging(settings)
+    container = _build(console, settings)
+    label = (
+        "offline dialog model" if settings.providers.llm == "offline" else settings.providers.llm
+    )
+    console.print(f"[dim]parley chat - language model: {label}; empty line or Ctrl-D ends[/]")
+
+    async def run() -> None:
+        try:
+            conversation = await _conversation(container, console, offline=False)
+        except SelectionError as exc:
+            console.print(f"[bold red]{exc}[/]")
+            raise typer.Exit(1) from exc
+        try:
+            await conversation.start()
+            while not conversation.ended:
+                if sys.stdin.isatty():
+                    console.print("[bold]caller[/]: ", end="")
+                line = await asyncio.to_thread(sys.stdin.readline)
+                if not line or not line.strip():
+                    break
+                await conversation.say(line)
+            await conversation.close("remote_closed")
+            console.print(f"[dim]call ended: {conversation.end_reason}[/]")
+        finally:
+            result: Any = container.shutdown_resources()
+            if inspect.isawaitable(result):
+                await result
+
+    asyncio.run(run())
+
+
+@app.command()
+def demo(
+    env_file: EnvFile = Path(".env"),
+    text: Annotated[bool, typer.Option(help="The scripted text demo instead.")] = False,
+) -> None:
+    """A spoken bank call through the local ACS emulator (``--text``: a scripted text chat)."""
+    if not text:
+        call_command(wavs=None, server=None, speed=1.0, out=Path("demo-call"), env_file=env_file)
+        return
+    console = _console()
+    settings = _load_or_exit(console, env_file)
+    _quiet_logging(settings)
+    container = _build(console, settings)
+    console.rule("Parley demo: the bank concierge (text mode, offline dialog model)")
+
+    async def run() -> None:
+        conversation = await _conversation(container, console, offline=True)
+        await conversation.start()
+        for line in DEMO_SCRIPT:
+            if conversation.ended:
+                break
+            await conversation.say(line)
+        await conversation.close("remote_closed")
+        console.rule(f"call ended: {conversation.end_reason}")
+
+    asyncio.run(run())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface; default PARLEY_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port; default PARLEY_PORT.")] = None,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    env_file: EnvFile = Path(".env"),
+) -> None:
+    """Serve HTTP and WebSockets with uvicorn; SIGTERM drains live calls first."""
+    import uvicorn
+
+    from adapters.http import DrainingServer
+    from bootstrap.app import create_app
+
+    console = _console()
+    settings = _load_or_exit(console, env_file)
+    configure_logging(
+        level=settings.server.log_level,
+        fmt=settings.server.log_format,
+        secrets=settings.secret_values(),
+    )
+    problems = [p for r in check_selection(settings) for p in r.problems]
+    if problems:
+        for problem in problems:
+            console.print(f"  [red]x[/] {problem}")
+        raise typer.Exit(1)
+    bind_host = host or settings.server.host
+    bind_port = port if port is not None else settings.server.port
+    if reload:
+        uvicorn.run(
+            "bootstrap.app:create_app_from_env",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            reload=True,
+            log_config=None,
+        )
+        return
+    container = _build(console, settings)
+    application = create_app(container)
+    config = uvicorn.Config(
+        application,
+        host=bind_host,
+        port=bind_port,
+        log_config=None,
+        ws_max_size=max(settings.server.max_message_bytes * 4, 1 << 20),
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
+    server = DrainingServer(
+        config,
+        admission=application.state.admission,
+        drain_timeout_s=settings.server.drain_timeout_s,
+    )
+    server.run()
+
+
+# `parley call`: one inbound ACS call through the local ACS emulator (bootstrap/call_command.py).
+app.command(name="call")(call_command)
+
+
+def main() -> None:
+    """Console-script entry point (``parley``)."""
+    logging.captureWarnings(True)
+    app()

@@ -1,0 +1,291 @@
+"""The provider selection table: which adapter serves each port, chosen by a setting.
+
+One row per ``(port, value)``. The adapters container opens the row selected by the
+settings (``PARLEY_STT`` ...) through its ``factory``, and ``parley check`` validates the
+same rows: the value exists, its adapter module imports, the env keys it needs are set.
+
+Adding an adapter option is one row here and one factory function:
+
+1. write ``def my_stt(ctx: BuildContext) -> SpeechToText`` (or an ``@asynccontextmanager``
+   for clients that must be started and closed, with ``resource=True`` on the row) in
+   :mod:`bootstrap.factories` or in a module of your own under ``bootstrap/``;
+2. set the row's ``factory`` to ``"module:function"`` and ``module`` to the adapter package
+   that must import, and list the env keys it needs in ``requires`` (``"A|B"``: either);
+3. add the value to the setting's ``Literal`` in :mod:`bootstrap.settings` if it is new.
+
+Rows with ``factory=None`` are known but not available yet; ``parley check`` rejects them with
+their ``hint``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import SecretStr
+
+from bootstrap.settings import GROUPS, Settings
+
+Port = Literal["stt", "tts", "llm", "vad", "store", "telephony"]
+
+SETTING_OF: dict[Port, str] = {
+    "stt": "PARLEY_STT",
+    "tts": "PARLEY_TTS",
+    "llm": "PARLEY_LLM",
+    "vad": "PARLEY_VAD",
+    "store": "PARLEY_STORE",
+    "telephony": "PARLEY_TELEPHONY",
+}
+
+PORT_TITLES: dict[Port, str] = {
+    "stt": "speech-to-text",
+    "tts": "text-to-speech",
+    "llm": "language model",
+    "vad": "voice activity detection",
+    "store": "session, transcript, registry and event-bus stores",
+    "telephony": "telephony (call control)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterOption:
+    """One row of the selection table.
+
+    Attributes:
+        port: Which port (setting) it serves.
+        value: The setting's value that selects it.
+        label: What it is, for ``parley check``.
+        factory: ``"module:function"`` building it from a
+            :class:`~bootstrap.factories.BuildContext`; ``None`` when not available yet.
+        module: Adapter package that must import for the option to work.
+        requires: Env keys that must be non-empty; ``"A|B"`` means either.
+        resource: The factory is an async context manager (started and closed with the app).
+        optional: Missing keys or a missing adapter disable the port (``None``) with a
+            warning instead of failing start (telephony: browser calls need none).
+        hint: Shown when the option is not available.
+    """
+
+    port: Port
+    value: str
+    label: str
+    factory: str | None
+    module: str = ""
+    requires: tuple[str, ...] = ()
+    resource: bool = False
+    optional: bool = False
+    hint: str = ""
+
+
+SELECTION_TABLE: tuple[AdapterOption, ...] = (
+    # speech-to-text
+    AdapterOption(
+        "stt", "local", "pocketsphinx (offline)", "bootstrap.factories:local_stt",
+        module="adapters.local.stt",
+    ),
+    AdapterOption(
+        "stt", "azure", "Azure AI Speech", "bootstrap.azure_speech:azure_stt",
+        module="adapters.azure_speech",
+        requires=("AZURE_SPEECH_REGION|AZURE_SPEECH_ENDPOINT|AZURE_SPEECH_HOST",),
+    ),
+    AdapterOption(
+        "stt", "fake", "FakeSpeechToText (tests; recognises nothing)",
+        "bootstrap.factories:fake_stt", module="adapters.memory",
+    ),
+    # text-to-speech
+    AdapterOption(
+        "tts", "local", "espeak-ng (offline)", "bootstrap.factories:local_tts",
+        module="adapters.local.tts",
+    ),
+    AdapterOption(
+        "tts", "azure", "Azure AI Speech", "bootstrap.azure_speech:azure_tts",
+        module="adapters.azure_speech",
+        requires=("AZURE_SPEECH_REGION|AZURE_SPEECH_ENDPOINT|AZURE_SPEECH_HOST",),
+        resource=True,
+    ),
+    AdapterOption(
+        "tts", "fake", "FakeTextToSpeech (tests; tones)", "bootstrap.factories:fake_tts",
+        module="adapters.memory",
+    ),
+    # language model
+    AdapterOption(
+        "llm", "offline", "offline dialog model (demos, tests, air-gapped smoke runs)",
+        "bootstrap.factories:offline_llm", module="adapters.local.dialog",
+    ),
+    AdapterOption(
+        "llm", "azure_openai", "Azure OpenAI", "bootstrap.openai_llm:azure_openai_llm",
+        module="adapters.openai",
+        requires=("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_DEPLOYMENT"),
+        resource=True,
+    ),
+    AdapterOption(
+        "llm", "openai", "OpenAI-compatible endpoint", "bootstrap.openai_llm:openai_llm",
+        module="adapters.openai",
+        requires=("OPENAI_API_KEY|OPENAI_BASE_URL",),
+        resource=True,
+    ),
+    AdapterOption(
+        "llm", "fake", "ScriptedLanguageModel (tests; echoes the caller)",
+        "bootstrap.factories:fake_llm", module="adapters.memory",
+    ),
+    # voice activity detection
+    AdapterOption(
+        "vad", "webrtc", "webrtcvad", "bootstrap.factories:webrtc_vad",
+        module="adapters.local.vad",
+    ),
+    AdapterOption(
+        "vad", "fake", "FakeVad (tests; loudness)", "bootstrap.factories:fake_vad",
+        module="adapters.memory",
+    ),
+    # stores
+    AdapterOption(
+        "store", "memory", "in-process memory (one process only)",
+        "bootstrap.factories:memory_stores", module="adapters.memory", resource=True,
+    ),
+    AdapterOption(
+        "store", "redis", "Redis (shared by every instance; write-behind when down)",
+        "bootstrap.redis_store:redis_stores",
+        module="adapters.redis", requires=("REDIS_URL",), resource=True,
+    ),
+    # telephony
+    AdapterOption(
+        "telephony", "acs", "Azure Communication Services Call Automation",
+        "bootstrap.acs:acs_call_control",
+        module="adapters.acs", requires=("ACS_CONNECTION_STRING|ACS_ENDPOINT",),
+        resource=True, optional=True,
+        hint="ACS endpoints answer 503 until ACS_CONNECTION_STRING or ACS_ENDPOINT is set",
+    ),
+)  # fmt: skip
+
+
+class SelectionError(ValueError):
+    """The selected adapters cannot be built.
+
+    Attributes:
+        problems: One line per problem, naming the env key.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+def options_for(port: Port) -> list[AdapterOption]:
+    """Every row of ``port``, in table order."""
+    return [o for o in SELECTION_TABLE if o.port == port]
+
+
+def selected_value(settings: Settings, port: Port) -> str:
+    """The setting's value for ``port``."""
+    return str(getattr(settings.providers, port))
+
+
+def selected_option(settings: Settings, port: Port) -> AdapterOption:
+    """The row the settings select for ``port``.
+
+    Raises:
+        SelectionError: No row has that value (the setting allows a value the table lacks).
+    """
+    value = selected_value(settings, port)
+    for option in options_for(port):
+        if option.value == value:
+            return option
+    raise SelectionError([f"{SETTING_OF[port]}={value}: no adapter registered for this value"])
+
+
+def _env_value(settings: Settings, key: str) -> Any:
+    for group_cls, group in zip(GROUPS, settings.groups(), strict=True):
+        prefix = group_cls.prefix
+        if key.startswith(prefix):
+            field = key[len(prefix) :].lower()
+            if field in group_cls.model_fields:
+                value = getattr(group, field)
+                if isinstance(value, SecretStr):
+                    return value.get_secret_value()
+                return value
+    return None
+
+
+def missing_keys(settings: Settings, option: AdapterOption) -> list[str]:
+    """Entries of ``option.requires`` with no value (``"A or B"`` for alternatives)."""
+    missing = []
+    for requirement in option.requires:
+        alternatives = requirement.split("|")
+        if not any(_env_value(settings, key) for key in alternatives):
+            missing.append(" or ".join(alternatives))
+    return missing
+
+
+def module_problem(option: AdapterOption) -> str | None:
+    """Why the option's adapter cannot be used (not wired, fails to import), or None."""
+    if option.factory is None:
+        return option.hint or "not available yet"
+    for name in filter(None, (option.module, option.factory.split(":")[0])):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            return f"{name} cannot be imported: {exc}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionReport:
+    """What ``parley check`` prints for one port.
+
+    Attributes:
+        port: The port.
+        option: The selected row.
+        problems: Errors (the app will not start).
+        warnings: Conditions that disable an optional port.
+    """
+
+    port: Port
+    option: AdapterOption
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def check_selection(settings: Settings) -> list[SelectionReport]:
+    """Validate every port's selected row: availability, imports, required keys.
+
+    Returns:
+        One report per port, in :data:`SETTING_OF` order.
+    """
+    reports = []
+    for port, setting in SETTING_OF.items():
+        option = selected_option(settings, port)
+        issues = []
+        problem = module_problem(option)
+        if problem:
+            issues.append(f"{setting}={option.value}: {problem}")
+        issues.extend(
+            f"{setting}={option.value} needs {key} (not set)"
+            for key in missing_keys(settings, option)
+        )
+        if option.optional:
+            reports.append(SelectionReport(port, option, warnings=tuple(issues)))
+        else:
+            reports.append(SelectionReport(port, option, problems=tuple(issues)))
+    return reports
+
+
+def resolve_factory(option: AdapterOption) -> Callable[..., Any]:
+    """Import the option's factory function.
+
+    Raises:
+        SelectionError: The option is not available or its factory does not import.
+    """
+    if option.factory is None:
+        raise SelectionError(
+            [f"{SETTING_OF[option.port]}={option.value}: {option.hint or 'not available yet'}"]
+        )
+    module_name, _, attr = option.factory.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        factory: Callable[..., Any] = getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise SelectionError(
+            [f"{SETTING_OF[option.port]}={option.value}: factory {option.factory}: {exc}"]
+        ) from exc
+    return factory

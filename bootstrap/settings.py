@@ -1,0 +1,385 @@
+"""Typed settings, read from the environment and ``.env``.
+
+Each group is a pydantic-settings class with its own env prefix; secrets are ``SecretStr``.
+``.env`` is read through python-dotenv (pydantic-settings' dotenv source); real environment
+variables win over ``.env``. Every key is listed, with a comment, in ``.env.example``.
+
+An empty ``.env`` gives the embedded default: local engines (pocketsphinx, espeak-ng,
+webrtcvad), the offline dialog model and memory stores.
+
+Groups and prefixes:
+
+    ==================== ================= ===========================================
+    group                prefix            what
+    ==================== ================= ===========================================
+    ProviderSelection    ``PARLEY_``       which adapter serves each port
+    ServerSettings       ``PARLEY_``       host, port, limits, logging, agents, tools
+    AzureSpeechSettings  ``AZURE_SPEECH_`` Azure AI Speech (STT and TTS)
+    AzureOpenAISettings  ``AZURE_OPENAI_`` Azure OpenAI chat completions
+    OpenAISettings       ``OPENAI_``       any OpenAI-compatible endpoint
+    RedisSettings        ``REDIS_``        Redis stores and event bus
+    AcsSettings          ``ACS_``          Azure Communication Services Call Automation
+    LocalSettings        ``LOCAL_``        offline engines
+    ==================== ================= ===========================================
+
+Bad values fail at start with :class:`SettingsError`, whose message names every bad env key
+(never echoing a secret's value). Keys an adapter needs only when it is selected (for example
+``AZURE_SPEECH_KEY`` for ``PARLEY_STT=azure``) are checked by the selection table in
+:mod:`bootstrap.selection`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogFormat = Literal["text", "json"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix,
+        case_sensitive=False,
+        # Empty values in .env (as copied from .env.example) mean "use the default".
+        env_ignore_empty=True,
+        # Several groups share a prefix (PARLEY_) and .env holds every group's keys; unknown
+        # keys are reported as warnings by `parley check` instead (see unknown_keys()).
+        extra="ignore",
+        frozen=True,
+    )
+
+
+class _Group(BaseSettings):
+    """Base of every settings group: knows its prefix, so errors can name env keys."""
+
+    prefix: ClassVar[str] = ""
+
+    @classmethod
+    def env_key(cls, field: str) -> str:
+        """The environment variable that sets ``field``, e.g. ``PARLEY_PORT``."""
+        return f"{cls.prefix}{field}".upper()
+
+    @classmethod
+    def env_keys(cls) -> list[str]:
+        """Every environment variable this group reads, in field order."""
+        return [cls.env_key(name) for name in cls.model_fields]
+
+
+class ProviderSelection(_Group):
+    """Which adapter serves each port (see :mod:`bootstrap.selection` for the table)."""
+
+    prefix: ClassVar[str] = "PARLEY_"
+    model_config = _config(prefix)
+
+    stt: Literal["local", "azure", "fake"] = "local"
+    tts: Literal["local", "azure", "fake"] = "local"
+    llm: Literal["offline", "azure_openai", "openai", "fake"] = "offline"
+    vad: Literal["webrtc", "fake"] = "webrtc"
+    store: Literal["memory", "redis"] = "memory"
+    telephony: Literal["acs"] = "acs"
+
+
+class ServerSettings(_Group):
+    """The HTTP/WebSocket server, its limits, logging, agent files and tools."""
+
+    prefix: ClassVar[str] = "PARLEY_"
+    model_config = _config(prefix)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_concurrent_calls: int = Field(default=50, ge=1)
+    max_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    """Largest WebSocket message accepted, bytes."""
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest HTTP request body accepted, bytes."""
+    idle_timeout_s: float = Field(default=30.0, gt=0)
+    """A call whose client sends nothing for this long is closed."""
+    drain_timeout_s: float = Field(default=30.0, ge=0)
+    """On SIGTERM, live calls may run this long before they are cancelled."""
+    ready_timeout_s: float = Field(default=1.0, gt=0)
+    """Timeout of each readiness probe."""
+    log_format: LogFormat = "text"
+    log_level: LogLevel = "INFO"
+    agents_dir: Path = Path("agents")
+    tools_module: Path | None = None
+    """Python file defining the tools; default ``<agents_dir>/tools.py``."""
+    instance_id: str = ""
+    """This process's id in the call registry; default ``<hostname>-<pid>``."""
+    session_ttl_s: float = Field(default=3600.0, gt=0)
+    """TTL of session state and transcripts in the stores."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    def resolved_tools_module(self) -> Path:
+        """The tools file: ``PARLEY_TOOLS_MODULE`` or ``<agents_dir>/tools.py``."""
+        return self.tools_module or self.agents_dir / "tools.py"
+
+
+class AzureSpeechSettings(_Group):
+    """Azure AI Speech, for ``PARLEY_STT=azure`` and ``PARLEY_TTS=azure``."""
+
+    prefix: ClassVar[str] = "AZURE_SPEECH_"
+    model_config = _config(prefix)
+
+    key: SecretStr | None = None
+    region: str = ""
+    endpoint: str = ""
+    """Custom endpoint (``wss://...``), e.g. a local stand-in; overrides ``region``."""
+    language: str = "en-US"
+    voice: str = "en-US-AvaMultilingualNeural"
+    host: str = ""
+    """``ws(s)://host[:port]``, standard paths appended (STT and TTS); e.g. the stand-in."""
+    resource_id: str = ""
+    """Speech resource id, for Entra auth with a region (the key is empty)."""
+    candidate_languages: str = ""
+    """Comma-separated BCP-47 tags for continuous language identification (2-10)."""
+    segmentation_silence_timeout_ms: int | None = None
+    initial_silence_timeout_ms: int | None = None
+    phrase_list: str = ""
+    """Comma-separated phrases to bias recognition towards."""
+    profanity: Literal["masked", "removed", "raw"] = "masked"
+    tts_pool_size: int = 2
+    """Pre-connected synthesizers per call format, opened at start (0: none)."""
+    text_stream: bool = False
+    """Synthesise through the v2 text-stream input instead of SSML."""
+
+
+class AzureOpenAISettings(_Group):
+    """Azure OpenAI, for ``PARLEY_LLM=azure_openai``."""
+
+    prefix: ClassVar[str] = "AZURE_OPENAI_"
+    model_config = _config(prefix)
+
+    endpoint: str = ""
+    api_key: SecretStr | None = None
+    deployment: str = ""
+    api_version: str = "2024-10-21"
+    timeout_s: float = Field(default=30.0, gt=0)
+    """Total deadline of one response (request sent -> stream end), seconds."""
+    connect_timeout_s: float = Field(default=3.0, gt=0)
+    first_token_timeout_s: float = Field(default=10.0, gt=0)
+    """Request sent -> first token, retries included, seconds."""
+    managed_identity_client_id: str = ""
+    """With no API key, Entra ID through this user-assigned managed identity (empty:
+    DefaultAzureCredential)."""
+
+
+class OpenAISettings(_Group):
+    """Any OpenAI-compatible endpoint, for ``PARLEY_LLM=openai``."""
+
+    prefix: ClassVar[str] = "OPENAI_"
+    model_config = _config(prefix)
+
+    api_key: SecretStr | None = None
+    base_url: str = ""
+    """Empty means api.openai.com."""
+    model: str = "gpt-4o-mini"
+    timeout_s: float = Field(default=30.0, gt=0)
+    """Total deadline of one response (request sent -> stream end), seconds."""
+    connect_timeout_s: float = Field(default=3.0, gt=0)
+    first_token_timeout_s: float = Field(default=10.0, gt=0)
+    """Request sent -> first token, retries included, seconds."""
+
+
+class RedisSettings(_Group):
+    """Redis, for ``PARLEY_STORE=redis``."""
+
+    prefix: ClassVar[str] = "REDIS_"
+    model_config = _config(prefix)
+
+    url: SecretStr = SecretStr("redis://localhost:6379/0")
+    """``redis://`` or ``rediss://`` (TLS); may carry a password, hence secret."""
+    password: SecretStr | None = None
+    """Redis AUTH password, when not in the URL and not using Entra."""
+    username: str = ""
+    """ACL user name; with ``REDIS_ENTRA=true``, the identity's object id."""
+    entra: bool = False
+    """Authenticate with a Microsoft Entra token (azure-identity), refreshed before expiry."""
+    tls_ca_file: str = ""
+    """CA bundle for ``rediss://`` when not the system store."""
+    key_prefix: str = "parley"
+    timeout_ms: float = Field(default=500.0, gt=0)
+    """Deadline of every Redis command, ms."""
+    connect_timeout_ms: float = Field(default=1000.0, gt=0)
+    session_ttl_ms: int = Field(default=86_400_000, gt=0)
+    """Session record lifetime, refreshed on every write (default 24 h)."""
+    transcript_ttl_ms: int = Field(default=604_800_000, gt=0)
+    """Transcript stream lifetime, refreshed on every append (default 7 days)."""
+    transcript_max_len: int = Field(default=10_000, gt=0)
+    """Approximate cap on transcript entries per call (XADD MAXLEN ~)."""
+    registry_ttl_ms: int = Field(default=15_000, gt=0)
+    """Call-ownership claim lifetime; the owner heartbeats every third of it."""
+    write_behind_max: int = Field(default=10_000, gt=0)
+    """Transcript entries that may wait while Redis is down; beyond, entries are dropped
+    (logged and counted)."""
+
+
+class AcsSettings(_Group):
+    """Azure Communication Services Call Automation, for ``PARLEY_TELEPHONY=acs``."""
+
+    prefix: ClassVar[str] = "ACS_"
+    model_config = _config(prefix)
+
+    connection_string: SecretStr | None = None
+    callback_base_url: str = ""
+    """Public https base URL ACS reaches this server at (callbacks and media WebSocket)."""
+    endpoint: str = ""
+    """ACS endpoint, used with a managed identity (no connection string)."""
+    managed_identity_client_id: str = ""
+    """User-assigned managed identity client id; empty uses DefaultAzureCredential."""
+    enforce_https: bool = True
+    """False lets a token credential talk to a plain-http endpoint (the local emulator)."""
+    api_version: str = ""
+    """Call Automation API version; empty uses the SDK default (2026-03-12)."""
+    resource_id: str = ""
+    """ACS resource id: the audience of the JWTs ACS signs callbacks and media with."""
+    audio_format: Literal["pcm16KMono", "pcm24KMono"] = "pcm16KMono"
+    verify_tokens: bool = True
+    """Check ACS JWTs on callbacks and the media upgrade (off only offline, with a warning)."""
+    openid_config_url: str = (
+        "https://acscallautomation.communication.azure.com"
+        "/calling/.well-known/acsopenidconfiguration"
+    )
+    jwks_url: str = ""
+    """Skips OpenID discovery when set."""
+    webhook_key: SecretStr | None = None
+    """When set, Event Grid must post to /api/acs/events?code=<key>."""
+
+
+class LocalSettings(_Group):
+    """Offline engines: espeak-ng, pocketsphinx, webrtcvad and the offline dialog model."""
+
+    prefix: ClassVar[str] = "LOCAL_"
+    model_config = _config(prefix)
+
+    espeak_voice: str = "en-us"
+    espeak_rate_wpm: int = Field(default=175, ge=80, le=450)
+    vad_aggressiveness: int = Field(default=2, ge=0, le=3)
+    dialog_threshold: float = Field(default=70.0, ge=0, le=100)
+    """Fuzzy match score (0-100) an intent must reach in the offline dialog model."""
+
+
+class SettingsError(ValueError):
+    """Settings failed validation; the message names every bad env key.
+
+    Attributes:
+        problems: One line per problem, each starting with the env key.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = tuple(problems)
+
+
+GROUPS: tuple[type[_Group], ...] = (
+    ProviderSelection,
+    ServerSettings,
+    AzureSpeechSettings,
+    AzureOpenAISettings,
+    OpenAISettings,
+    RedisSettings,
+    AcsSettings,
+    LocalSettings,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every settings group, validated together."""
+
+    providers: ProviderSelection
+    server: ServerSettings
+    azure_speech: AzureSpeechSettings
+    azure_openai: AzureOpenAISettings
+    openai: OpenAISettings
+    redis: RedisSettings
+    acs: AcsSettings
+    local: LocalSettings
+
+    def groups(self) -> Iterator[_Group]:
+        """Each group, in :data:`GROUPS` order."""
+        yield from (
+            self.providers,
+            self.server,
+            self.azure_speech,
+            self.azure_openai,
+            self.openai,
+            self.redis,
+            self.acs,
+            self.local,
+        )
+
+    def secret_values(self) -> list[str]:
+        """Every non-empty secret value, for the log redaction filter."""
+        found: list[str] = []
+        for group in self.groups():
+            for name in type(group).model_fields:
+                value = getattr(group, name)
+                if isinstance(value, SecretStr) and value.get_secret_value():
+                    found.append(value.get_secret_value())
+        return found
+
+
+def _describe(group: type[_Group], error: Any) -> str:
+    loc = error.get("loc") or ("?",)
+    key = group.env_key(str(loc[0]))
+    message = error.get("msg", "invalid value")
+    field = group.model_fields.get(str(loc[0]))
+    secret = field is not None and "SecretStr" in repr(field.annotation)
+    if "input" in error and not secret and not isinstance(error["input"], dict):
+        return f"{key}: {message} (got {error['input']!r})"
+    return f"{key}: {message}"
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read every group from the environment and ``env_file``.
+
+    Args:
+        env_file: The dotenv file; missing is fine (an empty ``.env`` gives the defaults).
+            ``None`` reads the environment only.
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        SettingsError: One or more values are invalid; lists every bad key at once.
+    """
+    problems: list[str] = []
+    built: list[_Group] = []
+    for group in GROUPS:
+        try:
+            built.append(group(_env_file=env_file))  # type: ignore[call-arg]
+        except ValidationError as exc:
+            problems.extend(_describe(group, err) for err in exc.errors())
+    if problems:
+        raise SettingsError(problems)
+    return Settings(*built)  # type: ignore[arg-type]
+
+
+def all_env_keys() -> list[str]:
+    """Every env key any group reads (``.env.example`` must list each)."""
+    seen: dict[str, None] = {}
+    for group in GROUPS:
+        for key in group.env_keys():
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def unknown_keys(names: list[str]) -> list[str]:
+    """Names that carry a known prefix but match no setting (likely typos)."""
+    known = set(all_env_keys())
+    prefixes = {group.prefix for group in GROUPS}
+    return [
+        name
+        for name in names
+        if name.upper() not in known and any(name.upper().startswith(p) for p in prefixes)
+    ]

@@ -1,0 +1,395 @@
+"""Outbound speech: text-to-speech synthesis feeding a paced frame sender.
+
+Speeches play back to back in the order they were queued. One synthesis task at a time turns
+the next queued speech into fixed-duration frames (running ahead of playback by at most
+``synth_ahead_ms``); one long-lived sender task sends frames on an absolute schedule:
+frame ``n`` of a continuous run leaves at ``start + sum(durations before n) - lead``, so errors
+never accumulate over a long call, and the far end never holds more than ``lead`` ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Protocol
+
+from domain.commands import Speak
+from domain.runtime.config import RuntimeConfig
+from domain.runtime.tasks import Guard, TaskOwner, Watchdog
+from ports import (
+    AudioEncoding,
+    AudioFormat,
+    AudioFrame,
+    CallMetrics,
+    Clock,
+    InvalidAudioError,
+    MediaStream,
+    ParleyError,
+    ProviderError,
+    StreamClosedError,
+    TextToSpeech,
+    WordBoundary,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class PlayoutListener(Protocol):
+    """What the playout reports to the call (synchronously, on the loop)."""
+
+    def playback_progress(
+        self,
+        speech_id: str,
+        played_ms: float,
+        played_text: str | None,
+        duration_ms: float | None,
+    ) -> None:
+        """Audio of ``speech_id`` sent so far (ms), the words sent and its total when known."""
+        ...
+
+    def playback_completed(self, speech_id: str, duration_ms: float) -> None:
+        """Every frame of ``speech_id`` was sent."""
+        ...
+
+    def first_audio(self, speech_id: str) -> None:
+        """The first synthesised audio of ``speech_id`` arrived."""
+        ...
+
+    def first_frame_sent(self, speech_id: str) -> None:
+        """The first frame of ``speech_id`` was sent."""
+        ...
+
+    def playout_failed(self, port: str, code: str) -> None:
+        """Synthesis or sending failed with port error ``code``."""
+        ...
+
+
+class _Speech:
+    """One queued speech: its frames as they are synthesised, and how much was sent."""
+
+    __slots__ = (
+        "cmd",
+        "frames",
+        "heard_end",
+        "last_progress_ms",
+        "sent_ms",
+        "synth_done",
+        "synth_ms",
+        "word_index",
+        "words",
+    )
+
+    def __init__(self, cmd: Speak) -> None:
+        self.cmd = cmd
+        self.frames: deque[AudioFrame] = deque()
+        self.synth_done = False
+        self.synth_ms = 0.0
+        self.words: list[WordBoundary] = []
+        self.word_index = 0
+        self.heard_end = 0
+        self.sent_ms = 0.0
+        self.last_progress_ms = 0.0
+
+
+class Playout:
+    """Synthesis and paced sending of one call's speech.
+
+    Args:
+        tts: Text-to-speech port.
+        media: The call's media stream (``send_audio``).
+        clock: Time source for pacing.
+        metrics: Gets ``frame_out`` per frame sent.
+        config: Pacing, frame duration, timeouts.
+        fmt: Outbound format (the stream's inbound format).
+        tasks: The call's task owner.
+        watchdog: Enforces the deadlines of sends and synthesis chunks.
+        listener: Receives progress, completion, first-audio/first-frame marks and failures.
+    """
+
+    def __init__(
+        self,
+        *,
+        tts: TextToSpeech,
+        media: MediaStream,
+        clock: Clock,
+        metrics: CallMetrics,
+        config: RuntimeConfig,
+        fmt: AudioFormat,
+        tasks: TaskOwner,
+        watchdog: Watchdog,
+        listener: PlayoutListener,
+    ) -> None:
+        self._watchdog = watchdog
+        self._tts = tts
+        self._media = media
+        self._clock = clock
+        self._metrics = metrics
+        self._config = config
+        self._fmt = fmt
+        self._tasks = tasks
+        self._listener = listener
+        self._frame_bytes = fmt.frame_bytes(config.frame_ms)
+        self._frame_ms = fmt.duration_ms(self._frame_bytes)
+        self._silence = b"\xff" if fmt.encoding is AudioEncoding.MULAW else b"\x00"
+        self._queue: deque[_Speech] = deque()
+        self._to_synth: deque[_Speech] = deque()
+        self._synth_task: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._generation = 0
+        self._buffered_ms = 0.0
+        self._play_end_ms = 0.0
+        self.frames_sent = 0
+
+    @property
+    def playing(self) -> bool:
+        """True while speech is queued or the far end still has sent audio to play."""
+        return bool(self._queue) or self._play_end_ms > self._clock.now_ms()
+
+    def current_speech_id(self) -> str | None:
+        """The speech now playing (head of the queue), if any."""
+        return self._queue[0].cmd.speech_id if self._queue else None
+
+    def start(self) -> None:
+        """Start the sender task (once)."""
+        if self._sender is None:
+            self._sender = self._tasks.spawn(self._send_loop(), "sender")
+
+    def enqueue(self, cmd: Speak) -> None:
+        """Queue ``cmd`` to play after everything queued before it."""
+        speech = _Speech(cmd)
+        self._queue.append(speech)
+        self._to_synth.append(speech)
+        self._idle.clear()
+        if self._synth_task is None:
+            self._synth_task = self._tasks.spawn(self._synth_loop(), "synth")
+        self._wake.set()
+
+    def stop(self) -> bool:
+        """Cancel synthesis and drop every queued frame, synchronously.
+
+        The caller sends stop-audio to the far end in the same loop iteration; the schedule
+        restarts from now because the far end's buffer is cleared by it.
+
+        Returns:
+            True when speech was queued or still playing at the far end.
+        """
+        had_audio = self.playing
+        self._generation += 1
+        self._queue.clear()
+        self._to_synth.clear()
+        self._buffered_ms = 0.0
+        if self._synth_task is not None:
+            # From inside the synthesis task (a failure it reported led here) it ends by
+            # itself: its generation is stale.
+            if self._synth_task is not asyncio.current_task():
+                self._synth_task.cancel()
+            self._synth_task = None
+        self._play_end_ms = self._clock.now_ms()
+        self._wake.set()
+        self._room.set()
+        self._idle.set()
+        return had_audio
+
+    async def wait_drained(self) -> None:
+        """Return once every queued speech has been sent and the far end has played it."""
+        while True:
+            if self._queue:
+                await self._idle.wait()
+                continue
+            play_end = self._play_end_ms
+            if play_end <= self._clock.now_ms():
+                return
+            await self._clock.sleep_until(play_end)
+
+    async def _synth_loop(self) -> None:
+        generation = self._generation
+        guard = self._watchdog.guard()
+        try:
+            while self._to_synth and generation == self._generation:
+                speech = self._to_synth.popleft()
+                await self._synthesize(speech, guard)
+        finally:
+            if self._synth_task is asyncio.current_task():
+                self._synth_task = None
+
+    async def _synthesize(self, speech: _Speech, guard: Guard) -> None:
+        cmd = speech.cmd
+        fmt = self._fmt
+        frame_bytes = self._frame_bytes
+        frame_ms = self._frame_ms
+        ahead_ms = self._config.synth_ahead_ms
+        limit_ms = self._config.tts_chunk_timeout_ms
+        buf = bytearray()
+        first = True
+        stream = self._tts.synthesize(cmd.text, voice=cmd.voice, fmt=fmt)
+        try:
+            while True:
+                guard.arm(limit_ms)
+                try:
+                    chunk = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except asyncio.CancelledError:
+                    if not guard.expired():
+                        raise
+                    raise TimeoutError from None
+                finally:
+                    guard.armed = False
+                if chunk.audio.format is not fmt and chunk.audio.format != fmt:
+                    raise InvalidAudioError(
+                        f"text-to-speech gave {chunk.audio.format}, asked for {fmt}"
+                    )
+                if first:
+                    first = False
+                    self._listener.first_audio(cmd.speech_id)
+                if chunk.words:
+                    speech.words.extend(chunk.words)
+                audio = chunk.audio
+                if not buf and len(audio.data) == frame_bytes:
+                    # The engine already speaks in whole frames: send its frame as is.
+                    speech.frames.append(
+                        audio
+                        if audio.timestamp_ms == speech.synth_ms
+                        else AudioFrame(audio.data, fmt, speech.synth_ms)
+                    )
+                    self._buffered_ms += frame_ms
+                    speech.synth_ms += frame_ms
+                    self._wake.set()
+                else:
+                    buf += audio.data
+                    whole = len(buf) // frame_bytes
+                    if whole:
+                        frames = speech.frames
+                        for i in range(whole):
+                            frames.append(
+                                AudioFrame(
+                                    bytes(buf[i * frame_bytes : (i + 1) * frame_bytes]),
+                                    fmt,
+                                    speech.synth_ms,
+                                )
+                            )
+                            speech.synth_ms += frame_ms
+                        del buf[: whole * frame_bytes]
+                        self._buffered_ms += whole * frame_ms
+                        self._wake.set()
+                while self._buffered_ms > ahead_ms:
+                    self._room.clear()
+                    await self._room.wait()
+            if buf:
+                buf += self._silence * (frame_bytes - len(buf))
+                speech.frames.append(AudioFrame(bytes(buf), fmt, speech.synth_ms))
+                self._buffered_ms += frame_ms
+                speech.synth_ms += frame_ms
+        except ProviderError as exc:
+            logger.warning("text-to-speech failed for %s: %s", cmd.speech_id, exc.code)
+            self._listener.playout_failed("text_to_speech", exc.code)
+        except TimeoutError:
+            logger.warning("text-to-speech timed out for %s", cmd.speech_id)
+            self._listener.playout_failed("text_to_speech", "timeout")
+        except ParleyError as exc:
+            logger.warning("text-to-speech failed for %s: %s", cmd.speech_id, exc.code)
+            self._listener.playout_failed("text_to_speech", exc.code)
+        except Exception:
+            logger.exception("text-to-speech adapter raised a non-port error")
+            self._listener.playout_failed("text_to_speech", "provider_error")
+        finally:
+            speech.synth_done = True
+            self._wake.set()
+            try:
+                async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
+                    await stream.aclose()
+            except Exception:  # noqa: BLE001 (closing must never fail the call)
+                logger.debug("closing a text-to-speech stream failed", exc_info=True)
+
+    async def _send_loop(self) -> None:
+        clock = self._clock
+        media = self._media
+        metrics = self._metrics
+        listener = self._listener
+        lead = self._config.pacing_lead_ms
+        interval = self._config.progress_interval_ms
+        send_limit_ms = self._config.send_timeout_ms
+        guard = self._watchdog.guard()
+        queue = self._queue
+        wake = self._wake
+        while True:
+            if not queue:
+                self._idle.set()
+                wake.clear()
+                await wake.wait()
+                continue
+            speech = queue[0]
+            if not speech.frames:
+                if speech.synth_done:
+                    queue.popleft()
+                    listener.playback_completed(speech.cmd.speech_id, speech.sent_ms)
+                    continue
+                wake.clear()
+                await wake.wait()
+                continue
+            generation = self._generation
+            now = clock.now_ms()
+            if self._play_end_ms < now:
+                # Underrun (or first frame): the far end has played everything; restart the
+                # schedule from now.
+                self._play_end_ms = now
+            send_at = self._play_end_ms - lead
+            if send_at > now:
+                await clock.sleep_until(send_at)
+                if generation != self._generation:
+                    continue
+            frame = speech.frames.popleft()
+            duration = frame.duration_ms
+            self._buffered_ms -= duration
+            if self._buffered_ms <= 0.5 * self._config.synth_ahead_ms:
+                self._room.set()
+            guard.arm(send_limit_ms)
+            try:
+                await media.send_audio(frame)
+            except asyncio.CancelledError:
+                if not guard.expired():
+                    raise
+                metrics.frame_dropped("send_timeout")
+                listener.playout_failed("media_stream", "timeout")
+                continue
+            except StreamClosedError:
+                logger.info("media stream closed; sender stops")
+                return
+            except ParleyError as exc:
+                metrics.frame_dropped(exc.code)
+                continue
+            finally:
+                guard.armed = False
+            if generation != self._generation:
+                continue
+            self._play_end_ms += duration
+            self.frames_sent += 1
+            metrics.frame_out()
+            first = speech.sent_ms == 0.0
+            speech.sent_ms += duration
+            if first:
+                listener.first_frame_sent(speech.cmd.speech_id)
+            words = speech.words
+            changed = False
+            while speech.word_index < len(words):
+                word = words[speech.word_index]
+                if word.audio_offset_ms >= speech.sent_ms:
+                    break
+                speech.heard_end = word.text_offset + word.text_length
+                speech.word_index += 1
+                changed = True
+            # With word boundaries, progress goes out when a new word has been sent (the
+            # played text is what matters); without them, every ``interval`` of audio.
+            if changed or (not words and speech.sent_ms - speech.last_progress_ms >= interval):
+                speech.last_progress_ms = speech.sent_ms
+                listener.playback_progress(
+                    speech.cmd.speech_id,
+                    speech.sent_ms,
+                    speech.cmd.text[: speech.heard_end] if words else None,
+                    speech.synth_ms if speech.synth_done else None,
+                )

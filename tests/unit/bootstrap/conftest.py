@@ -1,0 +1,17 @@
+"""Fixtures for bootstrap tests: a clean environment for settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bootstrap.settings import all_env_keys
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No Parley key in the environment; returns a path for a (not yet written) .env."""
+    for key in all_env_keys():
+        monkeypatch.delenv(key, raising=False)
+    return tmp_path / ".env"
