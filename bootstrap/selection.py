@@ -82,7 +82,7 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
     # speech-to-text
     AdapterOption(
         "stt", "local", "pocketsphinx (offline)", "bootstrap.factories:local_stt",
-        module="adapters.local.stt",
+        module="adapters.local.stt", resource=True,
     ),
     AdapterOption(
         "stt", "azure", "Azure AI Speech", "bootstrap.azure_speech:azure_stt",
@@ -96,7 +96,7 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
     # text-to-speech
     AdapterOption(
         "tts", "local", "espeak-ng (offline)", "bootstrap.factories:local_tts",
-        module="adapters.local.tts",
+        module="adapters.local.tts", resource=True,
     ),
     AdapterOption(
         "tts", "azure", "Azure AI Speech", "bootstrap.azure_speech:azure_tts",

@@ -262,7 +262,7 @@ class LocalSettings(_Group):
     model_config = _config(prefix)
 
     espeak_voice: str = "en-us"
-    espeak_rate_wpm: int = Field(default=175, ge=80, le=450)
+    espeak_rate_wpm: int = Field(default=160, ge=80, le=450)
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
     dialog_threshold: float = Field(default=70.0, ge=0, le=100)
     """Fuzzy match score (0-100) an intent must reach in the offline dialog model."""

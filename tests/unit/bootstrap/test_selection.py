@@ -34,6 +34,7 @@ EXPECTED = {
     ("vad", "webrtc"): "WebRtcVadFactory",
     ("vad", "fake"): "FakeVadFactory",
     ("store", "memory"): "Stores",
+    ("store", "redis"): "Stores",  # opening the pool does not connect
 }
 """The adapter class each available option builds (others are added with their adapters)."""
 
