@@ -273,6 +273,21 @@ def demo(
     asyncio.run(run())
 
 
+def _tune_gc_for_serving() -> None:
+    """Move start-up objects out of the collector's sight and collect young objects less often.
+
+    The call path allocates many short-lived objects; with Python's default thresholds, full
+    collections over everything imported at start paused the loop up to 129 ms at 500 calls
+    (benchmarks/bench_runtime.py, default GC vs ``--tune-gc``). Freezing what exists after
+    start-up and raising the first threshold cut loop-lag p99 from 6-31 ms to 4-9 ms there.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 1000)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface; default PARLEY_HOST.")] = None,
@@ -312,6 +327,7 @@ def serve(
         return
     container = _build(console, settings)
     application = create_app(container)
+    _tune_gc_for_serving()
     config = uvicorn.Config(
         application,
         host=bind_host,
