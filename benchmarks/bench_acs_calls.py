@@ -142,6 +142,25 @@ async def main() -> None:
         ACS_OPENID_CONFIG_URL=emulator.openid_config_url,
     )
     command = [str(REPO / ".venv" / "bin" / "parley"), "serve", "--env-file", "/nonexistent"]
+    probe = subprocess.run(  # noqa: S603, ASYNC221 (before any call starts)
+        [*command[:2], "--help"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        # The same app through uvicorn's factory (what `parley serve --reload` runs).
+        print("note: `parley serve` unavailable; serving bootstrap.app:create_app_from_env")
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bootstrap.app:create_app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
     if args.cores and shutil.which("taskset"):
         command = ["taskset", "-c", args.cores, *command]
     # The command is this repository's own entry point, not input.
@@ -178,6 +197,16 @@ async def main() -> None:
             stop = asyncio.Event()
             lines = [CallerLine(c) for c in calls if c.media is not None]
             tasks = [asyncio.create_task(line.run(stop, 1.0, 1.5)) for line in lines]
+            lag: list[float] = []
+
+            async def loop_lag() -> None:
+                # This process's own event-loop delay: it bounds what the jitter can resolve.
+                while not stop.is_set():
+                    before = time.monotonic()
+                    await asyncio.sleep(0.005)
+                    lag.append((time.monotonic() - before - 0.005) * 1000)
+
+            tasks.append(asyncio.create_task(loop_lag()))
             await asyncio.sleep(0.5)
             before_metrics = (await http.get(base + "/metrics")).text
             cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
@@ -239,6 +268,10 @@ async def main() -> None:
         (
             "barge-in on the wire p50/p99",
             f"{percentile(barge, 50):.0f} / {percentile(barge, 99):.0f} ms (n={len(barge)})",
+        ),
+        (
+            "emulator loop lag p50/p99",
+            f"{percentile(lag, 50):.2f} / {percentile(lag, 99):.2f} ms (measurement floor)",
         ),
         ("server RSS idle / busy", f"{rss_idle:.0f} / {rss_busy:.0f} MB"),
         ("memory per call", f"{(rss_busy - rss_idle) / max(len(lines), 1) * 1024:.0f} KiB"),

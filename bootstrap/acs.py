@@ -157,7 +157,8 @@ def build_acs_gateway(
         )
     else:
         logger.warning(
-            "!!! ACS_VERIFY_TOKENS=false: ACS callbacks and media connections are NOT "
+            "!!! ACS token checks are off (ACS_VERIFY_TOKENS is false): ACS callbacks and "
+            "media connections are NOT "
             "authenticated. Use this only offline with the local emulator. !!!"
         )
     return AcsGateway(

@@ -110,7 +110,7 @@ class ServerSettings(_Group):
     tools_module: Path | None = None
     """Python file defining the tools; default ``<agents_dir>/tools.py``."""
     instance_id: str = ""
-    """This process's id in the call registry; default ``<hostname>-<pid>``."""
+    """This process's id in the call registry; default ``<hostname>-<pid>-<random>``."""
     session_ttl_s: float = Field(default=3600.0, gt=0)
     """TTL of session state and transcripts in the stores."""
 

@@ -250,6 +250,10 @@ class UserState:
         barged_in: The current speech already interrupted the agent.
         deferred: User text that arrived during uninterruptible speech, handled after it.
         dtmf: Collected DTMF digits.
+        over_speech: ``speech_id`` of the agent clause playing (or queued) at the onset, or
+            "" when the agent was silent. Only speech that began over the current reply may
+            barge into it: the tail of the caller's own turn, still "speaking" while VAD
+            smooths its end, must not cut the answer to that turn.
     """
 
     speaking: bool = False
@@ -258,6 +262,7 @@ class UserState:
     barged_in: bool = False
     deferred: str = ""
     dtmf: str = ""
+    over_speech: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,11 +613,16 @@ class Conversation:
         u = s.user
         if u.speaking:
             return "caller already speaking"
-        tx.s = replace(s, user=UserState(True, ev.at_ms, "", False, u.deferred, u.dtmf))
+        reply = s.reply
+        over = (
+            reply.clauses[reply.played].speech_id
+            if reply is not None and reply.played < len(reply.clauses)
+            else ""
+        )
+        tx.s = replace(s, user=UserState(True, ev.at_ms, "", False, u.deferred, u.dtmf, over))
         if s.timers:
             self._disarm(tx, _NO_INPUT)
-        reply = s.reply
-        if reply is not None and reply.played < len(reply.clauses):
+        if reply is not None and over:
             delay = self._barge[reply.agent].min_speech_ms
             if delay > 0:
                 self._arm(tx, _BARGE_IN, delay)
@@ -712,6 +722,8 @@ class Conversation:
         clause = reply.playing
         if clause is None or not self._can_barge(reply, clause):
             return
+        if not any(c.speech_id == u.over_speech for c in reply.clauses):
+            return  # the speech began before this reply: the caller's own turn, not a barge-in
         if self._barge[reply.agent].should_interrupt(at - u.started_ms, u.partial):
             self._barge_in(tx, at, "barge_in")
 

@@ -28,8 +28,8 @@ class CallerTurn:
     Attributes:
         name: Label (file name) for reports.
         pcm: PCM16LE mono in the call's format.
-        barge_in_after_ms: Speak this long after the agent starts its reply to the previous
-            turn (or greeting) instead of waiting for it to finish: a barge-in.
+        barge_in_after_ms: Speak once the agent has been talking for this long without a
+            break, instead of waiting for it to finish: a barge-in.
     """
 
     name: str
@@ -132,6 +132,23 @@ async def _wait_until_quiet(
         await asyncio.sleep(0.02)
 
 
+async def _wait_while_agent_talks(
+    media: MediaClient, call: EmulatedCall, talking_s: float, timeout_s: float
+) -> None:
+    """Until the agent has been audible without a break for ``talking_s`` (barge-in point)."""
+    deadline = time.monotonic() + timeout_s
+    since: float | None = None
+    while time.monotonic() < deadline and not call.ended.is_set():
+        now = time.monotonic()
+        if media.playout.is_playing():
+            since = since or now
+            if now - since >= talking_s:
+                return
+        else:
+            since = None
+        await asyncio.sleep(0.01)
+
+
 async def run_inbound_call(
     emulator: AcsEmulator,
     events_url: str,
@@ -143,6 +160,7 @@ async def run_inbound_call(
     settle_s: float = 0.8,
     gap_ms: float = 400.0,
     validate_subscription: bool = True,
+    linger_s: float = 0.0,
     caller: str = "+14255550100",
     progress: Callable[[str], None] | None = None,
 ) -> CallResult:
@@ -158,6 +176,8 @@ async def run_inbound_call(
         settle_s: Agent silence that counts as "finished talking", seconds.
         gap_ms: Caller silence before each turn once the agent is quiet, ms.
         validate_subscription: Run the Event Grid validation handshake first.
+        linger_s: Keep the line open this long after the last reply before hanging up (slow
+            recognisers may still deliver a final).
         caller: Caller phone number.
         progress: Called with short status lines.
 
@@ -183,7 +203,6 @@ async def run_inbound_call(
         media.start_line(speed)
         connected = time.monotonic()
         first = await _wait_for_agent_audio(media, call, 0, greeting_timeout_s)
-        last_reply_at = first
         if first is not None:
             result.greeting_ms = (first - connected) * 1000.0
             say(f"agent greeting after {result.greeting_ms:.0f} ms")
@@ -194,9 +213,8 @@ async def run_inbound_call(
                 await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
                 await asyncio.sleep(gap_ms / 1000.0 / max(speed, 1e-3))
             else:
-                since = last_reply_at if last_reply_at is not None else time.monotonic()
-                await asyncio.sleep(
-                    max(0.0, since + turn.barge_in_after_ms / 1000 - time.monotonic())
+                await _wait_while_agent_talks(
+                    media, call, turn.barge_in_after_ms / 1000.0, reply_timeout_s
                 )
             outcome = TurnResult(turn.name, call.format.duration_ms(len(turn.pcm)))
             stops_before = len(media.stats.stop_audio_times)
@@ -207,7 +225,6 @@ async def run_inbound_call(
             reply = await _wait_for_agent_audio(media, call, frames_before, reply_timeout_s)
             outcome.reply_at = reply
             if reply is not None:
-                last_reply_at = reply
                 say(f"  agent replied after {outcome.latency_ms:.0f} ms")
                 next_barges_in = (
                     index + 1 < len(turns) and turns[index + 1].barge_in_after_ms is not None
@@ -221,6 +238,9 @@ async def run_inbound_call(
             outcome.stop_audio_at = stops[0] if stops else None
             result.turns.append(outcome)
         if not call.ended.is_set():
+            await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
+        if linger_s > 0 and not call.ended.is_set():
+            await asyncio.sleep(linger_s)
             await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
         if call.ended.is_set():
             result.ended_by = "agent"

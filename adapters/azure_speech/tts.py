@@ -38,14 +38,15 @@ import asyncio
 import contextlib
 import logging
 import re
+import threading
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.audio import FormatConverter
 from adapters.azure_speech._sdk import speechsdk
-from adapters.azure_speech.bridge import ThreadBridge, run_detached
+from adapters.azure_speech.bridge import ThreadBridge
 from adapters.azure_speech.config import AzureSpeechAuth, TokenCache, build_speech_config
 from adapters.azure_speech.errors import translate_cancellation
 from adapters.azure_speech.ssml import build_ssml
@@ -131,6 +132,10 @@ class _Sink:
 class SynthesizerPool:
     """Pre-connected synthesizers for one :class:`AzureTextToSpeech` (see module docstring).
 
+    Background work (refilling, reconnecting a synthesizer after ``stop_speaking_async``)
+    runs in short-lived daemon threads that hand the result back with
+    ``loop.call_soon_threadsafe``, so no asyncio task outlives a synthesis.
+
     Args:
         engine: The owning adapter (builds synthesizers).
         size: Idle synthesizers kept per key.
@@ -140,7 +145,7 @@ class SynthesizerPool:
         self._engine = engine
         self._size = size
         self._idle: dict[_PoolKey, deque[_Pooled]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._coming: dict[_PoolKey, int] = {}
         self._closed = False
 
     def idle_count(self, key: _PoolKey | None = None) -> int:
@@ -151,16 +156,16 @@ class SynthesizerPool:
 
     async def acquire(self, key: _PoolKey) -> _Pooled:
         """An idle synthesizer for ``key``, or a new one (connecting on first use)."""
+        self._closed = False
+        token = await self._engine.token()
         idle = self._idle.get(key)
         if idle:
             pooled = idle.popleft()
-            token = await self._engine.token()
             if token is not None:
                 pooled.synthesizer.authorization_token = token
-            self._refill(key)
-            return pooled
-        pooled = await self._engine.create(key, preconnect=False)
-        self._refill(key)
+        else:
+            pooled = await self._engine.create(key, preconnect=False)
+        self._refill(key, token)
         return pooled
 
     def release(self, pooled: _Pooled, *, stopped: Any = None) -> None:
@@ -169,20 +174,26 @@ class SynthesizerPool:
         Args:
             pooled: The synthesizer.
             stopped: The ``stop_speaking_async`` future when the request was cut short; the
-                synthesizer is reconnected in the background once it resolves.
+                synthesizer reconnects in the background once it resolves, then returns.
         """
         pooled.sink = None
-        if self._closed or self._size <= 0:
-            if stopped is not None:
-                self._spawn(_wait_future(stopped))
-            return
         if stopped is None:
             self._put(pooled)
-        else:
-            self._spawn(self._reopen(pooled, stopped))
+            return
+        if self._closed or self._size <= 0:
+            self._background(lambda: _settle(stopped), None)
+            return
+
+        def reopen() -> _Pooled:
+            _settle(stopped)
+            pooled.connection.open(True)
+            return pooled
+
+        self._background(reopen, pooled.key)
 
     async def warm_up(self, keys: Iterable[_PoolKey]) -> None:
         """Fill the pool for ``keys`` up to its size, connections open."""
+        self._closed = False
         jobs = []
         for key in keys:
             missing = self._size - self.idle_count(key)
@@ -191,13 +202,8 @@ class SynthesizerPool:
             self._put(pooled)
 
     async def aclose(self) -> None:
-        """Cancel background work and drop every idle synthesizer."""
+        """Drop every idle synthesizer; late background results are discarded."""
         self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         self._idle.clear()
 
     def _put(self, pooled: _Pooled) -> None:
@@ -205,32 +211,38 @@ class SynthesizerPool:
         if len(idle) < self._size and not self._closed:
             idle.append(pooled)
 
-    def _refill(self, key: _PoolKey) -> None:
+    def _refill(self, key: _PoolKey, token: str | None) -> None:
         # Keep the pool warm for the next caller without delaying this one.
-        if self._size > 0 and self.idle_count(key) < self._size and not self._closed:
-            self._spawn(self._add(key))
+        wanted = self._size - self.idle_count(key) - self._coming.get(key, 0)
+        for _ in range(max(0, wanted)):
+            self._background(lambda: self._engine.build(key, token, preconnect=True), key)
 
-    async def _add(self, key: _PoolKey) -> None:
-        self._put(await self._engine.create(key, preconnect=True))
+    def _background(self, work: Callable[[], _Pooled | None], key: _PoolKey | None) -> None:
+        loop = asyncio.get_running_loop()
+        if key is not None:
+            self._coming[key] = self._coming.get(key, 0) + 1
 
-    async def _reopen(self, pooled: _Pooled, stopped: Any) -> None:
-        await _wait_future(stopped)
-        if await run_detached(lambda: pooled.connection.open(True), 2.0, "azure tts reopen"):
-            self._put(pooled)
+        def arrived(pooled: _Pooled | None) -> None:
+            if key is not None:
+                self._coming[key] -= 1
+            if pooled is not None:
+                self._put(pooled)
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name="azure-tts-pool")
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
+        def target() -> None:
+            pooled: _Pooled | None = None
+            try:
+                pooled = work()
+            except Exception as exc:
+                logger.warning("azure tts pool: background work failed: %r", exc)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: drop the result
+                loop.call_soon_threadsafe(arrived, pooled)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.warning("azure tts pool: background task failed: %r", task.exception())
+        threading.Thread(target=target, name="azure-tts-pool", daemon=True).start()
 
 
-async def _wait_future(future: Any, timeout_s: float = 2.0) -> None:
-    await run_detached(future.get, timeout_s, "azure tts stop")
+def _settle(future: Any) -> None:
+    with contextlib.suppress(Exception):
+        future.get()
 
 
 class AzureTextToSpeech:
@@ -288,25 +300,27 @@ class AzureTextToSpeech:
         return await self._tokens.get() if self._tokens is not None else None
 
     async def create(self, key: _PoolKey, *, preconnect: bool) -> _Pooled:
-        """Build a synthesizer for ``key`` (blocking SDK work runs in a thread)."""
+        """Build a synthesizer for ``key`` (the blocking SDK work runs in a thread)."""
         token = await self.token()
-        bridge = self._bridge_for_loop()
+        self._bridge_for_loop()
+        return await asyncio.to_thread(self.build, key, token, preconnect=preconnect)
 
-        def build() -> _Pooled:
-            endpoint = self.auth.synthesis_url(text_stream=key.text_stream)
-            config = build_speech_config(self.auth, token, endpoint=endpoint)
-            config.set_speech_synthesis_output_format(key.sdk_format)
-            if key.voice:
-                config.speech_synthesis_voice_name = key.voice
-            synthesizer = speechsdk.SpeechSynthesizer(speech_config=config, audio_config=None)
-            connection = speechsdk.Connection.from_speech_synthesizer(synthesizer)
-            pooled = _Pooled(key, synthesizer, connection)
-            _wire(pooled, bridge)
-            if preconnect:
-                connection.open(True)
-            return pooled
-
-        return await asyncio.to_thread(build)
+    def build(self, key: _PoolKey, token: str | None, *, preconnect: bool) -> _Pooled:
+        """Build a synthesizer for ``key`` (blocking; any thread, after :meth:`create` once)."""
+        bridge = self._bridge
+        assert bridge is not None  # noqa: S101 - set by create() on the loop
+        endpoint = self.auth.synthesis_url(text_stream=key.text_stream)
+        config = build_speech_config(self.auth, token, endpoint=endpoint)
+        config.set_speech_synthesis_output_format(key.sdk_format)
+        if key.voice:
+            config.speech_synthesis_voice_name = key.voice
+        synthesizer = speechsdk.SpeechSynthesizer(speech_config=config, audio_config=None)
+        connection = speechsdk.Connection.from_speech_synthesizer(synthesizer)
+        pooled = _Pooled(key, synthesizer, connection)
+        _wire(pooled, bridge)
+        if preconnect:
+            connection.open(True)
+        return pooled
 
     def _bridge_for_loop(self) -> ThreadBridge:
         loop = asyncio.get_running_loop()

@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
+import time
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Final
@@ -56,7 +57,8 @@ OUTCOMES: Final = ("local", "forwarded", "held", "lost", "ended", "dropped", "un
 * ``held``: nobody owns the call yet; held here for ``hold_ms`` (then forwarded, handed over,
   lost or undeliverable);
 * ``lost``: the owner is gone (or never came); the call is hung up;
-* ``ended``: ``CallDisconnected`` for a call live nowhere (it ended already); nothing to do;
+* ``ended``: ``CallDisconnected`` for a call live nowhere, or any event for a call that ended
+  here within ``hold_ms`` (ACS reports ``MediaStreamingStopped`` after the end); nothing to do;
 * ``dropped``: too many calls already held (``max_held_calls``) or too many events for one;
 * ``undeliverable``: the registry or bus failed for the whole hold; logged, not hung up.
 """
@@ -187,6 +189,8 @@ class CallEventRouter:
         self._max_held_events = max_held_events
         self._local: dict[str, _LocalCall] = {}
         self._held: dict[str, _Held] = {}
+        # Calls that ended here recently (call id -> monotonic expiry), bounded.
+        self._ended: OrderedDict[str, float] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
         self._subscribed = asyncio.Event()
@@ -285,6 +289,7 @@ class CallEventRouter:
             previous.queue.put_nowait(_END)
         local = _LocalCall()
         self._local[call_id] = local
+        self._ended.pop(call_id, None)
         held = self._held.pop(call_id, None)
         if held is not None:
             if held.task is not None:
@@ -314,11 +319,25 @@ class CallEventRouter:
         self._local.pop(call_id, None)
         if current is not None:
             current.queue.put_nowait(_END)
+            self._remember_ended(call_id)
         try:
             async with asyncio.timeout(self._timeout_s):
                 await self._registry.release(call_id, self.instance_id)
         except (ParleyError, TimeoutError):
             logger.warning("could not release call %s", call_id, exc_info=True)
+
+    def _remember_ended(self, call_id: str) -> None:
+        now = time.monotonic()
+        self._ended[call_id] = now + self._hold_s
+        self._ended.move_to_end(call_id)
+        while self._ended and (
+            len(self._ended) > self._max_held_calls or next(iter(self._ended.values())) <= now
+        ):
+            self._ended.popitem(last=False)
+
+    def _ended_recently(self, call_id: str) -> bool:
+        expiry = self._ended.get(call_id)
+        return expiry is not None and expiry > time.monotonic()
 
     def owns(self, call_id: str) -> bool:
         """Whether the call's media stream is on this instance."""
@@ -342,6 +361,9 @@ class CallEventRouter:
         if local is not None:
             local.queue.put_nowait(event)
             return "local"
+        if self._ended_recently(call_id):
+            logger.debug("%s for call %s, which ended here", event.kind.value, call_id)
+            return "ended"
         held = self._held.get(call_id)
         if held is not None:
             # Keep the call's events in order behind those already waiting.
@@ -351,10 +373,11 @@ class CallEventRouter:
             held.events.append(event)
             return "held"
         found = await self._forward(call_id, [event])
-        if found in ("forwarded", "lost"):
-            if found == "lost":
-                await self._lost(call_id, [event])
+        if found == "forwarded":
             return found
+        if found == "lost":
+            await self._lost(call_id, [event])
+            return "ended" if event.kind is CallEventKind.CALL_DISCONNECTED else "lost"
         if event.kind is CallEventKind.CALL_DISCONNECTED:
             logger.info("CallDisconnected for call %s, live on no instance (ended)", call_id)
             return "ended"
@@ -473,6 +496,9 @@ class CallEventRouter:
         local = self._local.get(event.call_connection_id)
         if local is not None:
             local.queue.put_nowait(event)
+        elif self._ended_recently(event.call_connection_id):
+            # Our claim outlived the call (its release failed): nothing left to do.
+            self.outcomes["ended"] += 1
         else:
             # The publisher saw us as the owner, but the call has left this instance.
             ended = event.kind is CallEventKind.CALL_DISCONNECTED

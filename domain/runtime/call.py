@@ -17,31 +17,26 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from domain import commands as cmds
 from domain import events as ev
 from domain.runtime.config import RuntimeConfig, RuntimeDeps
-from domain.runtime.latency import TurnLatency, latency_data
+from domain.runtime.inbound import Inbound, error_code
+from domain.runtime.latency import LatencyTracker
+from domain.runtime.persistence import SessionSaver, TranscriptWriter
 from domain.runtime.playout import Playout
-from domain.runtime.speech_detector import STARTED, STOPPED, SpeechDetector
 from domain.runtime.tasks import TaskOwner, Watchdog
 from domain.session import Conversation, SessionState
 from ports import (
     AudioFormat,
-    AudioReceived,
     CallEvent,
     CallEventKind,
     CallSummary,
     ConversationUpdate,
-    DtmfReceived,
     InboundCall,
-    InvalidAudioError,
     JsonObject,
-    LatencyStage,
     MediaEvent,
     ParleyError,
     Participant,
     ProviderError,
-    RecognitionSession,
     ResponseDone,
     ResponseEvent,
-    StoreError,
     StreamClosed,
     StreamStarted,
     TextDelta,
@@ -49,7 +44,6 @@ from ports import (
     ToolResult,
     TranscriptEntry,
     UpdateKind,
-    VersionConflictError,
     VoiceActivityDetector,
 )
 
@@ -65,14 +59,6 @@ class _Response:
         self.response_id = response_id
         self.task: asyncio.Task[None] | None = None
         self.closed = False
-
-
-def _error_code(exc: BaseException) -> str:
-    if isinstance(exc, ParleyError):
-        return exc.code
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return "provider_error"
 
 
 def _participant(target: str) -> Participant:
@@ -120,24 +106,23 @@ class CallRun:
         self._transferred = False
         self._playout: Playout | None = None
         self._fmt: AudioFormat | None = None
-        self._stt: RecognitionSession | None = None
-        self._stt_restarts = 0
-        self._vad: VoiceActivityDetector | None = None
-        self._detector = SpeechDetector(
-            config.vad_threshold, config.speech_start_ms, config.speech_stop_ms
-        )
+        self._inbound: Inbound | None = None
         self._responses: dict[str, _Response] = {}
         self._tool_tasks: dict[str, set[asyncio.Task[None]]] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
-        self._transcript_queue: asyncio.Queue[TranscriptEntry | None] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
-        self._save_wanted = asyncio.Event()
-        self._save_seq = 0
-        self._saved_seq = 0
-        self._saved_version: int | None = None
-        self._onset_ms: float | None = None
-        self._speech_stopped_ms: float | None = None
-        self._turn: TurnLatency | None = None
+        self._transcripts = TranscriptWriter(
+            deps.transcripts, self._call_id, deps.metrics, config.port_timeout_ms
+        )
+        self._saver = SessionSaver(
+            deps.sessions,
+            self._call_id,
+            lambda: self._state.to_dict(),
+            clock=deps.clock,
+            metrics=deps.metrics,
+            debounce_ms=config.save_debounce_ms,
+            timeout_ms=config.port_timeout_ms,
+        )
+        self._latency = LatencyTracker(deps.metrics, self._emit_record)
         self._barge_ins = 0
         self._user_turns = 0
         self._agent_turns = 0
@@ -157,15 +142,15 @@ class CallRun:
                 self._start(first, media_events)
                 await self._ended.wait()
             elif isinstance(first, StreamClosed):
-                self._end(first.reason)
+                self.end(first.reason)
         except asyncio.CancelledError:
-            self._end("cancelled")
+            self.end("cancelled")
             await self._teardown(media_events)
             raise
         except Exception:
             # A bug, not a provider failure: end the call rather than leak it.
             logger.exception("call %s failed", self._call_id)
-            self._end("error")
+            self.end("error")
         await self._teardown(media_events)
         return CallSummary(
             call_id=self._call_id,
@@ -209,20 +194,35 @@ class CallRun:
             listener=self,
         )
         self._playout.start()
+        vad: VoiceActivityDetector | None = None
         try:
-            self._vad = deps.vad_factory(fmt)
+            vad = deps.vad_factory(fmt)
         except Exception as exc:  # noqa: BLE001 (any adapter failure becomes an event)
             logger.warning("call %s: no voice activity detection: %r", self._call_id, exc)
-            self._provider_failed("vad", _error_code(exc))
-        self._writer = self._tasks.spawn(self._write_transcripts(), "transcripts")
-        self._tasks.spawn(self._save_loop(), "saver")
+            self.provider_failed("vad", error_code(exc))
+        self._inbound = Inbound(
+            stt=deps.stt,
+            vad=vad,
+            clock=self._clock,
+            metrics=self._metrics,
+            config=self._config,
+            fmt=fmt,
+            tasks=self._tasks,
+            watchdog=self._watchdog,
+            latency=self._latency,
+            listener=self,
+            call_id=self._call_id,
+        )
+        self._transcripts.start(self._tasks)
+        self._saver.start(self._tasks)
         if self._call.call_events is not None:
             self._tasks.spawn(self._read_call_events(self._call.call_events), "call-events")
         self._tasks.spawn(self._watch(), "watchdog")
         self.feed(ev.CallStarted(self._clock.now_ms(), self._call_id, self._call.info.caller))
-        self._tasks.spawn(self._read_media(media_events, fmt), "media")
+        self._tasks.spawn(self._inbound.read(media_events), "media")
 
-    def _end(self, reason: str) -> None:
+    def end(self, reason: str) -> None:
+        """End the call with ``reason`` (the first reason given wins)."""
         if self._end_reason is None:
             self._end_reason = reason
         self._ended.set()
@@ -236,9 +236,7 @@ class CallRun:
         self._closing = True
         if self._playout is not None:
             self._playout.stop()
-        self._transcript_queue.put_nowait(None)
-        if self._writer is not None:
-            await asyncio.wait({self._writer}, timeout=port_timeout_s)
+        await self._transcripts.close(port_timeout_s)
         await self._tasks.shutdown(config.shutdown_timeout_ms / 1000.0)
         if isinstance(media_events, AsyncGenerator):
             try:
@@ -246,16 +244,16 @@ class CallRun:
                     await media_events.aclose()
             except Exception:  # noqa: BLE001 (closing must not fail the call)
                 logger.debug("closing media events failed", exc_info=True)
-        await self._close_stt()
-        if self._saved_seq != self._save_seq:
-            await self._save_now()
+        if self._inbound is not None:
+            await self._inbound.close()
+        await self._saver.flush()
         try:
             async with asyncio.timeout(port_timeout_s):
                 await self._call.media.close()
         except Exception:  # noqa: BLE001 (closing must not fail the call)
             logger.debug("closing the media stream failed", exc_info=True)
         self._metrics.call_ended()
-        self._notify(UpdateKind.CALL_ENDED, data={"reason": self._end_reason or "remote_closed"})
+        self.notify(UpdateKind.CALL_ENDED, data={"reason": self._end_reason or "remote_closed"})
 
     # ------------------------------------------------------------------ the pump
 
@@ -316,21 +314,20 @@ class CallRun:
                 if timer is not None:
                     timer.cancel()
             case cmds.SaveSession():
-                self._save_seq += 1
-                self._save_wanted.set()
+                self._saver.request()
             case cmds.EmitTranscript():
-                self._transcript_queue.put_nowait(command.entry)
+                self._transcripts.append(command.entry)
                 if command.entry.kind == "user":
                     self._user_turns += 1
                 elif command.entry.kind == "assistant":
                     self._agent_turns += 1
-                    self._notify(
+                    self.notify(
                         UpdateKind.AGENT_MESSAGE,
                         command.entry.text,
                         data={"interrupted": command.entry.interrupted},
                     )
             case cmds.HandOffTo():
-                self._notify(
+                self.notify(
                     UpdateKind.HANDOFF,
                     data={
                         "from": command.from_agent,
@@ -339,14 +336,15 @@ class CallRun:
                     },
                 )
             case cmds.TransferCall():
-                self._notify(
+                self.notify(
                     UpdateKind.TRANSFER, data={"target": command.target, "reason": command.reason}
                 )
                 self._tasks.spawn(self._transfer(command), "transfer")
             case cmds.HangUp():
                 self._tasks.spawn(self._hang_up(command), "hang-up")
 
-    def _notify(self, kind: UpdateKind, text: str = "", *, data: JsonObject | None = None) -> None:
+    def notify(self, kind: UpdateKind, text: str = "", *, data: JsonObject | None = None) -> None:
+        """Give the call's observer an update; an observer's failure is logged, not raised."""
         observer = self._call.observer
         if observer is None:
             return
@@ -357,112 +355,21 @@ class CallRun:
         except Exception:
             logger.exception("call observer failed on %s", kind)
 
-    def _provider_failed(self, port: str, code: str) -> None:
+    def provider_failed(self, port: str, code: str) -> None:
+        """Count an adapter failure and give it to the conversation as ``ProviderFailed``."""
         self._metrics.provider_error(port, code)
         self.feed(ev.ProviderFailed(self._clock.now_ms(), port, code))
-
-    def _store_failed(self, port: str, exc: BaseException) -> None:
-        # Counted, not fed to the conversation: a write-behind store changes nothing the
-        # caller hears, and counting it as a conversation failure would escalate (transfer or
-        # hang up) calls during a store outage.
-        self._metrics.provider_error(port, _error_code(exc))
 
     def _emit_record(self, data: JsonObject) -> None:
         if self._closing:
             return
-        self._transcript_queue.put_nowait(
+        self._transcripts.append(
             TranscriptEntry(
                 kind="turn_latency", at_ms=self._clock.now_ms(), agent=self._state.agent, data=data
             )
         )
 
-    # ------------------------------------------------------------------ inbound
-
-    async def _read_media(self, media_events: AsyncIterator[MediaEvent], fmt: AudioFormat) -> None:
-        await self._open_stt(fmt)
-        clock = self._clock
-        metrics = self._metrics
-        detector = self._detector
-        threshold = self._config.vad_threshold
-        idle_ms = self._config.media_idle_timeout_ms
-        guard = self._watchdog.guard()
-        try:
-            while True:
-                if idle_ms:
-                    guard.arm(idle_ms)
-                try:
-                    event = await anext(media_events)
-                except StopAsyncIteration:
-                    break
-                except asyncio.CancelledError:
-                    if not guard.expired():
-                        raise
-                    logger.info("call %s: no media for %.0f ms", self._call_id, idle_ms)
-                    self._end("idle_timeout")
-                    return
-                guard.armed = False
-                if type(event) is AudioReceived:
-                    frame = event.frame
-                    if frame.format is not fmt and frame.format != fmt:
-                        metrics.frame_dropped("wrong_format")
-                        continue
-                    metrics.frame_in()
-                    stt = self._stt
-                    if stt is not None:
-                        try:
-                            stt.push(frame)
-                        except InvalidAudioError:
-                            metrics.frame_dropped("invalid_audio")
-                            continue
-                        except ParleyError as exc:
-                            self._drop_stt(stt, exc.code)
-                    vad = self._vad
-                    if vad is None or event.silent:
-                        probability = 0.0
-                    else:
-                        try:
-                            probability = vad.speech_probability(frame)
-                        except InvalidAudioError:
-                            metrics.frame_dropped("invalid_audio")
-                            continue
-                        except Exception as exc:  # noqa: BLE001 (adapter failure -> event)
-                            logger.warning("voice activity detection failed: %r", exc)
-                            self._vad = None
-                            self._provider_failed("vad", _error_code(exc))
-                            probability = 0.0
-                    change = detector.update(
-                        probability,
-                        frame.duration_ms,
-                        clock.now_ms() if probability >= threshold else 0.0,
-                    )
-                    if change:
-                        self._speech_changed(change)
-                elif type(event) is DtmfReceived:
-                    self.feed(ev.DtmfDigit(clock.now_ms(), event.digit))
-                elif type(event) is StreamClosed:
-                    self._end(event.reason)
-                    return
-            self._end("remote_closed")
-        except ParleyError as exc:
-            logger.warning("call %s: media stream failed: %s", self._call_id, exc.code)
-            self._end("error")
-
-    def _speech_changed(self, change: int) -> None:
-        if change == STARTED:
-            onset = self._detector.onset_ms
-            self._onset_ms = onset
-            self._speech_stopped_ms = None
-            self.feed(ev.UserSpeechStarted(onset))
-        elif change == STOPPED:
-            now = self._clock.now_ms()
-            self._speech_stopped_ms = now
-            stt = self._stt
-            if stt is not None:
-                try:
-                    stt.end_of_speech()
-                except ParleyError as exc:
-                    self._drop_stt(stt, exc.code)
-            self.feed(ev.UserSpeechStopped(now))
+    # ------------------------------------------------------------------ call events
 
     async def _watch(self) -> None:
         tick = self._config.watchdog_tick_ms
@@ -474,68 +381,6 @@ class CallRun:
             await clock.sleep_until(next_tick)
             watchdog.check()
 
-    async def _open_stt(self, fmt: AudioFormat) -> None:
-        try:
-            session = self._deps.stt.session(fmt, language=self._config.language)
-            async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                await session.__aenter__()
-        except Exception as exc:  # noqa: BLE001 (adapter failure -> event)
-            logger.warning("call %s: speech-to-text did not open: %r", self._call_id, exc)
-            self._stt_failed(_error_code(exc))
-            return
-        self._stt = session
-        self._tasks.spawn(self._read_stt(session), "stt")
-
-    async def _read_stt(self, session: RecognitionSession) -> None:
-        clock = self._clock
-        try:
-            async for result in session.events():
-                now = clock.now_ms()
-                text = result.text
-                if result.is_final:
-                    if text.strip():
-                        self._final_transcript(now)
-                        self._notify(UpdateKind.TRANSCRIPT_FINAL, text)
-                    self.feed(ev.FinalTranscript(now, text, result.confidence))
-                else:
-                    if text.strip():
-                        self._notify(UpdateKind.TRANSCRIPT_PARTIAL, text)
-                    self.feed(ev.PartialTranscript(now, text))
-        except Exception as exc:  # noqa: BLE001 (adapter failure -> event)
-            if not isinstance(exc, ProviderError):
-                logger.exception("speech-to-text raised a non-port error")
-            if self._stt is session:
-                self._stt = None
-                await self._close_session(session)
-                self._stt_failed(_error_code(exc))
-
-    def _drop_stt(self, session: RecognitionSession, code: str) -> None:
-        """Retire a failed session (its reader ends when it closes) and report the failure."""
-        if self._stt is session:
-            self._stt = None
-        self._tasks.spawn(self._close_session(session), "stt-close")
-        self._stt_failed(code)
-
-    def _stt_failed(self, code: str) -> None:
-        self._provider_failed("speech_to_text", code)
-        if self._closing or self._fmt is None:
-            return
-        if self._stt_restarts < self._config.stt_max_restarts:
-            self._stt_restarts += 1
-            self._tasks.spawn(self._open_stt(self._fmt), "stt-reopen")
-
-    async def _close_session(self, session: RecognitionSession) -> None:
-        try:
-            async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                await session.aclose()
-        except Exception:  # noqa: BLE001 (closing must not fail the call)
-            logger.debug("closing speech-to-text failed", exc_info=True)
-
-    async def _close_stt(self) -> None:
-        session, self._stt = self._stt, None
-        if session is not None:
-            await self._close_session(session)
-
     async def _read_call_events(self, events: AsyncIterator[CallEvent]) -> None:
         clock = self._clock
         try:
@@ -543,7 +388,7 @@ class CallRun:
                 kind = event.kind
                 if kind in (CallEventKind.CALL_DISCONNECTED, CallEventKind.CALL_LOST):
                     reason = "transfer" if self._transferred else kind.value
-                    self._end(reason)
+                    self.end(reason)
                     return
                 if kind is CallEventKind.TRANSFER_ACCEPTED:
                     self._transferred = True
@@ -600,7 +445,7 @@ class CallRun:
                 if first and type(item) is not ResponseDone:
                     first = False
                     limit_ms = self._config.token_timeout_ms
-                    self._first_token(now)
+                    self._latency.first_token(now)
                 if type(item) is TextDelta:
                     self.feed(ev.ResponseTextDelta(now, rid, item.text))
                 elif type(item) is ToolCallsRequested:
@@ -619,7 +464,7 @@ class CallRun:
         except Exception as exc:  # noqa: BLE001 (adapter failure -> event)
             if not isinstance(exc, ProviderError):
                 logger.exception("language model raised a non-port error")
-            failure = _error_code(exc)
+            failure = error_code(exc)
         finally:
             if stream is not None:
                 try:
@@ -656,7 +501,7 @@ class CallRun:
         self.feed(ev.ToolCompleted(self._clock.now_ms(), command.response_id, result))
 
     def _run_tool(self, command: cmds.RunTool) -> None:
-        self._notify(
+        self.notify(
             UpdateKind.TOOL_CALL,
             command.call.name,
             data={"id": command.call.id, "arguments": dict(command.call.arguments)},
@@ -678,44 +523,31 @@ class CallRun:
 
     def _speak(self, command: cmds.Speak) -> None:
         assert self._playout is not None  # noqa: S101 (commands start after the stream)
-        self._notify(UpdateKind.AGENT_TEXT, command.text)
-        turn = self._turn
-        if (
-            turn is not None
-            and turn.speech_id is None
-            and command.response_id is not None
-            and turn.first_token_ms is not None
-        ):
-            turn.speech_id = command.speech_id
+        self.notify(UpdateKind.AGENT_TEXT, command.text)
+        self._latency.speech_queued(command.speech_id, command.response_id)
         self._playout.enqueue(command)
 
     def _stop_playback(self, command: cmds.StopPlayback) -> None:
         assert self._playout is not None  # noqa: S101 (commands start after the stream)
         self._playout.stop()
         barge_in = command.reason == "barge_in"
-        onset = self._onset_ms if barge_in else None
+        onset = self._latency.onset_ms if barge_in else None
         # Scheduled now, in the same loop iteration that dropped the queued audio.
         self._tasks.spawn(self._stop_audio(onset), "stop-audio")
-        self._notify(UpdateKind.STOP_AUDIO, data={"reason": command.reason})
+        self.notify(UpdateKind.STOP_AUDIO, data={"reason": command.reason})
         if barge_in:
             self._barge_ins += 1
             self._metrics.barge_in()
-            turn = self._turn
-            if turn is not None and turn.first_frame_ms is None:
-                self._turn = None
+            self._latency.barge_in()
 
     async def _stop_audio(self, onset_ms: float | None) -> None:
-        called_ms = self._clock.now_ms()
-        if onset_ms is not None:
-            reaction = max(0.0, called_ms - onset_ms)
-            self._metrics.latency(LatencyStage.BARGE_IN_REACTION, reaction)
-            self._emit_record({LatencyStage.BARGE_IN_REACTION.value: round(reaction, 1)})
+        self._latency.stop_audio_called(onset_ms, self._clock.now_ms())
         try:
             async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
                 await self._call.media.stop_audio()
         except Exception as exc:  # noqa: BLE001 (adapter failure is counted, the call goes on)
             logger.warning("stop_audio failed: %r", exc)
-            self._metrics.provider_error("media_stream", _error_code(exc))
+            self._metrics.provider_error("media_stream", error_code(exc))
 
     # PlayoutListener ------------------------------------------------------------------
 
@@ -739,40 +571,15 @@ class CallRun:
 
     def first_audio(self, speech_id: str) -> None:
         """Mark time to first audio of the current turn's answer."""
-        turn = self._turn
-        if turn is not None and turn.speech_id == speech_id and turn.first_audio_ms is None:
-            turn.first_audio_ms = self._clock.now_ms()
+        self._latency.first_audio(speech_id, self._clock.now_ms())
 
     def first_frame_sent(self, speech_id: str) -> None:
         """Complete and record the current turn's latency when its answer's first frame left."""
-        turn = self._turn
-        if turn is None or turn.speech_id != speech_id:
-            return
-        turn.first_frame_ms = self._clock.now_ms()
-        self._turn = None
-        stages = turn.stages()
-        for stage, ms in stages.items():
-            self._metrics.latency(stage, ms)
-        self._emit_record(latency_data(stages))
+        self._latency.first_frame(speech_id, self._clock.now_ms())
 
     def playout_failed(self, port: str, code: str) -> None:
         """Report a synthesis or send failure as a provider failure."""
-        self._provider_failed(port, code)
-
-    def _first_token(self, now: float) -> None:
-        turn = self._turn
-        if turn is not None and turn.first_token_ms is None:
-            turn.first_token_ms = now
-
-    def _final_transcript(self, now: float) -> None:
-        turn = self._turn
-        if turn is not None and turn.first_token_ms is None:
-            # Another final of the same turn (merged by the conversation): measure from it.
-            turn.final_ms = now
-            return
-        stopped = self._speech_stopped_ms
-        self._turn = TurnLatency(stopped, now)
-        self._speech_stopped_ms = None
+        self.provider_failed(port, code)
 
     # ------------------------------------------------------------------ timers and calls
 
@@ -807,14 +614,14 @@ class CallRun:
                     await control.hang_up(self._call_id, for_everyone=True)
             except Exception as exc:  # noqa: BLE001 (the call ends either way)
                 logger.warning("call %s: hang-up failed: %r", self._call_id, exc)
-                self._metrics.provider_error("call_control", _error_code(exc))
-        self._end("hang_up")
+                self._metrics.provider_error("call_control", error_code(exc))
+        self.end("hang_up")
 
     async def _transfer(self, command: cmds.TransferCall) -> None:
         await self._drain()
         control = self._deps.call_control
         if not self._call.info.telephony or control is None:
-            self._end("transfer")
+            self.end("transfer")
             return
         try:
             async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
@@ -825,52 +632,5 @@ class CallRun:
                 )
         except Exception as exc:  # noqa: BLE001 (a failed transfer is an event)
             logger.warning("call %s: transfer failed: %r", self._call_id, exc)
-            self._metrics.provider_error("call_control", _error_code(exc))
+            self._metrics.provider_error("call_control", error_code(exc))
             self.feed(ev.TransferResult(self._clock.now_ms(), accepted=False))
-
-    # ------------------------------------------------------------------ persistence
-
-    async def _write_transcripts(self) -> None:
-        queue = self._transcript_queue
-        timeout_s = self._config.port_timeout_ms / 1000.0
-        while True:
-            entry = await queue.get()
-            if entry is None:
-                return
-            try:
-                async with asyncio.timeout(timeout_s):
-                    await self._deps.transcripts.append(self._call_id, entry)
-            except Exception as exc:  # noqa: BLE001 (a lost line must not end the call)
-                logger.warning("call %s: transcript append failed: %r", self._call_id, exc)
-                self._store_failed("transcript_log", exc)
-
-    async def _save_loop(self) -> None:
-        while True:
-            await self._save_wanted.wait()
-            await self._clock.sleep(self._config.save_debounce_ms)
-            self._save_wanted.clear()
-            await self._save_now()
-
-    async def _save_now(self) -> None:
-        state = self._state
-        seq = self._save_seq
-        sessions = self._deps.sessions
-        timeout_s = self._config.port_timeout_ms / 1000.0
-        try:
-            data = state.to_dict()
-            for _ in range(2):
-                try:
-                    async with asyncio.timeout(timeout_s):
-                        self._saved_version = await sessions.put(
-                            self._call_id, data, expected_version=self._saved_version
-                        )
-                    self._saved_seq = max(self._saved_seq, seq)
-                    return
-                except VersionConflictError as exc:
-                    async with asyncio.timeout(timeout_s):
-                        stored = await sessions.get(self._call_id)
-                    self._saved_version = stored.version if stored is not None else exc.actual
-            raise StoreError("session version kept changing")
-        except Exception as exc:  # noqa: BLE001 (a failed save must not end the call)
-            logger.warning("call %s: session save failed: %r", self._call_id, exc)
-            self._store_failed("session_store", exc)

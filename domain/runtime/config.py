@@ -83,7 +83,7 @@ class RuntimeConfig:
     drain_timeout_ms: float = 30000.0
     save_debounce_ms: float = 500.0
     stt_max_restarts: int = 2
-    watchdog_tick_ms: float = 250.0
+    watchdog_tick_ms: float = 500.0
     shutdown_timeout_ms: float = 2000.0
     language: str | None = None
 

@@ -60,7 +60,7 @@ def azure_speech_to_text(
     from adapters.azure_speech import AzureSpeechAuth, AzureSpeechToText, RecognitionOptions
 
     host = contract_speech_standin.host
-    once = RecognitionOptions(reconnect_attempts=1, connect_timeout_ms=3000)
+    once = RecognitionOptions(reconnect_attempts=1, connect_timeout_ms=10_000)
     speech = (
         silence(PCM16_16K, 200)
         + read_wav_frames(shared_audio_dir / "go_forward.wav", PCM16_16K)
@@ -95,8 +95,12 @@ async def azure_text_to_speech(
     from adapters.azure_speech import AzureSpeechAuth, AzureTextToSpeech, SynthesisOptions
 
     no_pool = SynthesisOptions(pool_size=0)
+    # Generous timeouts: a loaded CI machine is slow; the suite checks behaviour, not speed.
+    patient = SynthesisOptions(first_audio_timeout_ms=20_000, chunk_timeout_ms=20_000)
     adapters = [
-        AzureTextToSpeech(AzureSpeechAuth(key=DEFAULT_KEY, host=contract_speech_standin.host)),
+        AzureTextToSpeech(
+            AzureSpeechAuth(key=DEFAULT_KEY, host=contract_speech_standin.host), patient
+        ),
         AzureTextToSpeech(
             AzureSpeechAuth(key="wrong-key", host=contract_speech_standin.host), no_pool
         ),

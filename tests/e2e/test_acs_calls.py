@@ -4,15 +4,15 @@ Each clip goes the way ``parley call`` sends it: Event Grid offer, answer throug
 (HMAC-signed REST), media over the JWT-signed WebSocket, the real runtime with pocketsphinx,
 webrtcvad, espeak-ng and the offline dialog model. WER per clip is printed.
 
-Runtime budget: pocketsphinx decodes on the CPU at about real time per call, so clips run as
-three concurrent calls at 1.5x caller speed, and by default on a subset of six clips (the four
-clean 16 kHz ones, one 8 kHz call-centre turn and the 11 s JFK clip); ``PARLEY_E2E_ALL_CLIPS=1``
-runs all twelve.
+Runtime budget: the clips are the caller's turns of one call (``parley call a.wav b.wav ...``),
+at real-time caller speed, by default a subset of four (three clean 16 kHz clips and one 8 kHz
+call-centre turn); ``PARLEY_E2E_ALL_CLIPS=1`` runs all twelve. Concurrent calls were tried: on
+two shared cores the local recogniser's finals then lag past the agent's 8 s no-input
+re-prompt, so one call keeps the figures honest.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
@@ -29,16 +29,13 @@ from .acs_support import offline_settings, rms_dbfs, speech_onset_ms, wer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SPEED = 1.5
-CONCURRENT_CALLS = 3
-SUBSET = {
+SPEED = 1.0
+SUBSET = (
     "brooklyn_bridge.wav",
-    "go_forward.wav",
     "whats_the_weather_like.wav",
-    "book_a_room.wav",
+    "go_forward.wav",
     "call_caller_buy_chromecast.wav",
-    "jfk.wav",
-}
+)
 
 
 def report(line: str) -> None:
@@ -48,45 +45,45 @@ def report(line: str) -> None:
 async def test_shared_clips_are_recognised_and_answered_with_audio(
     shared_audio_dir: Path, speech_manifest: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    entries = [
-        e for e in speech_manifest if os.environ.get("PARLEY_E2E_ALL_CLIPS") or e["file"] in SUBSET
-    ]
-    async with open_stack(offline_settings(), warm_decoders=CONCURRENT_CALLS) as stack:
-        limit = asyncio.Semaphore(CONCURRENT_CALLS)
-
-        async def one(entry: dict[str, Any]) -> Any:
-            async with limit:
-                turns = wav_turns([shared_audio_dir / entry["file"]], stack.format)
-                return await place_call(
-                    stack, turns, speed=SPEED, reply_timeout_s=30.0, settle_s=1.5
-                )
-
-        reports = await asyncio.gather(*(one(e) for e in entries))
+    by_file = {e["file"]: e for e in speech_manifest}
+    names = list(by_file) if os.environ.get("PARLEY_E2E_ALL_CLIPS") else list(SUBSET)
+    async with open_stack(offline_settings(), warm_decoders=1) as stack:
+        turns = wav_turns([shared_audio_dir / name for name in names], stack.format)
+        outcome = await place_call(
+            stack, turns, speed=SPEED, reply_timeout_s=30.0, settle_s=1.5, linger_s=1.0
+        )
+    write_outputs(outcome, tmp_path)
+    result = outcome.result
+    assert result.ok, result.error
+    assert len(result.turns) == len(names)
+    # Server and emulator share the process's monotonic clock: a recognised line belongs to
+    # the last caller turn that started before it.
+    heard: dict[str, list[str]] = {name: [] for name in names}
+    for entry in outcome.transcript:
+        if entry["kind"] != "user":
+            continue
+        started = [t for t in result.turns if t.spoke_at * 1000 <= entry["at_ms"]]
+        if started:
+            heard[started[-1].name].append(entry["text"])
     rows = []
-    for entry, outcome in zip(entries, reports, strict=True):
-        out = tmp_path / entry["file"].removesuffix(".wav")
-        write_outputs(outcome, out)
-        heard = " ".join(outcome.user_texts)
-        latency = outcome.result.turns[0].latency_ms if outcome.result.turns else None
-        rows.append((entry["file"], wer(entry["ref"], heard), entry["wer"], latency, heard))
+    for name, turn in zip(names, result.turns, strict=True):
+        text = " ".join(heard[name])
+        rows.append((name, wer(by_file[name]["ref"], text), by_file[name]["wer"], turn, text))
     report(f"\n{'clip':32} {'WER':>5} {'base':>5} {'reply ms':>8}  recognised (via ACS)")
-    for name, score, baseline, latency, heard in rows:
-        shown = "-" if latency is None else f"{latency:.0f}"
-        report(f"{name:32} {score:5.2f} {baseline:5.2f} {shown:>8}  {heard}")
+    for name, score, baseline, turn, text in rows:
+        shown = "-" if turn.latency_ms is None else f"{turn.latency_ms:.0f}"
+        report(f"{name:32} {score:5.2f} {baseline:5.2f} {shown:>8}  {text}")
     mean = sum(r[1] for r in rows) / len(rows)
     report(f"mean WER {mean:.2f} over {len(rows)} clips, {SPEED}x caller speed")
-    for entry, outcome in zip(entries, reports, strict=True):
-        name = entry["file"]
-        out = tmp_path / name.removesuffix(".wav")
-        assert outcome.result.ok, (name, outcome.result.error)
-        assert " ".join(outcome.user_texts).strip(), f"{name}: no recognised words"
-        assert outcome.agent_texts, f"{name}: the agent never answered"
-        assert json.loads((out / "transcript.json").read_text())["sample_rate_hz"] == 16000
-        agent = read_wav(out / "agent.wav")
-        assert agent.format == stack.format
-        first = outcome.result.turns[0]
-        assert first.reply_at is not None and first.reply_audio_ms > 200, name
-        assert rms_dbfs(agent.data) > -50, f"{name}: the agent's audio is silent"
+    for name, _, _, turn, text in rows:
+        assert text.strip(), f"{name}: no recognised words in the transcript"
+        assert turn.reply_at is not None and turn.reply_audio_ms > 0, f"{name}: no reply audio"
+    assert len(outcome.agent_texts) > len(names)  # the greeting and a reply per turn
+    saved = json.loads((tmp_path / "transcript.json").read_text())
+    assert saved["sample_rate_hz"] == stack.format.sample_rate_hz
+    agent = read_wav(tmp_path / "agent.wav")
+    assert agent.format == stack.format
+    assert rms_dbfs(agent.data) > -50, "the agent's audio is silent"
     assert mean < 0.9
 
 
@@ -114,6 +111,12 @@ async def test_caller_barge_in_stops_playback_within_the_policy_window(
     # against this energy onset.
     assert reaction_ms <= 60 + 300 + 20 + 60
     assert result.bytes_discarded > 0
+    reactions = [
+        e["data"]["barge_in_reaction"]
+        for e in outcome.transcript
+        if e["kind"] == "turn_latency" and "barge_in_reaction" in e["data"]
+    ]
+    assert reactions and reactions[-1] <= 60 + 300 + 20 + 60  # the server's own measure
     cut = [e for e in outcome.transcript if e["kind"] == "assistant" and e["interrupted"]]
     assert cut, "the interrupted agent message was not stored as interrupted"
     full = "Sorry, I did not catch that. I can check your balance, read recent transactions, or"

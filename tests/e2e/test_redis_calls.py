@@ -17,7 +17,7 @@ from adapters.resilience import WriteBehindSessionStore, WriteBehindTranscriptLo
 from bootstrap.app import create_app
 from bootstrap.call_command import open_stack
 from bootstrap.containers import build_container, resolve
-from tests.fixtures.redis_server import RedisServer, free_port
+from tests.fixtures.redis_server import RedisServer
 
 from .redis_support import (
     caller_turn,
@@ -65,6 +65,19 @@ async def test_a_redis_crash_mid_call_keeps_the_call_going_and_loses_no_transcri
         await speak_and_wait_for_reply(media, caller_turn())
         await until_quiet(media)
         assert not call.ended.is_set() and not media.closed.is_set()
+        # The call router listens on its channel again (callbacks from other instances).
+        channel = f"parley:channel:instance:{stack.container.core.instance_id()}"
+        client = redis.asyncio.Redis.from_url(redis_server.url)
+        try:
+            subscribers = 0
+            for _ in range(100):
+                subscribers = (await client.pubsub_numsub(channel))[0][1]
+                if subscribers:
+                    break
+                await asyncio.sleep(0.1)
+            assert subscribers == 1
+        finally:
+            await client.aclose()
         await stack.emulator.hang_up(call)
         await until(
             lambda: transcripts.depth == 0 and sessions.depth == 0,
@@ -112,18 +125,37 @@ async def test_every_key_a_call_leaves_in_redis_has_a_ttl(redis_server: RedisSer
     assert without_ttl == {}, f"keys without a TTL: {without_ttl}"
 
 
-async def test_redis_down_at_start_leaves_the_process_up_and_not_ready() -> None:
-    closed = f"redis://127.0.0.1:{free_port()}/0"
-    settings = redis_settings(closed, timeout_ms=200.0, connect_timeout_ms=200.0)
+async def test_redis_down_at_start_leaves_the_process_up_and_not_ready_until_it_returns(
+    redis_server: RedisServer,
+) -> None:
+    redis_server.kill()  # its port is closed now
+    settings = redis_settings(redis_server.url, timeout_ms=200.0, connect_timeout_ms=200.0)
     app = create_app(build_container(settings))
     async with serve_app(app, lifespan="on") as base, httpx.AsyncClient(base_url=base) as http:
         health = await http.get("/health")
         ready = await http.get("/ready")
         metrics = (await http.get("/metrics")).text
-    assert health.status_code == 200
-    assert ready.status_code == 503
-    failed = ready.json()["failed"]
-    assert any(f.startswith("store: store_unavailable") for f in failed), failed
-    assert 'parley_write_behind_depth{queue="transcripts"} 0.0' in metrics
-    assert 'parley_write_behind_overflow_total{queue="transcripts"} 0.0' in metrics
-    assert "parley_call_router_subscribed 0.0" in metrics
+        assert health.status_code == 200
+        assert ready.status_code == 503
+        failed = ready.json()["failed"]
+        assert any(f.startswith("store: store_unavailable") for f in failed), failed
+        assert 'parley_write_behind_depth{queue="transcripts"} 0.0' in metrics
+        assert 'parley_write_behind_overflow_total{queue="transcripts"} 0.0' in metrics
+        assert "parley_call_router_subscribed 0.0" in metrics
+
+        await asyncio.to_thread(redis_server.start)
+        await until_ready(http)
+        metrics = (await http.get("/metrics")).text
+        assert "parley_call_router_subscribed 1.0" in metrics
+
+
+async def until_ready(http: httpx.AsyncClient, timeout_s: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while (await http.get("/ready")).status_code != 200:
+        assert loop.time() < deadline, "not ready after Redis came back"
+        await asyncio.sleep(0.1)
+    # The router's subscription comes back on its own retry schedule (backoff up to 2 s).
+    while "parley_call_router_subscribed 1.0" not in (await http.get("/metrics")).text:
+        assert loop.time() < deadline, "the call router did not subscribe again"
+        await asyncio.sleep(0.1)

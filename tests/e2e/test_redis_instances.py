@@ -128,9 +128,7 @@ async def two_instances(redis_url: str, logs: Path) -> AsyncIterator[Cluster]:
             parley_serve("b", port_b, env_b, logs) as process_b,
         ):
             try:
-                await asyncio.gather(
-                    wait_ready(http, a, process_a), wait_ready(http, b, process_b)
-                )
+                await asyncio.gather(wait_ready(http, a, process_a), wait_ready(http, b, process_b))
                 yield Cluster(emulator, a, b, process_a, http)
             except BaseException:
                 for name in ("a", "b"):
@@ -194,4 +192,10 @@ async def test_a_callback_for_a_call_whose_instance_died_hangs_the_call_up(
         await emulator.post_callback(call, "ParticipantsUpdated")
 
         await until(lambda: bool(call.hang_ups), what="B hung up the lost call through ACS")
+        # ACS confirms with CallDisconnected (to B again): a call that ended, not lost twice.
+        await until(
+            lambda: ("CallDisconnected", 200) in call.callbacks, what="CallDisconnected posted"
+        )
         assert await metric(cluster.http, b, "parley_call_router_lost_calls_total") == 1
+        ended = 'parley_call_events_routed_total{outcome="ended"}'
+        assert await metric(cluster.http, b, ended) == 1

@@ -750,10 +750,22 @@ def running_speech_standin(standin: SpeechStandIn | None = None) -> Iterator[Spe
         yield server
     finally:
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+            asyncio.run_coroutine_threadsafe(_shutdown(server), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+
+
+async def _shutdown(server: SpeechStandIn) -> None:
+    # Stop listening, then finish every task of the stand-in's loop (handlers, pending
+    # accepts) so nothing is left half-run when the loop closes.
+    await server.stop()
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.get_running_loop().shutdown_asyncgens()
 
 
 def _serve_forever(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:

@@ -76,7 +76,7 @@ def test_switching_token_checks_off_warns_loudly(caplog: pytest.LogCaptureFixtur
             metrics=None,
             public_base_url="http://127.0.0.1:8000",
         )
-    assert "NOT" in caplog.text and "ACS_VERIFY_TOKENS=false" in caplog.text
+    assert "NOT authenticated" in caplog.text and "ACS_VERIFY_TOKENS" in caplog.text
     assert gateway.config.media_base_url == "ws://127.0.0.1:8000"
 
 

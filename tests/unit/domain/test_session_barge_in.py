@@ -264,3 +264,43 @@ def test_a_line_spoken_during_the_false_interruption_window_supersedes_the_resum
         "Your balance",
         True,
     )
+
+
+def test_the_callers_own_turn_does_not_barge_into_the_reply_that_answers_it() -> None:
+    # A fast pipeline answers before VAD has smoothed the end of the caller's speech: the
+    # final transcript arrives while VAD still says "speaking". That speech began before the
+    # reply existed, so neither playback progress nor the late speech stop may cut the reply.
+    call = Call()
+    call.greet()
+    call.send(UserSpeechStarted(call.tick(200)))
+    call.send(PartialTranscript(call.tick(400), "what"))
+    call.send(FinalTranscript(call.tick(400), "what is my balance"))
+    speaks = call.model_says(LONG)
+    before = len(call.commands)
+    call.progress(speaks[0].speech_id, 20.0)
+    call.progress(speaks[0].speech_id, 40.0)
+    call.send(UserSpeechStopped(call.tick(300)))
+    assert not any(isinstance(c, StopPlayback) for c in call.commands[before:])
+    assert call.state.phase is Phase.SPEAKING
+
+
+def test_a_new_onset_during_the_reply_still_barges_in_after_a_carried_over_turn() -> None:
+    call = Call()
+    call.greet()
+    call.send(UserSpeechStarted(call.tick(200)))
+    call.send(FinalTranscript(call.tick(800), "what is my balance"))
+    speaks = call.model_says(LONG)
+    call.progress(speaks[0].speech_id, 20.0)
+    call.send(UserSpeechStopped(call.tick(300)))
+    call.send(UserSpeechStarted(call.tick(500)))
+    step = call.fire("barge_in", 300)
+    assert StopPlayback("barge_in") in step.commands
+
+
+def test_speech_that_began_over_an_earlier_clause_of_the_reply_still_barges_in() -> None:
+    call = speaking_call()
+    speaks = call.of(Speak)[-3:]
+    call.send(UserSpeechStarted(call.tick()))
+    call.play([speaks[0].speech_id], ms_each=100)  # the first clause ends under the caller
+    step = call.send(PartialTranscript(call.tick(300), "wait wait"))
+    assert StopPlayback("barge_in") in step.commands

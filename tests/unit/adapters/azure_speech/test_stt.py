@@ -141,6 +141,37 @@ async def test_a_dropped_socket_is_survived_by_the_sdk_and_no_final_is_lost(
     assert session.reconnects == 0  # the SDK reconnected by itself
 
 
+async def test_a_connection_dropped_after_some_audio_still_recognises_later_speech(
+    speech_standin: SpeechStandIn, speech_auth
+):
+    # The drop fault aborts the socket after 900 ms of audio, whatever is in flight; the SDK
+    # reconnects by itself and re-sends what was not acknowledged. Results in flight at the
+    # moment of the abort are the service's to re-send, so only the speech after the drop is
+    # asserted exactly.
+    speech_standin.faults.drop_after_audio_ms = 900
+    stt = AzureSpeechToText(speech_auth, FAST_RETRY)
+    async with stt.session(PCM16_16K) as session:
+        events: list[TranscriptEvent] = []
+
+        async def read() -> None:
+            async for event in session.events():
+                events.append(event)
+
+        reader = asyncio.create_task(read())
+        for hz in (440, 660, 880, 1100):
+            for frame in frames(tone(hz, 300) + silence(400), PCM16_16K):
+                session.push(frame)
+                await asyncio.sleep(0)
+        await wait_for_finals(events, 1, session=session)
+        while "Delta." not in finals(events):
+            await wait_for_finals(events, len(finals(events)) + 1, session=session)
+        await session.flush()
+        await asyncio.wait_for(reader, 10)
+    assert finals(events)[-1] == "Delta."
+    assert speech_standin.connections[0].dropped
+    assert len(speech_standin.connections) >= 2
+
+
 async def test_reconnect_after_an_outage_loses_no_audio_pushed_after_the_drop(
     speech_standin: SpeechStandIn, speech_auth
 ):

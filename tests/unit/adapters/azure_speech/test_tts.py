@@ -213,6 +213,17 @@ async def test_text_stream_input_uses_v2_and_indexes_the_joined_pieces(speech_au
     assert all(c.audio.format == PCM16_24K for c in chunks)
 
 
+async def test_text_stream_mode_serves_the_port_method_too(speech_auth, speech_standin):
+    tts = AzureTextToSpeech(speech_auth, SynthesisOptions(pool_size=0, text_stream=True))
+    try:
+        chunks = await speak(tts, text="Hello there friend")
+    finally:
+        await tts.aclose()
+    words = [w for c in chunks for w in c.words]
+    assert [w.text_offset for w in words] == [0, 6, 12]
+    assert any(c.path.endswith("/v2") for c in speech_standin.connections)
+
+
 async def test_long_text_is_split_and_offsets_stay_on_one_timeline(speech_auth):
     tts = AzureTextToSpeech(speech_auth, SynthesisOptions(pool_size=1, max_chars=40))
     text = "First sentence is here. Second one follows now. Third and last."
