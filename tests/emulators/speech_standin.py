@@ -298,6 +298,9 @@ class SpeechStandIn:
         self.port = 0
         self._server: Server | None = None
         self._active: set[ServerConnection] = set()
+        # Every TCP connection from connection_made on, handshake or not: websockets aborts a
+        # transport on errors but not on cancellation, so shutdown aborts these itself.
+        self._transports: set[ServerConnection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # ----- addresses -------------------------------------------------------------------------
@@ -330,6 +333,7 @@ class SpeechStandIn:
             max_size=None,
             compression=None,
             ping_interval=None,
+            create_connection=_tracking_connection(self._transports),
         )
         self.port = self._server.sockets[0].getsockname()[1]
         logger.info("speech stand-in listening on %s", self.host)
@@ -339,7 +343,7 @@ class SpeechStandIn:
         if self._server is not None:
             server, self._server = self._server, None
             server.close(close_connections=False)
-            for ws in list(self._active):
+            for ws in list(self._active | self._transports):
                 _abort(ws)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), 2)
@@ -434,6 +438,21 @@ class SpeechStandIn:
 def _abort(ws: ServerConnection) -> None:
     # A real drop: no close frame, the TCP connection just goes away.
     ws.transport.abort()
+
+
+def _tracking_connection(registry: set[ServerConnection]) -> type[ServerConnection]:
+    """A ServerConnection class that keeps itself in ``registry`` while its TCP link lives."""
+
+    class TrackedConnection(ServerConnection):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            registry.add(self)
+            super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            registry.discard(self)
+            super().connection_lost(exc)
+
+    return TrackedConnection
 
 
 class _Recognition:
@@ -762,6 +781,10 @@ async def _shutdown(server: SpeechStandIn) -> None:
     await server.stop()
     current = asyncio.current_task()
     tasks = [task for task in asyncio.all_tasks() if task is not current]
+    # Aborted transports end their handlers by themselves (closing each socket on the way);
+    # only what is still running after that is cancelled.
+    if tasks:
+        await asyncio.wait(tasks, timeout=2)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
