@@ -145,6 +145,10 @@ class SynthesizerPool:
         self._engine = engine
         self._size = size
         self._idle: dict[_PoolKey, deque[_Pooled]] = {}
+        self.hits = 0
+        """Requests served by a synthesizer taken from the pool (connected ahead of need)."""
+        self.misses = 0
+        """Requests that found the pool empty and made a synthesizer on the spot."""
         self._coming: dict[_PoolKey, int] = {}
         self._closed = False
 
@@ -161,9 +165,11 @@ class SynthesizerPool:
         idle = self._idle.get(key)
         if idle:
             pooled = idle.popleft()
+            self.hits += 1
             if token is not None:
                 pooled.synthesizer.authorization_token = token
         else:
+            self.misses += 1
             pooled = await self._engine.create(key, preconnect=False)
         self._refill(key, token)
         return pooled

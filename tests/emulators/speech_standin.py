@@ -765,14 +765,15 @@ def running_speech_standin(standin: SpeechStandIn | None = None) -> Iterator[Spe
     thread.start()
     ready.wait(5)
     try:
-        asyncio.run_coroutine_threadsafe(server.start(), loop).result(5)
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
         yield server
     finally:
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(_shutdown(server), loop).result(10)
+            asyncio.run_coroutine_threadsafe(_shutdown(server), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+        # The loop's own thread closes it once run_forever returns (see _serve_forever), so a
+        # slow stop on a loaded machine never leaves an unclosed loop behind.
+        thread.join(30)
 
 
 async def _shutdown(server: SpeechStandIn) -> None:
@@ -784,7 +785,7 @@ async def _shutdown(server: SpeechStandIn) -> None:
     # Aborted transports end their handlers by themselves (closing each socket on the way);
     # only what is still running after that is cancelled.
     if tasks:
-        await asyncio.wait(tasks, timeout=2)
+        await asyncio.wait(tasks, timeout=0.5)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -794,7 +795,10 @@ async def _shutdown(server: SpeechStandIn) -> None:
 def _serve_forever(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
     asyncio.set_event_loop(loop)
     loop.call_soon(ready.set)
-    loop.run_forever()
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
 def main() -> None:

@@ -147,11 +147,12 @@ async def test_warm_up_connects_ahead_of_the_first_synthesis(speech_auth, speech
             if len(speech_standin.connections) == 2:
                 break
             await asyncio.sleep(0.02)
-        warm = {c.connection_id for c in speech_standin.connections}
-        assert len(warm) == 2
+        assert len({c.connection_id for c in speech_standin.connections}) == 2
         await speak(tts)
-        spoken_on = [c.connection_id for c in speech_standin.connections if c.ssml]
-        assert spoken_on and spoken_on[0] in warm
+        # The adapter served the request with a synthesizer connected ahead of need. (Which
+        # socket the SDK then writes on is the SDK's choice: under load it may reconnect.)
+        assert (tts.pool.hits, tts.pool.misses) == (1, 0)
+        assert any(c.ssml for c in speech_standin.connections)
     finally:
         await tts.aclose()
 
