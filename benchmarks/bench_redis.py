@@ -111,7 +111,17 @@ def main() -> None:
     parser.add_argument(
         "--interval", type=float, default=0.25, help="seconds between a call's saves"
     )
+    parser.add_argument(
+        "--default-gc", action="store_true", help="keep Python's GC thresholds (serve tunes them)"
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        # As `parley serve` does at start (bootstrap/cli.py): fewer, shorter GC pauses.
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 1000)
     asyncio.run(run(args.calls, args.turns, args.interval))
 
 
