@@ -17,7 +17,8 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from domain import commands as cmds
 from domain import events as ev
 from domain.runtime.config import RuntimeConfig, RuntimeDeps
-from domain.runtime.inbound import Inbound, error_code
+from domain.runtime.errors import error_code
+from domain.runtime.inbound import Inbound
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
 from domain.runtime.playout import Playout
@@ -59,15 +60,6 @@ class _Response:
         self.response_id = response_id
         self.task: asyncio.Task[None] | None = None
         self.closed = False
-
-
-def _participant(target: str) -> Participant:
-    """A transfer target as a participant: E.164 phone number or provider raw id."""
-    if target.startswith("+"):
-        return Participant.phone(target)
-    if target.startswith("4:+"):
-        return Participant.phone(target[2:])
-    return Participant.user(target)
 
 
 class CallRun:
@@ -627,7 +619,7 @@ class CallRun:
             async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
                 await control.transfer(
                     self._call_id,
-                    _participant(command.target),
+                    Participant.parse(command.target),
                     operation_context=f"transfer:{command.reason}"[:64],
                 )
         except Exception as exc:  # noqa: BLE001 (a failed transfer is an event)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from domain import events as ev
 from domain.runtime.config import RuntimeConfig
+from domain.runtime.errors import error_code
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.speech_detector import STARTED, STOPPED, SpeechDetector
 from domain.runtime.tasks import TaskOwner, Watchdog
@@ -35,15 +36,6 @@ from ports import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def error_code(exc: BaseException) -> str:
-    """The port error's ``code``; ``timeout`` for a deadline, else ``provider_error``."""
-    if isinstance(exc, ParleyError):
-        return exc.code
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return "provider_error"
 
 
 class InboundListener(Protocol):
