@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from domain import commands as cmds
 from domain import events as ev
@@ -21,7 +21,7 @@ from domain.runtime.errors import error_code
 from domain.runtime.inbound import Inbound
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
-from domain.runtime.playout import Playout
+from domain.runtime.playout import Playout, PlayoutListener, SpeechOutput
 from domain.runtime.tasks import TaskOwner, Watchdog
 from domain.session import Conversation, SessionState
 from ports import (
@@ -62,6 +62,10 @@ class _Response:
         self.closed = False
 
 
+OutputFactory = Callable[[PlayoutListener], SpeechOutput]
+"""Makes a call's speech output for its listener (text mode: ``domain.runtime.text``)."""
+
+
 class CallRun:
     """Everything one call owns, from stream start to close. Use :meth:`run` once.
 
@@ -70,6 +74,8 @@ class CallRun:
         deps: The ports.
         config: Runtime tuning.
         call: The inbound call.
+        output: The speech output of a call without audio (text mode); omitted, the call
+            synthesises speech into its media stream and reads caller audio from it.
     """
 
     def __init__(
@@ -78,12 +84,15 @@ class CallRun:
         deps: RuntimeDeps,
         config: RuntimeConfig,
         call: InboundCall,
+        *,
+        output: OutputFactory | None = None,
     ) -> None:
         self._conversation = conversation
         self._deps = deps
         self._config = config
         self._call = call
         self._call_id = call.info.call_id
+        self._output = output
         self._clock = deps.clock
         self._metrics = deps.metrics
         self._tasks = TaskOwner(self._call_id)
@@ -96,12 +105,14 @@ class CallRun:
         self._ended = asyncio.Event()
         self._end_reason: str | None = None
         self._transferred = False
-        self._playout: Playout | None = None
+        self._playout: SpeechOutput | None = None
         self._fmt: AudioFormat | None = None
         self._inbound: Inbound | None = None
         self._responses: dict[str, _Response] = {}
         self._tool_tasks: dict[str, set[asyncio.Task[None]]] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
+        self._timer_deadlines: dict[str, float] = {}
+        self._calls: set[asyncio.Task[None]] = set()
         self._transcripts = TranscriptWriter(
             deps.transcripts, self._call_id, deps.metrics, config.port_timeout_ms
         )
@@ -173,8 +184,22 @@ class CallRun:
     def _start(self, started: StreamStarted, media_events: AsyncIterator[MediaEvent]) -> None:
         fmt = started.format
         self._fmt = fmt
+        output = self._output(self) if self._output is not None else self._start_audio(fmt)
+        self._playout = output
+        output.start()
+        self._transcripts.start(self._tasks)
+        self._saver.start(self._tasks)
+        if self._call.call_events is not None:
+            self._tasks.spawn(self._read_call_events(self._call.call_events), "call-events")
+        self._tasks.spawn(self._watch(), "watchdog")
+        self.feed(ev.CallStarted(self._clock.now_ms(), self._call_id, self._call.info.caller))
+        if self._inbound is not None:
+            self._tasks.spawn(self._inbound.read(media_events), "media")
+
+    def _start_audio(self, fmt: AudioFormat) -> Playout:
+        """The audio side: paced synthesis out, VAD and speech-to-text in."""
         deps = self._deps
-        self._playout = Playout(
+        playout = Playout(
             tts=deps.tts,
             media=self._call.media,
             clock=self._clock,
@@ -185,7 +210,6 @@ class CallRun:
             watchdog=self._watchdog,
             listener=self,
         )
-        self._playout.start()
         vad: VoiceActivityDetector | None = None
         try:
             vad = deps.vad_factory(fmt)
@@ -205,13 +229,31 @@ class CallRun:
             listener=self,
             call_id=self._call_id,
         )
-        self._transcripts.start(self._tasks)
-        self._saver.start(self._tasks)
-        if self._call.call_events is not None:
-            self._tasks.spawn(self._read_call_events(self._call.call_events), "call-events")
-        self._tasks.spawn(self._watch(), "watchdog")
-        self.feed(ev.CallStarted(self._clock.now_ms(), self._call_id, self._call.info.caller))
-        self._tasks.spawn(self._inbound.read(media_events), "media")
+        return playout
+
+    # ------------------------------------------------------------------ what a driver sees
+
+    @property
+    def state(self) -> SessionState:
+        """The conversation's current state."""
+        return self._state
+
+    @property
+    def config(self) -> RuntimeConfig:
+        """The call's runtime tuning."""
+        return self._config
+
+    def work_in_flight(self) -> list[asyncio.Task[None]]:
+        """Model responses, tools, transfers and hang-ups still running (not timers)."""
+        work = [r.task for r in self._responses.values() if r.task is not None]
+        for tasks in self._tool_tasks.values():
+            work.extend(tasks)
+        work.extend(self._calls)
+        return [task for task in work if not task.done()]
+
+    def next_timer_ms(self) -> float | None:
+        """Deadline of the earliest pending timer, ms on the call's clock; ``None`` if none."""
+        return min(self._timer_deadlines.values(), default=None)
 
     def end(self, reason: str) -> None:
         """End the call with ``reason`` (the first reason given wins)."""
@@ -302,9 +344,7 @@ class CallRun:
             case cmds.StartTimer():
                 self._start_timer(command)
             case cmds.CancelTimer():
-                timer = self._timers.pop(command.name, None)
-                if timer is not None:
-                    timer.cancel()
+                self._cancel_timer(command.name)
             case cmds.SaveSession():
                 self._saver.request()
             case cmds.EmitTranscript():
@@ -331,9 +371,13 @@ class CallRun:
                 self.notify(
                     UpdateKind.TRANSFER, data={"target": command.target, "reason": command.reason}
                 )
-                self._tasks.spawn(self._transfer(command), "transfer")
+                self._track(self._tasks.spawn(self._transfer(command), "transfer"))
             case cmds.HangUp():
-                self._tasks.spawn(self._hang_up(command), "hang-up")
+                self._track(self._tasks.spawn(self._hang_up(command), "hang-up"))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
 
     def notify(self, kind: UpdateKind, text: str = "", *, data: JsonObject | None = None) -> None:
         """Give the call's observer an update; an observer's failure is logged, not raised."""
@@ -490,6 +534,10 @@ class CallRun:
         except Exception:
             logger.exception("tool executor raised for %s", call.name)
             result = ToolResult(call.id, f"tool {call.name} failed", is_error=True)
+        data: JsonObject = {"id": call.id, "name": call.name, "is_error": result.is_error}
+        if result.action is not None:
+            data["action"] = type(result.action).__name__
+        self.notify(UpdateKind.TOOL_RESULT, result.content, data=data)
         self.feed(ev.ToolCompleted(self._clock.now_ms(), command.response_id, result))
 
     def _run_tool(self, command: cmds.RunTool) -> None:
@@ -576,16 +624,22 @@ class CallRun:
     # ------------------------------------------------------------------ timers and calls
 
     def _start_timer(self, command: cmds.StartTimer) -> None:
-        previous = self._timers.pop(command.name, None)
-        if previous is not None:
-            previous.cancel()
+        self._cancel_timer(command.name)
         deadline = self._step_at_ms + command.delay_ms
         self._timers[command.name] = self._tasks.spawn(self._timer(command, deadline), "timer")
+        self._timer_deadlines[command.name] = deadline
+
+    def _cancel_timer(self, name: str) -> None:
+        timer = self._timers.pop(name, None)
+        self._timer_deadlines.pop(name, None)
+        if timer is not None:
+            timer.cancel()
 
     async def _timer(self, command: cmds.StartTimer, deadline_ms: float) -> None:
         await self._clock.sleep_until(deadline_ms)
         if self._timers.get(command.name) is asyncio.current_task():
             del self._timers[command.name]
+            del self._timer_deadlines[command.name]
         self.feed(ev.TimerFired(self._clock.now_ms(), command.name, command.token))
 
     async def _drain(self) -> None:
