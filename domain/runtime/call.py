@@ -20,6 +20,7 @@ from domain.runtime.config import RuntimeConfig, RuntimeDeps
 from domain.runtime.errors import error_code
 from domain.runtime.inbound import Inbound
 from domain.runtime.latency import LatencyTracker
+from domain.runtime.model import ModelWork
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
 from domain.runtime.playout import Playout, PlayoutListener, SpeechOutput
 from domain.runtime.tasks import TaskOwner, Watchdog
@@ -35,31 +36,14 @@ from ports import (
     MediaEvent,
     ParleyError,
     Participant,
-    ProviderError,
-    ResponseDone,
-    ResponseEvent,
     StreamClosed,
     StreamStarted,
-    TextDelta,
-    ToolCallsRequested,
-    ToolResult,
     TranscriptEntry,
     UpdateKind,
     VoiceActivityDetector,
 )
 
 logger = logging.getLogger(__name__)
-
-
-class _Response:
-    """A model stream in flight."""
-
-    __slots__ = ("closed", "response_id", "task")
-
-    def __init__(self, response_id: str) -> None:
-        self.response_id = response_id
-        self.task: asyncio.Task[None] | None = None
-        self.closed = False
 
 
 OutputFactory = Callable[[PlayoutListener], SpeechOutput]
@@ -108,8 +92,6 @@ class CallRun:
         self._playout: SpeechOutput | None = None
         self._fmt: AudioFormat | None = None
         self._inbound: Inbound | None = None
-        self._responses: dict[str, _Response] = {}
-        self._tool_tasks: dict[str, set[asyncio.Task[None]]] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._timer_deadlines: dict[str, float] = {}
         self._calls: set[asyncio.Task[None]] = set()
@@ -126,6 +108,18 @@ class CallRun:
             timeout_ms=config.port_timeout_ms,
         )
         self._latency = LatencyTracker(deps.metrics, self._emit_record)
+        self._model = ModelWork(
+            llm=deps.llm,
+            tools=deps.tools,
+            config=config,
+            clock=deps.clock,
+            metrics=deps.metrics,
+            tasks=self._tasks,
+            watchdog=self._watchdog,
+            latency=self._latency,
+            listener=self,
+            call_id=self._call_id,
+        )
         self._barge_ins = 0
         self._user_turns = 0
         self._agent_turns = 0
@@ -245,10 +239,7 @@ class CallRun:
 
     def work_in_flight(self) -> list[asyncio.Task[None]]:
         """Model responses, tools, transfers and hang-ups still running (not timers)."""
-        work = [r.task for r in self._responses.values() if r.task is not None]
-        for tasks in self._tool_tasks.values():
-            work.extend(tasks)
-        work.extend(self._calls)
+        work = [*self._model.in_flight(), *self._calls]
         return [task for task in work if not task.done()]
 
     def next_timer_ms(self) -> float | None:
@@ -336,11 +327,11 @@ class CallRun:
             case cmds.StopPlayback():
                 self._stop_playback(command)
             case cmds.StartResponse():
-                self._start_response(command)
+                self._model.start_response(command)
             case cmds.CancelResponse():
-                self._cancel_response(command.response_id)
+                self._model.cancel_response(command.response_id)
             case cmds.RunTool():
-                self._run_tool(command)
+                self._model.run_tool(command)
             case cmds.StartTimer():
                 self._start_timer(command)
             case cmds.CancelTimer():
@@ -436,128 +427,6 @@ class CallRun:
                         self.feed(ev.DtmfDigit(clock.now_ms(), tone))
         except Exception as exc:  # noqa: BLE001 (adapter failure must not end the call)
             logger.warning("call %s: call events failed: %r", self._call_id, exc)
-
-    # ------------------------------------------------------------------ responses
-
-    def _start_response(self, command: cmds.StartResponse) -> None:
-        previous = self._responses.get(command.response_id)
-        if previous is not None:
-            self._cancel_response(command.response_id)
-        response = _Response(command.response_id)
-        self._responses[command.response_id] = response
-        response.task = self._tasks.spawn(self._respond(response, command), "response")
-
-    def _cancel_response(self, response_id: str) -> None:
-        response = self._responses.pop(response_id, None)
-        if response is not None and not response.closed:
-            response.closed = True
-            if response.task is not None and response.task is not asyncio.current_task():
-                response.task.cancel()
-        current = asyncio.current_task()
-        for task in self._tool_tasks.pop(response_id, ()):
-            if task is not current:
-                task.cancel()
-
-    async def _respond(self, response: _Response, command: cmds.StartResponse) -> None:
-        clock = self._clock
-        rid = command.response_id
-        limit_ms = self._config.first_token_timeout_ms
-        guard = self._watchdog.guard()
-        first = True
-        stream: AsyncGenerator[ResponseEvent, None] | None = None
-        failure: str | None = None
-        try:
-            tools = [*self._deps.tools.specs(command.tool_names), *command.extra_tools]
-            stream = self._deps.llm.stream(command.messages, tools, command.options)
-            while True:
-                guard.arm(limit_ms)
-                try:
-                    item = await anext(stream)
-                except StopAsyncIteration:
-                    break
-                finally:
-                    guard.armed = False
-                now = clock.now_ms()
-                if first and type(item) is not ResponseDone:
-                    first = False
-                    limit_ms = self._config.token_timeout_ms
-                    self._latency.first_token(now)
-                if type(item) is TextDelta:
-                    self.feed(ev.ResponseTextDelta(now, rid, item.text))
-                elif type(item) is ToolCallsRequested:
-                    self.feed(ev.ToolCallsRequested(now, rid, item.calls))
-                elif type(item) is ResponseDone:
-                    break
-                if response.closed:
-                    return
-        except asyncio.CancelledError:
-            if response.closed or not guard.expired():
-                raise
-            failure = "timeout"
-        except KeyError as exc:
-            logger.error("response %s names an unregistered tool: %s", rid, exc)
-            failure = "unknown_tool"
-        except Exception as exc:  # noqa: BLE001 (adapter failure -> event)
-            if not isinstance(exc, ProviderError):
-                logger.exception("language model raised a non-port error")
-            failure = error_code(exc)
-        finally:
-            if stream is not None:
-                try:
-                    async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                        await stream.aclose()
-                except Exception:  # noqa: BLE001 (closing must not fail the call)
-                    logger.debug("closing a model stream failed", exc_info=True)
-        if response.closed:
-            return
-        response.closed = True
-        if self._responses.get(rid) is response:
-            del self._responses[rid]
-        now = clock.now_ms()
-        if failure is None:
-            self.feed(ev.ResponseCompleted(now, rid))
-        else:
-            logger.warning("response %s failed: %s", rid, failure)
-            self._metrics.provider_error("language_model", failure)
-            self.feed(ev.ResponseFailed(now, rid, failure))
-
-    async def _tool(self, command: cmds.RunTool) -> None:
-        call = command.call
-        limit_s = (command.timeout_ms + self._config.tool_timeout_margin_ms) / 1000.0
-        try:
-            async with asyncio.timeout(limit_s):
-                result = await self._deps.tools.run(
-                    call, timeout_ms=command.timeout_ms, call_id=self._call_id
-                )
-        except TimeoutError:
-            result = ToolResult(call.id, f"tool {call.name} timed out", is_error=True)
-        except Exception:
-            logger.exception("tool executor raised for %s", call.name)
-            result = ToolResult(call.id, f"tool {call.name} failed", is_error=True)
-        data: JsonObject = {"id": call.id, "name": call.name, "is_error": result.is_error}
-        if result.action is not None:
-            data["action"] = type(result.action).__name__
-        self.notify(UpdateKind.TOOL_RESULT, result.content, data=data)
-        self.feed(ev.ToolCompleted(self._clock.now_ms(), command.response_id, result))
-
-    def _run_tool(self, command: cmds.RunTool) -> None:
-        self.notify(
-            UpdateKind.TOOL_CALL,
-            command.call.name,
-            data={"id": command.call.id, "arguments": dict(command.call.arguments)},
-        )
-        task = self._tasks.spawn(self._tool(command), "tool")
-        bucket = self._tool_tasks.setdefault(command.response_id, set())
-        bucket.add(task)
-
-        def forget(done: asyncio.Task[None], rid: str = command.response_id) -> None:
-            tasks = self._tool_tasks.get(rid)
-            if tasks is not None:
-                tasks.discard(done)
-                if not tasks:
-                    del self._tool_tasks[rid]
-
-        task.add_done_callback(forget)
 
     # ------------------------------------------------------------------ speech out
 
