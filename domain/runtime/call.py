@@ -24,18 +24,17 @@ from domain.runtime.model import ModelWork
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
 from domain.runtime.playout import Playout, PlayoutListener, SpeechOutput
 from domain.runtime.tasks import TaskOwner, Watchdog
+from domain.runtime.telephony import Telephony
+from domain.runtime.timers import Timers
 from domain.session import Conversation, SessionState
 from ports import (
     AudioFormat,
-    CallEvent,
-    CallEventKind,
     CallSummary,
     ConversationUpdate,
     InboundCall,
     JsonObject,
     MediaEvent,
     ParleyError,
-    Participant,
     StreamClosed,
     StreamStarted,
     TranscriptEntry,
@@ -88,12 +87,10 @@ class CallRun:
         self._closing = False
         self._ended = asyncio.Event()
         self._end_reason: str | None = None
-        self._transferred = False
         self._playout: SpeechOutput | None = None
         self._fmt: AudioFormat | None = None
         self._inbound: Inbound | None = None
-        self._timers: dict[str, asyncio.Task[None]] = {}
-        self._timer_deadlines: dict[str, float] = {}
+        self._timers = Timers(self._tasks, deps.clock, self.feed)
         self._calls: set[asyncio.Task[None]] = set()
         self._transcripts = TranscriptWriter(
             deps.transcripts, self._call_id, deps.metrics, config.port_timeout_ms
@@ -108,6 +105,15 @@ class CallRun:
             timeout_ms=config.port_timeout_ms,
         )
         self._latency = LatencyTracker(deps.metrics, self._emit_record)
+        self._telephony = Telephony(
+            control=deps.call_control if call.info.telephony else None,
+            call_id=self._call_id,
+            config=config,
+            clock=deps.clock,
+            metrics=deps.metrics,
+            drain=self._drain,
+            listener=self,
+        )
         self._model = ModelWork(
             llm=deps.llm,
             tools=deps.tools,
@@ -184,7 +190,7 @@ class CallRun:
         self._transcripts.start(self._tasks)
         self._saver.start(self._tasks)
         if self._call.call_events is not None:
-            self._tasks.spawn(self._read_call_events(self._call.call_events), "call-events")
+            self._tasks.spawn(self._telephony.read(self._call.call_events), "call-events")
         self._tasks.spawn(self._watch(), "watchdog")
         self.feed(ev.CallStarted(self._clock.now_ms(), self._call_id, self._call.info.caller))
         if self._inbound is not None:
@@ -244,7 +250,7 @@ class CallRun:
 
     def next_timer_ms(self) -> float | None:
         """Deadline of the earliest pending timer, ms on the call's clock; ``None`` if none."""
-        return min(self._timer_deadlines.values(), default=None)
+        return self._timers.next_deadline_ms()
 
     def end(self, reason: str) -> None:
         """End the call with ``reason`` (the first reason given wins)."""
@@ -333,9 +339,9 @@ class CallRun:
             case cmds.RunTool():
                 self._model.run_tool(command)
             case cmds.StartTimer():
-                self._start_timer(command)
+                self._timers.start(command, self._step_at_ms)
             case cmds.CancelTimer():
-                self._cancel_timer(command.name)
+                self._timers.cancel(command.name)
             case cmds.SaveSession():
                 self._saver.request()
             case cmds.EmitTranscript():
@@ -362,9 +368,9 @@ class CallRun:
                 self.notify(
                     UpdateKind.TRANSFER, data={"target": command.target, "reason": command.reason}
                 )
-                self._track(self._tasks.spawn(self._transfer(command), "transfer"))
+                self._track(self._tasks.spawn(self._telephony.transfer(command), "transfer"))
             case cmds.HangUp():
-                self._track(self._tasks.spawn(self._hang_up(command), "hang-up"))
+                self._track(self._tasks.spawn(self._telephony.hang_up(), "hang-up"))
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._calls.add(task)
@@ -396,7 +402,7 @@ class CallRun:
             )
         )
 
-    # ------------------------------------------------------------------ call events
+    # ------------------------------------------------------------------ the watchdog
 
     async def _watch(self) -> None:
         tick = self._config.watchdog_tick_ms
@@ -407,26 +413,6 @@ class CallRun:
             next_tick += tick
             await clock.sleep_until(next_tick)
             watchdog.check()
-
-    async def _read_call_events(self, events: AsyncIterator[CallEvent]) -> None:
-        clock = self._clock
-        try:
-            async for event in events:
-                kind = event.kind
-                if kind in (CallEventKind.CALL_DISCONNECTED, CallEventKind.CALL_LOST):
-                    reason = "transfer" if self._transferred else kind.value
-                    self.end(reason)
-                    return
-                if kind is CallEventKind.TRANSFER_ACCEPTED:
-                    self._transferred = True
-                    self.feed(ev.TransferResult(clock.now_ms(), accepted=True))
-                elif kind is CallEventKind.TRANSFER_FAILED:
-                    self.feed(ev.TransferResult(clock.now_ms(), accepted=False))
-                elif kind is CallEventKind.RECOGNIZE_COMPLETED:
-                    for tone in event.tones:
-                        self.feed(ev.DtmfDigit(clock.now_ms(), tone))
-        except Exception as exc:  # noqa: BLE001 (adapter failure must not end the call)
-            logger.warning("call %s: call events failed: %r", self._call_id, exc)
 
     # ------------------------------------------------------------------ speech out
 
@@ -490,26 +476,7 @@ class CallRun:
         """Report a synthesis or send failure as a provider failure."""
         self.provider_failed(port, code)
 
-    # ------------------------------------------------------------------ timers and calls
-
-    def _start_timer(self, command: cmds.StartTimer) -> None:
-        self._cancel_timer(command.name)
-        deadline = self._step_at_ms + command.delay_ms
-        self._timers[command.name] = self._tasks.spawn(self._timer(command, deadline), "timer")
-        self._timer_deadlines[command.name] = deadline
-
-    def _cancel_timer(self, name: str) -> None:
-        timer = self._timers.pop(name, None)
-        self._timer_deadlines.pop(name, None)
-        if timer is not None:
-            timer.cancel()
-
-    async def _timer(self, command: cmds.StartTimer, deadline_ms: float) -> None:
-        await self._clock.sleep_until(deadline_ms)
-        if self._timers.get(command.name) is asyncio.current_task():
-            del self._timers[command.name]
-            del self._timer_deadlines[command.name]
-        self.feed(ev.TimerFired(self._clock.now_ms(), command.name, command.token))
+    # ------------------------------------------------------------------ hang-up, transfer
 
     async def _drain(self) -> None:
         if self._playout is None:
@@ -519,33 +486,3 @@ class CallRun:
                 await self._playout.wait_drained()
         except TimeoutError:
             logger.warning("call %s: speech did not finish before the deadline", self._call_id)
-
-    async def _hang_up(self, command: cmds.HangUp) -> None:
-        await self._drain()
-        control = self._deps.call_control
-        if self._call.info.telephony and control is not None:
-            try:
-                async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                    await control.hang_up(self._call_id, for_everyone=True)
-            except Exception as exc:  # noqa: BLE001 (the call ends either way)
-                logger.warning("call %s: hang-up failed: %r", self._call_id, exc)
-                self._metrics.provider_error("call_control", error_code(exc))
-        self.end("hang_up")
-
-    async def _transfer(self, command: cmds.TransferCall) -> None:
-        await self._drain()
-        control = self._deps.call_control
-        if not self._call.info.telephony or control is None:
-            self.end("transfer")
-            return
-        try:
-            async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                await control.transfer(
-                    self._call_id,
-                    Participant.parse(command.target),
-                    operation_context=f"transfer:{command.reason}"[:64],
-                )
-        except Exception as exc:  # noqa: BLE001 (a failed transfer is an event)
-            logger.warning("call %s: transfer failed: %r", self._call_id, exc)
-            self._metrics.provider_error("call_control", error_code(exc))
-            self.feed(ev.TransferResult(self._clock.now_ms(), accepted=False))
