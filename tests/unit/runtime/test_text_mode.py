@@ -23,7 +23,7 @@ from domain.policies import ConversationPolicy, ToolPolicy
 from domain.runtime import RuntimeConfig, RuntimeDeps
 from domain.runtime.text import TextCall
 from domain.session import Conversation
-from ports import HangUp, ToolCall, ToolExecutor, ToolResult, ToolSpec, UpdateKind
+from ports import HangUp, LanguageModel, ToolCall, ToolExecutor, ToolResult, ToolSpec, UpdateKind
 from tests.unit.runtime.harness import RecordingObserver
 
 AGENT = AgentSpec(name="concierge", greeting="Hello, how can I help?", tools=("slow", "bye"))
@@ -55,6 +55,7 @@ def text_call(
     *,
     policy: ConversationPolicy | None = None,
     config: RuntimeConfig | None = None,
+    model: LanguageModel | None = None,
 ) -> tuple[TextCall, RecordingObserver, MemoryTranscriptLog, ScriptedLanguageModel]:
     clock = ManualClock()
     transcripts = MemoryTranscriptLog(clock)
@@ -63,7 +64,7 @@ def text_call(
         stt=FakeSpeechToText(),
         tts=FakeTextToSpeech(),
         vad_factory=FakeVadFactory(),
-        llm=llm,
+        llm=model if model is not None else llm,
         tools=tools if tools is not None else bank_tools(),
         sessions=MemorySessionStore(clock),
         transcripts=transcripts,
@@ -134,3 +135,27 @@ async def test_a_tool_that_hangs_up_ends_the_call() -> None:
     assert UpdateKind.CALL_ENDED in [u.kind for u in observer.updates]
     await call.say("hello?")  # ignored once ended
     assert (await call.close()).end_reason == "hang_up"
+
+
+class SilentModel:
+    """A language model that never answers."""
+
+    def stream(self, messages, tools, options):  # type: ignore[no-untyped-def]
+        async def events():  # type: ignore[no-untyped-def]
+            await asyncio.sleep(3600)
+            yield  # pragma: no cover
+
+        return events()
+
+
+async def test_the_runtime_first_token_deadline_holds_in_text_mode() -> None:
+    call, observer, _, _ = text_call(
+        [],
+        config=RuntimeConfig(first_token_timeout_ms=30.0, watchdog_tick_ms=10.0),
+        model=SilentModel(),  # type: ignore[arg-type]
+    )
+    await call.start()
+    async with asyncio.timeout(5):
+        await call.say("hello?")
+    assert spoken(observer)[-1] == AGENT.fallback
+    await call.close()
