@@ -209,6 +209,7 @@ async def _conversation(
         llm,
         container.adapters.tools(),
         lambda line: _render(console, line),
+        config=container.runtime.config(),
     )
 
 
