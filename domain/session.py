@@ -406,6 +406,8 @@ _LISTEN = "listen"
 _HANG_UP = "hang_up"
 _TRANSFER = "transfer"
 _WORD = re.compile(r"\S+")
+_TEXT_TO_SPEECH = "text_to_speech"
+_MAX_ERRORS = 32
 
 Handler: TypeAlias = Callable[["_Tx", Any], "str | None"]
 
@@ -602,7 +604,12 @@ class Conversation:
                 s.status, transferring=False, errors=(*s.status.errors, "transfer failed")
             ),
         )
-        self._say(tx, self._agents[s.agent].fallback)
+        agent = self._agents[s.agent]
+        if self.policy.failures.should_escalate(s.status.failures):
+            # The escalation itself failed: end the call rather than loop back into failures.
+            self._say(tx, agent.goodbye, interruptible=False, then=_HANG_UP, target="failures")
+        else:
+            self._say(tx, agent.fallback)
         self._settle(tx, ev.at_ms)
         return None
 
@@ -1050,41 +1057,85 @@ class Conversation:
 
     def _on_provider_failed(self, tx: _Tx, ev: ProviderFailed) -> str | None:
         at = ev.at_ms
+        error = f"{ev.port}:{ev.error_code}"
+        speech_failed = ev.port == _TEXT_TO_SPEECH
         reply = tx.s.reply
         clause = reply.playing if reply is not None else None
-        if ev.port == "text_to_speech" and reply is not None and clause is not None:
+        if speech_failed and reply is not None and clause is not None:
             # Nothing more of this reply can be heard: keep what was heard and move on.
-            tx.cmds.append(StopPlayback("provider_failed"))
-            if tx.s.response is not None:
-                self._abort_response(tx, "speech synthesis failed")
-            heard, _rest = self._split_heard(reply)
-            tx.s = replace(tx.s, reply=None)
-            self._commit_assistant(tx, reply.agent, heard, True, at)
-        self._failure(tx, f"{ev.port}:{ev.error_code}", at, None)
+            self._drop_speech(tx, at)
+            if reply.then != _LISTEN:
+                # The line before a hang-up or a transfer cannot be spoken: act without it,
+                # never speak it again through the provider that just failed (issue 12).
+                self._count_failure(tx, error, at)
+                self._follow(tx, reply.then, reply.target, at)
+                return None
+        self._failure(tx, error, at, None, can_speak=not speech_failed)
         return None
 
-    def _failure(self, tx: _Tx, error: str, at: float, response_code: str | None) -> None:
-        """Count a provider failure; escalate at the limit, else speak the fallback line."""
+    def _count_failure(self, tx: _Tx, error: str, at: float) -> int:
         s = tx.s
         failures = s.status.failures + 1
         tx.s = replace(s, status=replace(s.status, failures=failures))
         self._record_error(tx, error, at)
+        return failures
+
+    def _failure(
+        self,
+        tx: _Tx,
+        error: str,
+        at: float,
+        response_code: str | None,
+        *,
+        can_speak: bool = True,
+    ) -> None:
+        """Count a provider failure; escalate at the limit, else speak the fallback line.
+
+        The escalation line is skipped when speech itself failed (``can_speak`` False): the
+        transfer or hang-up happens at once. A failure while an escalation is already under
+        way only counts, so a failing provider cannot queue the line again and again.
+        """
+        failures = self._count_failure(tx, error, at)
         agent = self._agents[tx.s.agent]
         if self.policy.failures.should_escalate(failures):
+            if self._ending(tx.s):
+                return
             target = self.policy.failures.transfer_target
             if target:
-                self._say(
-                    tx, agent.transfer_line, interruptible=False, then=_TRANSFER, target=target
-                )
+                then, line = _TRANSFER, agent.transfer_line
             else:
-                self._say(tx, agent.goodbye, interruptible=False, then=_HANG_UP, target="failures")
+                then, line, target = _HANG_UP, agent.goodbye, "failures"
+            if not can_speak:
+                self._drop_speech(tx, at)
+                self._follow(tx, then, target, at)
+                return
+            self._say(tx, line, interruptible=False, then=then, target=target)
         elif response_code is not None:
             line = agent.safe_reply if response_code == "content_filtered" else agent.fallback
             self._say(tx, line)
-        else:
-            self._settle(tx, at)
-            return
         self._settle(tx, at)
+
+    def _ending(self, s: SessionState) -> bool:
+        """A hang-up or transfer is queued behind speech, or a transfer is pending."""
+        reply = s.reply
+        return s.status.transferring or (reply is not None and reply.then != _LISTEN)
+
+    def _drop_speech(self, tx: _Tx, at: float) -> None:
+        """Stop speech and the response in flight, keeping the words already heard."""
+        reply = tx.s.reply
+        if tx.s.response is not None:
+            self._abort_response(tx, "speech synthesis failed")
+        if reply is not None:
+            if reply.playing is not None:
+                tx.cmds.append(StopPlayback("provider_failed"))
+                heard, _rest = self._split_heard(reply)
+                tx.s = replace(tx.s, reply=None)
+                self._commit_assistant(tx, reply.agent, heard, True, at)
+            else:
+                self._commit_reply_text(tx, at)
+                tx.s = replace(tx.s, reply=None)
+        if tx.s.resume is not None:
+            self._commit_resume(tx, at)
 
     def _abort_response(self, tx: _Tx, why: str) -> None:
         """Cancel the response in flight; answer its pending tool calls so history stays valid."""
@@ -1260,6 +1311,10 @@ class Conversation:
             if s.resume is not None:
                 return
             then, target = _LISTEN, ""
+        self._follow(tx, then, target, at)
+
+    def _follow(self, tx: _Tx, then: str, target: str, at: float) -> None:
+        """Do what follows a finished reply: hang up, transfer, or listen again."""
         if then == _HANG_UP:
             self._end(tx, target or "hang_up", HangUp(target))
         elif then == _TRANSFER:
@@ -1382,7 +1437,9 @@ class Conversation:
 
     def _record_error(self, tx: _Tx, error: str, at: float) -> None:
         s = tx.s
-        tx.s = replace(s, status=replace(s.status, errors=(*s.status.errors, error)))
+        # Bounded: a provider failing for the whole call must not grow the state without limit.
+        errors = (*s.status.errors, error)[-_MAX_ERRORS:]
+        tx.s = replace(s, status=replace(s.status, errors=errors))
         data: JsonObject = {"event": "error", "error": error}
         self._emit(tx, TranscriptEntry("event", error, at, s.agent, data=data))
 
