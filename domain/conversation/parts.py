@@ -6,10 +6,11 @@ false-interruption decision, the caller's side, the user turn and the call-wide 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
-from operator import attrgetter
 
+from domain.conversation.copier import copier
 from ports import ToolCall
 
 
@@ -201,33 +202,11 @@ class CallStatus:
     barge_ins: int = 0
 
 
-# The hottest path of a call (one PlaybackProgress per 20 ms frame played) copies a Reply and
-# the SessionState. dataclasses.replace inspects every field on every call; these copies read
-# all fields at once and set the changed ones by index. Both are derived from the classes'
-# fields, so adding a field needs no edit here.
-_REPLY_FIELDS = tuple(f.name for f in fields(Reply))
-_reply_values = attrgetter(*_REPLY_FIELDS)
-_PLAYED = _REPLY_FIELDS.index("played")
-_PLAYING_MS = _REPLY_FIELDS.index("playing_ms")
-_PLAYING_TEXT = _REPLY_FIELDS.index("playing_text")
-_PLAYING_TOTAL = _REPLY_FIELDS.index("playing_total_ms")
+with_playing: Callable[[Reply, int, float, str | None, float | None], Reply] = copier(
+    Reply, ("played", "playing_ms", "playing_text", "playing_total_ms")
+)
+"""``with_playing(reply, played, ms, text, total_ms)``: ``reply`` at a new playback position.
 
-
-def with_playing(
-    reply: Reply, played: int, ms: float, text: str | None, total_ms: float | None
-) -> Reply:
-    """``reply`` with its playback position set (a fast ``replace`` for the hot path).
-
-    Args:
-        reply: The reply.
-        played: Clauses played to the end.
-        ms: Ms played of ``clauses[played]``.
-        text: Words played of it, when playback reported them.
-        total_ms: Its total ms, when known.
-    """
-    values = list(_reply_values(reply))
-    values[_PLAYED] = played
-    values[_PLAYING_MS] = ms
-    values[_PLAYING_TEXT] = text
-    values[_PLAYING_TOTAL] = total_ms
-    return Reply(*values)
+The hot path's ``replace`` (:mod:`domain.conversation.copier`): ``played`` clauses played to
+the end, ``ms`` played of the next, its ``text`` heard and ``total_ms`` when reported.
+"""

@@ -8,14 +8,14 @@ to a JSON-compatible dict (:meth:`SessionState.to_dict`) for the session store a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from operator import attrgetter
 from typing import Any
 
 from domain.commands import Command
 from domain.conversation.codec import build, decode_call, decode_message, encode
+from domain.conversation.copier import copier
 from domain.conversation.parts import (
     CallStatus,
     Clause,
@@ -161,13 +161,5 @@ def _decode_state(data: Mapping[str, Any]) -> SessionState:
     )
 
 
-_STATE_FIELDS = tuple(f.name for f in fields(SessionState))
-_state_values = attrgetter(*_STATE_FIELDS)
-_REPLY = _STATE_FIELDS.index("reply")
-
-
-def with_reply(state: SessionState, reply: Reply | None) -> SessionState:
-    """``state`` with ``reply`` (a fast ``replace`` for the hot path)."""
-    values = list(_state_values(state))
-    values[_REPLY] = reply
-    return SessionState(*values)
+with_reply: Callable[[SessionState, Reply | None], SessionState] = copier(SessionState, ("reply",))
+"""``with_reply(state, reply)``: ``state`` with ``reply``; the hot path's ``replace``."""

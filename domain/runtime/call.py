@@ -123,9 +123,6 @@ class CallRun:
             timeout_ms=config.port_timeout_ms,
         )
         self._latency = LatencyTracker(deps.metrics, self._emit_record)
-        self._barge_ins = 0
-        self._user_turns = 0
-        self._agent_turns = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -152,12 +149,14 @@ class CallRun:
             logger.exception("call %s failed", self._call_id)
             self.end("error")
         await self._teardown(media_events)
+        # The conversation's own counters: they see every barge-in (voice and DTMF) and turn.
+        status = self._state.status
         return CallSummary(
             call_id=self._call_id,
             end_reason=self._end_reason or "remote_closed",
-            user_turns=self._user_turns,
-            agent_turns=self._agent_turns,
-            barge_ins=self._barge_ins,
+            user_turns=status.user_turns,
+            agent_turns=status.agent_turns,
+            barge_ins=status.barge_ins,
             duration_ms=max(0.0, clock.now_ms() - started_ms),
         )
 
@@ -281,7 +280,7 @@ class CallRun:
                 self._step_at_ms = event.at_ms
                 if (
                     isinstance(event, ev.TimerFired)
-                    and event.name == "false_interruption"
+                    and event.name == cmds.TimerName.FALSE_INTERRUPTION
                     and step.noop_reason is None
                 ):
                     self._metrics.false_interruption()
@@ -317,10 +316,7 @@ class CallRun:
                 self._saver.request()
             case cmds.EmitTranscript():
                 self._transcripts.append(command.entry)
-                if command.entry.kind == "user":
-                    self._user_turns += 1
-                elif command.entry.kind == "assistant":
-                    self._agent_turns += 1
+                if command.entry.kind == "assistant":
                     self.notify(
                         UpdateKind.AGENT_MESSAGE,
                         command.entry.text,
@@ -530,13 +526,13 @@ class CallRun:
     def _stop_playback(self, command: cmds.StopPlayback) -> None:
         assert self._playout is not None  # noqa: S101 (commands start after the stream)
         self._playout.stop()
-        barge_in = command.reason == "barge_in"
-        onset = self._latency.onset_ms if barge_in else None
+        barge_in = command.reason in cmds.BARGE_IN_REASONS
+        # Reaction time counts from the caller's speech onset; a DTMF key has none.
+        onset = self._latency.onset_ms if command.reason == cmds.StopReason.BARGE_IN else None
         # Scheduled now, in the same loop iteration that dropped the queued audio.
         self._tasks.spawn(self._stop_audio(onset), "stop-audio")
         self.notify(UpdateKind.STOP_AUDIO, data={"reason": command.reason})
         if barge_in:
-            self._barge_ins += 1
             self._metrics.barge_in()
             self._latency.barge_in()
 

@@ -27,6 +27,7 @@ from domain.commands import (
     StartTimer,
     TransferCall,
 )
+from domain.conversation import Conversation, Phase
 from domain.events import (
     CallStarted,
     DtmfDigit,
@@ -45,7 +46,6 @@ from domain.events import (
     UserSpeechStopped,
 )
 from domain.policies import ConversationPolicy, FailurePolicy, NoInputPolicy
-from domain.session import Conversation, Phase
 from ports import ToolCall, ToolResult
 
 GRAPH = AgentGraph(

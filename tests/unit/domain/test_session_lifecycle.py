@@ -19,6 +19,7 @@ from domain.commands import (
     StopPlayback,
     TransferCall,
 )
+from domain.conversation import SCHEMA_VERSION, Phase, SessionState
 from domain.events import (
     CallEnded,
     CallStarted,
@@ -38,7 +39,6 @@ from domain.events import (
     UserSpeechStopped,
 )
 from domain.policies import ConversationPolicy, DtmfPolicy, FailurePolicy, NoInputPolicy
-from domain.session import SCHEMA_VERSION, Phase, SessionState
 from ports import ToolResult
 
 from .harness import GREETING, Call

@@ -30,6 +30,7 @@ from domain.commands import (
     StartResponse,
     StopPlayback,
 )
+from domain.conversation import Conversation, Phase, SessionState
 from domain.events import (
     CallEnded,
     CallStarted,
@@ -58,7 +59,6 @@ from domain.policies import (
     NoInputPolicy,
     ToolPolicy,
 )
-from domain.session import Conversation, Phase, SessionState
 from ports import HandOff, HangUp, Role, ToolCall, ToolResult, TransferCall
 
 GRAPH = AgentGraph(

@@ -28,9 +28,9 @@ from adapters.memory import (
     tone_frame,
 )
 from domain.agents import AgentGraph, AgentSpec
+from domain.conversation import Conversation
 from domain.policies import ConversationPolicy
 from domain.runtime import CallRuntime, RuntimeConfig, RuntimeDeps
-from domain.session import Conversation
 from ports import (
     PCM16_16K,
     AudioFormat,

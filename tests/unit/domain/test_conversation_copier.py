@@ -1,0 +1,69 @@
+"""The hot path's generated copies equal dataclasses.replace, for every field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.conversation import Clause, Reply, SessionState, Then
+from domain.conversation.copier import copier
+from domain.conversation.parts import with_playing
+from domain.conversation.state import with_reply
+
+REPLIES = st.builds(
+    Reply,
+    agent=st.text(max_size=5),
+    then=st.sampled_from(Then),
+    target=st.text(max_size=5),
+    prefix=st.text(max_size=5),
+    text=st.text(max_size=20),
+    buffer=st.text(max_size=5),
+    committed=st.integers(0, 20),
+    clauses=st.tuples(st.builds(Clause, st.text(max_size=3), st.text(max_size=8))),
+    played=st.integers(0, 2),
+    playing_ms=st.floats(0, 1e4),
+    playing_text=st.none() | st.text(max_size=8),
+    playing_total_ms=st.none() | st.floats(0, 1e4),
+)
+
+
+@given(
+    reply=REPLIES,
+    played=st.integers(0, 3),
+    ms=st.floats(0, 1e4),
+    text=st.none() | st.text(max_size=8),
+    total=st.none() | st.floats(0, 1e4),
+)
+def test_with_playing_equals_replace(
+    reply: Reply, played: int, ms: float, text: str | None, total: float | None
+) -> None:
+    expected = replace(
+        reply, played=played, playing_ms=ms, playing_text=text, playing_total_ms=total
+    )
+    assert with_playing(reply, played, ms, text, total) == expected
+
+
+@given(reply=REPLIES, seq=st.integers(0, 99), agent=st.text(max_size=5))
+def test_with_reply_equals_replace(reply: Reply, seq: int, agent: str) -> None:
+    state = SessionState("call-1", agent=agent, seq=seq)
+    assert with_reply(state, reply) == replace(state, reply=reply)
+    assert with_reply(state, None) == replace(state, reply=None)
+
+
+def test_a_copier_follows_a_field_added_later() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Point:
+        x: int
+        y: int
+        label: str = ""
+
+    move = copier(Point, ("x",))
+    assert move(Point(1, 2, "a"), 5) == Point(5, 2, "a")
+
+
+def test_a_copier_for_an_unknown_field_is_refused() -> None:
+    with pytest.raises(ValueError, match="no field"):
+        copier(Reply, ("nope",))
