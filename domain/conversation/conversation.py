@@ -8,8 +8,9 @@ reply asks for settling, which runs here after it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from domain.agents import AgentGraph
@@ -42,26 +43,28 @@ from domain.policies import ConversationPolicy
 
 Handler: TypeAlias = Callable[[Tx, Any], "str | None"]
 
-HANDLERS: dict[type, Handler] = {
-    CallStarted: lifecycle.on_call_started,
-    CallEnded: lifecycle.on_call_ended,
-    UserSpeechStarted: caller.on_speech_started,
-    UserSpeechStopped: caller.on_speech_stopped,
-    PartialTranscript: caller.on_partial,
-    FinalTranscript: caller.on_final,
-    DtmfDigit: caller.on_dtmf,
-    ResponseTextDelta: responses.on_delta,
-    ToolCallsRequested: tools.on_tool_calls,
-    ToolCompleted: tools.on_tool_completed,
-    ResponseCompleted: responses.on_response_completed,
-    ResponseFailed: responses.on_response_failed,
-    PlaybackProgress: playback.on_progress,
-    PlaybackCompleted: playback.on_playback_completed,
-    TimerFired: lifecycle.on_timer,
-    ProviderFailed: failures.on_provider_failed,
-    TransferResult: lifecycle.on_transfer_result,
-}
-"""Event type -> handler; read-only (built once, never changed)."""
+HANDLERS: Mapping[type, Handler] = MappingProxyType(
+    {
+        CallStarted: lifecycle.on_call_started,
+        CallEnded: lifecycle.on_call_ended,
+        UserSpeechStarted: caller.on_speech_started,
+        UserSpeechStopped: caller.on_speech_stopped,
+        PartialTranscript: caller.on_partial,
+        FinalTranscript: caller.on_final,
+        DtmfDigit: caller.on_dtmf,
+        ResponseTextDelta: responses.on_delta,
+        ToolCallsRequested: tools.on_tool_calls,
+        ToolCompleted: tools.on_tool_completed,
+        ResponseCompleted: responses.on_response_completed,
+        ResponseFailed: responses.on_response_failed,
+        PlaybackProgress: playback.on_progress,
+        PlaybackCompleted: playback.on_playback_completed,
+        TimerFired: lifecycle.on_timer,
+        ProviderFailed: failures.on_provider_failed,
+        TransferResult: lifecycle.on_transfer_result,
+    }
+)
+"""Event type -> handler; read-only."""
 
 
 def phase_of(s: SessionState) -> Phase:

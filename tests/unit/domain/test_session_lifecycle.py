@@ -19,7 +19,7 @@ from domain.commands import (
     StopPlayback,
     TransferCall,
 )
-from domain.conversation import SCHEMA_VERSION, Phase, SessionState
+from domain.conversation import SCHEMA_VERSION, Phase, SessionState, Then
 from domain.events import (
     CallEnded,
     CallStarted,
@@ -433,3 +433,13 @@ def test_recorded_errors_stay_bounded() -> None:
     for _ in range(100):
         call.send(ProviderFailed(call.tick(), "speech_to_text", "unavailable"))
     assert len(call.state.status.errors) == 32
+
+
+def test_a_state_stored_before_the_then_enum_loads() -> None:
+    call = failing_call()
+    data = json.loads(json.dumps(call.state.to_dict()))
+    assert data["response"]["then"] == "listen"
+    data["response"]["then"] = ""  # how "no action" was stored while ``then`` was a string
+    restored = SessionState.from_dict(data)
+    assert restored == call.state
+    assert restored.response is not None and restored.response.then is Then.LISTEN
