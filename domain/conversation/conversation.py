@@ -98,6 +98,7 @@ class Conversation:
 
     def __init__(self, graph: AgentGraph, policy: ConversationPolicy | None = None) -> None:
         self._cfg = Config(graph, policy)
+        self._handlers = dict(HANDLERS)  # a plain dict: the lookup runs on every event
         self.graph = self._cfg.graph
         self.policy = self._cfg.policy
 
@@ -119,7 +120,7 @@ class Conversation:
             internal error also becomes a no-op whose reason starts with "internal error".
         """
         kind = type(event)
-        handler = HANDLERS.get(kind)
+        handler = self._handlers.get(kind)
         if handler is None:
             return Step(state, (), f"unknown event type {kind.__name__}")
         if state.phase is Phase.ENDED and kind is not CallEnded:

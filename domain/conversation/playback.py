@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.conversation import barge_in
-from domain.conversation.parts import with_playing
 from domain.conversation.speech import clause_index
-from domain.conversation.state import with_reply
+from domain.conversation.state import with_progress
 from domain.conversation.transaction import Tx
 from domain.events import PlaybackCompleted, PlaybackProgress
 
@@ -35,7 +34,7 @@ def on_progress(tx: Tx, ev: PlaybackProgress) -> str | None:
     total = ev.duration_ms if ev.duration_ms is not None else reply.playing_total_ms
     if played != reply.played:
         total = ev.duration_ms
-    tx.state = with_reply(s, with_playing(reply, played, ev.played_ms, ev.played_text, total))
+    tx.state = with_progress(s, played, ev.played_ms, ev.played_text, total)
     if s.user.speaking and not s.user.barged_in:
         barge_in.check(tx, ev.at_ms)
     return None

@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.commands import Command
 from domain.conversation.codec import build, decode_call, decode_message, encode
-from domain.conversation.copier import copier
+from domain.conversation.copier import copier, nested_copier
 from domain.conversation.parts import (
     CallStatus,
     Clause,
@@ -163,3 +163,12 @@ def _decode_state(data: Mapping[str, Any]) -> SessionState:
 
 with_reply: Callable[[SessionState, Reply | None], SessionState] = copier(SessionState, ("reply",))
 """``with_reply(state, reply)``: ``state`` with ``reply``; the hot path's ``replace``."""
+
+with_progress: Callable[[SessionState, int, float, str | None, float | None], SessionState] = (
+    nested_copier(
+        SessionState, "reply", Reply, ("played", "playing_ms", "playing_text", "playing_total_ms")
+    )
+)
+"""``with_progress(state, played, ms, text, total_ms)``: ``state`` whose reply (not None) is
+at a new playback position (``played`` clauses done, ``ms`` of the next played, its ``text``
+heard and ``total_ms`` when reported); the hottest path's ``replace``, in one call."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from domain.conversation import Clause, Reply, SessionState, Then
 from domain.conversation.copier import copier
 from domain.conversation.parts import with_playing
-from domain.conversation.state import with_reply
+from domain.conversation.state import with_progress, with_reply
 
 REPLIES = st.builds(
     Reply,
@@ -67,3 +67,17 @@ def test_a_copier_follows_a_field_added_later() -> None:
 def test_a_copier_for_an_unknown_field_is_refused() -> None:
     with pytest.raises(ValueError, match="no field"):
         copier(Reply, ("nope",))
+
+
+@given(
+    reply=REPLIES,
+    played=st.integers(0, 3),
+    ms=st.floats(0, 1e4),
+    text=st.none() | st.text(max_size=8),
+)
+def test_with_progress_equals_nested_replace(
+    reply: Reply, played: int, ms: float, text: str | None
+) -> None:
+    state = SessionState("call-1", reply=reply, seq=3)
+    moved = replace(reply, played=played, playing_ms=ms, playing_text=text, playing_total_ms=None)
+    assert with_progress(state, played, ms, text, None) == replace(state, reply=moved)
