@@ -6,11 +6,9 @@ false-interruption decision, the caller's side, the user turn and the call-wide 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.conversation.copier import copier
 from ports import ToolCall
 
 
@@ -200,13 +198,3 @@ class CallStatus:
     user_turns: int = 0
     agent_turns: int = 0
     barge_ins: int = 0
-
-
-with_playing: Callable[[Reply, int, float, str | None, float | None], Reply] = copier(
-    Reply, ("played", "playing_ms", "playing_text", "playing_total_ms")
-)
-"""``with_playing(reply, played, ms, text, total_ms)``: ``reply`` at a new playback position.
-
-The hot path's ``replace`` (:mod:`domain.conversation.copier`): ``played`` clauses played to
-the end, ``ms`` played of the next, its ``text`` heard and ``total_ms`` when reported.
-"""

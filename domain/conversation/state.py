@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.commands import Command
 from domain.conversation.codec import build, decode_call, decode_message, encode
-from domain.conversation.copier import copier, nested_copier
+from domain.conversation.copier import nested_copier
 from domain.conversation.parts import (
     CallStatus,
     Clause,
@@ -160,9 +160,6 @@ def _decode_state(data: Mapping[str, Any]) -> SessionState:
         status=lambda v: build(CallStatus, v, errors=tuple),
     )
 
-
-with_reply: Callable[[SessionState, Reply | None], SessionState] = copier(SessionState, ("reply",))
-"""``with_reply(state, reply)``: ``state`` with ``reply``; the hot path's ``replace``."""
 
 with_progress: Callable[[SessionState, int, float, str | None, float | None], SessionState] = (
     nested_copier(

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from domain.conversation import Clause, Reply, SessionState, Then
 from domain.conversation.copier import copier
-from domain.conversation.parts import with_playing
-from domain.conversation.state import with_progress, with_reply
+from domain.conversation.state import with_progress
 
 REPLIES = st.builds(
     Reply,
@@ -30,27 +29,11 @@ REPLIES = st.builds(
 )
 
 
-@given(
-    reply=REPLIES,
-    played=st.integers(0, 3),
-    ms=st.floats(0, 1e4),
-    text=st.none() | st.text(max_size=8),
-    total=st.none() | st.floats(0, 1e4),
-)
-def test_with_playing_equals_replace(
-    reply: Reply, played: int, ms: float, text: str | None, total: float | None
-) -> None:
-    expected = replace(
-        reply, played=played, playing_ms=ms, playing_text=text, playing_total_ms=total
-    )
-    assert with_playing(reply, played, ms, text, total) == expected
-
-
 @given(reply=REPLIES, seq=st.integers(0, 99), agent=st.text(max_size=5))
-def test_with_reply_equals_replace(reply: Reply, seq: int, agent: str) -> None:
+def test_a_copier_equals_replace(reply: Reply, seq: int, agent: str) -> None:
     state = SessionState("call-1", agent=agent, seq=seq)
-    assert with_reply(state, reply) == replace(state, reply=reply)
-    assert with_reply(state, None) == replace(state, reply=None)
+    with_reply = copier(SessionState, ("reply", "seq"))
+    assert with_reply(state, reply, seq + 1) == replace(state, reply=reply, seq=seq + 1)
 
 
 def test_a_copier_follows_a_field_added_later() -> None:
