@@ -531,14 +531,14 @@ class CallRun:
         assert self._playout is not None  # noqa: S101 (commands start after the stream)
         self._playout.stop()
         barge_in = command.reason == "barge_in"
-        onset = self._latency.onset_ms if barge_in else None
+        onset = self._latency.barge_in_onset_ms if barge_in else None
         # Scheduled now, in the same loop iteration that dropped the queued audio.
         self._tasks.spawn(self._stop_audio(onset), "stop-audio")
         self.notify(UpdateKind.STOP_AUDIO, data={"reason": command.reason})
         if barge_in:
             self._barge_ins += 1
             self._metrics.barge_in()
-            self._latency.barge_in()
+            self._latency.barge_in(self._step_at_ms)
 
     async def _stop_audio(self, onset_ms: float | None) -> None:
         self._latency.stop_audio_called(onset_ms, self._clock.now_ms())
@@ -567,6 +567,8 @@ class CallRun:
 
     def playback_completed(self, speech_id: str, duration_ms: float) -> None:
         """Report the end of ``speech_id`` to the state machine."""
+        if self._playout is not None and self._playout.current_speech_id() is None:
+            self._latency.agent_silent()
         self.feed(ev.PlaybackCompleted(self._clock.now_ms(), speech_id, duration_ms))
 
     def first_audio(self, speech_id: str) -> None:
