@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ports import CallMetrics, JsonObject, LatencyStage
+from ports.tracing import NO_CALL_TRACE, CallTrace
 
 
 class TurnLatency:
@@ -91,6 +92,9 @@ class LatencyTracker:
     Args:
         metrics: Gets one ``latency(stage, ms)`` per known stage.
         record: Takes the transcript-log ``data`` of each record (the call queues the entry).
+
+    Attributes:
+        trace: The call's trace; gets speech onset, each final and each answered turn.
     """
 
     __slots__ = (
@@ -100,6 +104,7 @@ class LatencyTracker:
         "_record",
         "_speech_stopped_ms",
         "_turn",
+        "trace",
     )
 
     def __init__(self, metrics: CallMetrics, record: Callable[[JsonObject], None]) -> None:
@@ -109,6 +114,7 @@ class LatencyTracker:
         self._speech_stopped_ms: float | None = None
         self._turn: TurnLatency | None = None
         self._agent_since_ms: float | None = None
+        self.trace: CallTrace = NO_CALL_TRACE
 
     @property
     def onset_ms(self) -> float | None:
@@ -133,13 +139,15 @@ class LatencyTracker:
         """The caller started speaking at ``onset_ms``."""
         self._onset_ms = onset_ms
         self._speech_stopped_ms = None
+        self.trace.speech_started(onset_ms)
 
     def speech_stopped(self, now_ms: float) -> None:
         """The caller stopped speaking (VAD end of speech)."""
         self._speech_stopped_ms = now_ms
 
-    def final_transcript(self, now_ms: float) -> None:
-        """A final transcript with words arrived: a turn starts (or a merged final moves it)."""
+    def final_transcript(self, now_ms: float, words: int = 0) -> None:
+        """A final transcript with ``words`` words arrived: a turn starts (or moves, merged)."""
+        self.trace.final_transcript(now_ms, words=words)
         turn = self._turn
         if turn is not None and turn.first_token_ms is None:
             # Another final of the same turn (merged by the conversation): measure from it.
@@ -180,6 +188,7 @@ class LatencyTracker:
             return
         turn.first_frame_ms = now_ms
         self._turn = None
+        self.trace.turn_answered(now_ms)
         stages = turn.stages()
         for stage, ms in stages.items():
             self._metrics.latency(stage, ms)
