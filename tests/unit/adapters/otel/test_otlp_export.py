@@ -1,4 +1,4 @@
-"""Spans reach a real OTLP/HTTP receiver on 127.0.0.1; a failing or hanging one never hurts a call."""
+"""Spans reach a real OTLP/HTTP receiver on 127.0.0.1; a failing or hanging one harms no call."""
 
 from __future__ import annotations
 
