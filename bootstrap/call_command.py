@@ -7,7 +7,8 @@ real time and recorded. The server runs in-process (uvicorn on 127.0.0.1, the se
 with ``ACS_*`` pointed at the emulator), or is an existing one given by ``--server``.
 
 Outputs in ``--out``: ``agent.wav`` (what the caller heard), ``transcript.json`` and
-``transcript.txt`` (turns, recognised words, per-turn latencies on the wire and in the server).
+``transcript.txt`` (turns, recognised words, per-turn latencies on the wire and in the server)
+and ``call.html``, a self-contained timeline of the call (:mod:`bootstrap.call_report`).
 """
 
 from __future__ import annotations
@@ -200,12 +201,14 @@ class CallReport:
         transcript: The server's transcript entries as JSON objects (empty for ``--server``).
         speed: Caller line speed factor used.
         files: Output files written.
+        caller_pcm: Each caller turn's PCM in the call's format (for the call's picture).
     """
 
     result: CallResult
     transcript: list[dict[str, Any]] = field(default_factory=list)
     speed: float = 1.0
     files: list[Path] = field(default_factory=list)
+    caller_pcm: list[bytes] = field(default_factory=list)
 
     @property
     def user_texts(self) -> list[str]:
@@ -269,7 +272,7 @@ async def place_call(
                 break
             transcript = latest
             await asyncio.sleep(0.4)
-    return CallReport(result, transcript, speed)
+    return CallReport(result, transcript, speed, caller_pcm=[t.pcm for t in turns])
 
 
 def _turn_at(starts_ms: Sequence[float], at_ms: float) -> int | None:
@@ -343,7 +346,7 @@ def _latency_rows(report: CallReport) -> list[dict[str, Any]]:
 
 
 def write_outputs(report: CallReport, out_dir: Path) -> list[Path]:
-    """Write ``agent.wav``, ``transcript.json`` and ``transcript.txt`` into ``out_dir``."""
+    """Write agent.wav, transcript.json, transcript.txt and call.html into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = report.result
     fmt = result.format or ACS_AUDIO_FORMATS["pcm16KMono"]
@@ -389,7 +392,11 @@ def write_outputs(report: CallReport, out_dir: Path) -> list[Path]:
         lines.append(f"call failed: {result.error}")
     text_path = out_dir / "transcript.txt"
     text_path.write_text("\n".join(lines) + "\n")
-    report.files = [wav, json_path, text_path]
+    from bootstrap.call_report import record_from_report, render_call_html
+
+    html_path = out_dir / "call.html"
+    html_path.write_text(render_call_html(record_from_report(report, report.caller_pcm)))
+    report.files = [wav, json_path, text_path, html_path]
     return report.files
 
 
