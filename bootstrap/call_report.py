@@ -162,6 +162,14 @@ def _envelope(track: AudioTrack, origin_ms: float) -> tuple[list[float], list[fl
     return xs, ys
 
 
+_LABEL_CHARS = 36
+"""Transcript labels are cut to this many characters on the chart (the hover has them all)."""
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
 def _s(ms: float, origin_ms: float) -> float:
     return round((ms - origin_ms) / 1000.0, 3)
 
@@ -221,6 +229,7 @@ def render_call_html(record: CallRecord) -> str:  # noqa: C901 (one block per ki
     lines_x: list[float] = []
     lines_y: list[str] = []
     lines_text: list[str] = []
+    lines_label: list[str] = []
     turn_index = 0
     for entry in record.transcript:
         kind = entry.get("kind")
@@ -232,6 +241,7 @@ def render_call_html(record: CallRecord) -> str:  # noqa: C901 (one block per ki
             lines_x.append(at)
             lines_y.append("caller said" if kind == "user" else "agent said")
             lines_text.append(f"{who}: {entry.get('text', '')}{cut}")
+            lines_label.append(_short(str(entry.get("text", "")), _LABEL_CHARS) + cut)
             summary["transcript_lines"] += 1
         elif kind == "turn_latency" and "barge_in_reaction" in data:
             marks = data.get("marks") or {}

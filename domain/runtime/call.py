@@ -191,7 +191,7 @@ class CallRun:
                 self._call_id,
                 self._clock.now_ms(),
                 channel=info.channel,
-                traceparent=getattr(info, "traceparent", None) or None,
+                traceparent=info.traceparent or None,
             )
         except Exception:  # noqa: BLE001 (tracing must never stop a call)
             logger.warning("call %s: tracing did not start", self._call_id, exc_info=True)
