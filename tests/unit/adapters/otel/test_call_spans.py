@@ -155,3 +155,27 @@ async def test_an_incoming_traceparent_is_continued():
     assert format(root.parent.span_id, "016x") == "b7ad6b7169203331"
     assert (root.end_time - root.start_time) == 1_000_000_000
     assert tracing.span_context("c1") is None  # forgotten at the end
+
+
+def test_tool_arguments_are_recorded_only_when_configured():
+    exporter = InMemorySpanExporter()
+    tracing = OtelTracing(make_provider(exporter, batch=False), record_tool_arguments=True)
+    trace = tracing.start_call("c1", 0.0, channel="test")
+    trace.tool_started("t1", "lock_card", 10.0, {"card": "1234"})
+    trace.tool_ended("t1", 20.0, outcome="error")
+    trace.end("hang_up", 30.0)
+    [tool] = [s for s in exporter.get_finished_spans() if s.name == "execute_tool lock_card"]
+    assert tool.attributes["gen_ai.tool.call.arguments"] == '{"card": "1234"}'
+    assert tool.status.status_code is StatusCode.ERROR
+
+
+def test_hooks_after_the_end_or_for_unknown_ids_do_nothing():
+    exporter = InMemorySpanExporter()
+    tracing = OtelTracing(make_provider(exporter, batch=False))
+    trace = tracing.start_call("c1", 0.0, channel="test")
+    trace.model_first_token("nope", 1.0)
+    trace.synthesis_ended("nope", 1.0, outcome="completed")
+    trace.end("hang_up", 2.0)
+    trace.end("hang_up", 3.0)
+    trace.final_transcript(4.0, words=2)
+    assert [s.name for s in exporter.get_finished_spans()] == ["call"]
