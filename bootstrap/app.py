@@ -161,7 +161,7 @@ def create_app(
         if extra_routes is not None
         else telephony_routes(container, admission, handler)
     )
-    return build_app(
+    app = build_app(
         handler=handler,
         metrics=container.adapters.metrics(),
         metrics_registry=container.adapters.metrics_registry(),
@@ -172,6 +172,12 @@ def create_app(
         on_startup=[start],
         on_shutdown=[stop],
     )
+    provider = container.adapters.tracer_provider()
+    if provider is not None:
+        from adapters.otel.setup import instrument_http_server
+
+        instrument_http_server(app, provider)
+    return app
 
 
 def create_app_from_env() -> Starlette:

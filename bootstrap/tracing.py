@@ -61,22 +61,43 @@ def build_exporter(settings: Settings) -> Any:
     return azure_monitor_exporter(secret.get_secret_value())
 
 
-async def tracing_resource(settings: Settings, exporter: Any = None) -> AsyncIterator[Tracing]:
-    """Container Resource: the process's ``Tracing`` from start to shutdown.
+def tracer_provider(settings: Settings, exporter: Any = None) -> Any:
+    """The process's OpenTelemetry ``TracerProvider``, or None with tracing off.
+
+    Built by the app factory (its HTTP server spans need it before start), never at import;
+    :func:`tracing_resource` shuts it down.
 
     Args:
         settings: The settings.
         exporter: A span exporter to use instead of the settings' (tests).
     """
     if exporter is None and settings.tracing.exporter == "none":
-        yield NoTracing()
-        return
-    from adapters.otel import OtelTracing
-    from adapters.otel.setup import TraceIdFilter, instrument_outbound, make_provider
+        return None
+    from adapters.otel.setup import make_provider
 
     if exporter is None:
         exporter = build_exporter(settings)
-    provider = make_provider(exporter, service_name=settings.otel.service_name)
+    return make_provider(exporter, service_name=settings.otel.service_name)
+
+
+async def tracing_resource(
+    settings: Settings, exporter: Any = None, provider: Any = None
+) -> AsyncIterator[Tracing]:
+    """Container Resource: the process's ``Tracing`` from start to shutdown.
+
+    Args:
+        settings: The settings.
+        exporter: A span exporter to use instead of the settings' (tests).
+        provider: The process's tracer provider (default: one made here).
+    """
+    if provider is None:
+        provider = tracer_provider(settings, exporter)
+    if provider is None:
+        yield NoTracing()
+        return
+    from adapters.otel import OtelTracing
+    from adapters.otel.setup import TraceIdFilter, instrument_outbound
+
     system, model = gen_ai_system(settings)
     tracing = OtelTracing(
         provider,

@@ -103,7 +103,9 @@ class OtelCallTrace(_Guarded):
         self._attrs = {CALL_ID_ATTRIBUTE: call_id}
         self.root: Span = tracer.start_span(
             "call",
-            context=parent,
+            # Never the ambient context (an HTTP or WebSocket span): the call is the root,
+            # unless the call arrived with a traceparent to continue.
+            context=parent if parent is not None else otel_context.Context(),
             kind=SpanKind.SERVER,
             start_time=self._anchor_ns,
             attributes={**self._attrs, "parley.channel": channel},

@@ -164,6 +164,27 @@ def instrument_outbound(provider: TracerProvider) -> Callable[[], None]:
     return uninstrument
 
 
+HTTP_EXCLUDED_URLS = "/ws/,/health,/ready,/metrics"
+"""Paths the HTTP server spans skip: WebSockets (a call's media is traced as the call, never a
+span per message), probes and metrics scrapes."""
+
+
+def instrument_http_server(app: Any, provider: TracerProvider) -> None:
+    """Give every HTTP request (Event Grid, callbacks, API) a SERVER span.
+
+    A request carrying a W3C ``traceparent`` continues that trace (the ASGI instrumentation's
+    own extraction). ``app`` must be a Starlette app that has not started.
+    """
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    app.add_middleware(
+        OpenTelemetryMiddleware,
+        tracer_provider=provider,
+        excluded_urls=HTTP_EXCLUDED_URLS,
+        exclude_spans=["receive", "send"],
+    )
+
+
 class TraceIdFilter(logging.Filter):
     """Puts ``trace_id`` and ``span_id`` (hex) on every log record.
 
