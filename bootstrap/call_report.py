@@ -17,6 +17,7 @@ transcript alone (``parley serve`` and the console, no audio).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,9 @@ def record_from_report(report: Any, caller_pcm: Sequence[bytes] = ()) -> CallRec
 async def render_recorded_call(transcripts: TranscriptLog, call_id: str) -> str:
     """``call.html`` of a recorded call from its transcript log (``parley serve``, console).
 
+    The page is built on a worker thread: Plotly's serialisation of a long call takes
+    tens of ms of CPU that must not stall the calls on the event loop.
+
     Args:
         transcripts: The server's transcript log.
         call_id: The call connection id.
@@ -138,7 +142,7 @@ async def render_recorded_call(transcripts: TranscriptLog, call_id: str) -> str:
         }
         for e in entries
     ]
-    return render_call_html(record_from_transcript(call_id, rows))
+    return await asyncio.to_thread(render_call_html, record_from_transcript(call_id, rows))
 
 
 def _envelope(track: AudioTrack, origin_ms: float) -> tuple[list[float], list[float]]:
