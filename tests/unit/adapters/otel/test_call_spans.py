@@ -82,6 +82,10 @@ async def test_a_call_is_one_trace_with_turn_model_tool_synthesis_and_handoff_sp
     assert chats[0].attributes["gen_ai.system"] == "openai"
     assert chats[0].attributes["gen_ai.request.model"] == "gpt-test"
     assert chats[0].attributes["gen_ai.server.time_to_first_token"] == pytest.approx(0.12)
+    answer = chats[1]  # "Forty two dollars." after the tool result
+    assert answer.attributes["gen_ai.usage.output_tokens"] > 0
+    assert answer.attributes["gen_ai.usage.input_tokens"] > 0
+    assert answer.attributes["parley.outcome"] == "ok"
     [tool] = by_name(spans, "execute_tool check_balance")
     assert tool.attributes["gen_ai.tool.name"] == "check_balance"
     assert tool.attributes["parley.outcome"] == "ok"
