@@ -75,3 +75,21 @@ async def test_log_records_of_a_traced_call_carry_its_trace_and_span_ids(
     assert line["call_id"] == "call-9"
     assert line["trace_id"] == format(root.context.trace_id, "032x")
     assert line["span_id"] == format(root.context.span_id, "016x")
+
+
+def test_azure_monitor_settings_build_the_application_insights_exporter(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip(
+        "azure.monitor.opentelemetry.exporter", reason="the azuremonitor extra is not installed"
+    )
+    # No statsbeat (the exporter's own usage telemetry): nothing may leave the machine.
+    monkeypatch.setenv("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")
+    clean_env.write_text(
+        "PARLEY_TRACING_EXPORTER=azure_monitor\n"
+        "APPLICATIONINSIGHTS_CONNECTION_STRING=InstrumentationKey="
+        "00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/\n"
+    )
+    exporter = build_exporter(load_settings(clean_env))
+    assert type(exporter).__name__ == "AzureMonitorTraceExporter"
+    exporter.shutdown()
