@@ -157,6 +157,21 @@ async def opened_resources(container: ApplicationContainer) -> AsyncIterator[Non
             await result
 
 
+def call_picture_for(container: ApplicationContainer) -> BaseRoute:
+    """``GET /api/calls/{call_id}/call.html`` over the transcript log (operator key needed)."""
+    from adapters.http.call_picture import call_picture_route
+    from bootstrap.call_report import render_recorded_call
+
+    secret = getattr(container.core.settings().server, "operator_key", None)
+    key = secret.get_secret_value() if secret is not None else None
+
+    async def render(call_id: str) -> str:
+        transcripts = await resolve(container.adapters.transcripts)
+        return await render_recorded_call(transcripts, call_id)
+
+    return call_picture_route(render, key)
+
+
 def create_app(
     container: ApplicationContainer, *, extra_routes: Sequence[BaseRoute] | None = None
 ) -> Starlette:
@@ -184,14 +199,17 @@ def create_app(
         metrics: PrometheusCallMetrics = container.adapters.metrics()
         routes = extra_routes
         if routes is None:
-            routes = telephony_routes(
-                settings,
-                handler=handler,
-                call_control=await resolve(container.adapters.call_control),
-                router=await resolve(container.adapters.call_router),
-                metrics=metrics,
-                admission=admission,
-            )
+            routes = [
+                *telephony_routes(
+                    settings,
+                    handler=handler,
+                    call_control=await resolve(container.adapters.call_control),
+                    router=await resolve(container.adapters.call_router),
+                    metrics=metrics,
+                    admission=admission,
+                ),
+                call_picture_for(container),
+            ]
         app = build_app(
             handler=handler,
             metrics=metrics,
@@ -223,6 +241,11 @@ def create_app(
     outer = Starlette(routes=[Mount("", app=slot)], lifespan=lifespan)
     outer.state.admission = admission
     outer.state.limits = limits
+    provider = container.adapters.tracer_provider()
+    if provider is not None:
+        from adapters.otel.setup import instrument_http_server
+
+        instrument_http_server(outer, provider)
     return outer
 
 

@@ -21,6 +21,9 @@ Groups and prefixes:
     AcsSettings          ``ACS_``          Azure Communication Services Call Automation
     LocalSettings        ``LOCAL_``        offline engines
     RuntimeSettings      ``PARLEY_RUNTIME_`` call runtime tuning (:mod:`bootstrap.runtime_settings`)
+    TracingSettings      ``PARLEY_TRACING_`` exporter, privacy (:mod:`.tracing_settings`)
+    OtelSettings         ``OTEL_``         OpenTelemetry SDK standard keys
+    AppInsightsSettings  ``APPLICATIONINSIGHTS_`` Azure Monitor connection string
     ==================== ================= ===========================================
 
 Bad values fail at start with :class:`SettingsError`, whose message names every bad env key
@@ -255,6 +258,13 @@ class SettingsError(ValueError):
         self.problems = tuple(problems)
 
 
+# The tracing groups live in their own module, which builds on _Group above.
+from bootstrap.tracing_settings import (  # noqa: E402
+    AppInsightsSettings,
+    OtelSettings,
+    TracingSettings,
+)
+
 GROUPS: tuple[type[_Group], ...] = (
     ProviderSelection,
     ServerSettings,
@@ -265,6 +275,9 @@ GROUPS: tuple[type[_Group], ...] = (
     AcsSettings,
     LocalSettings,
     RuntimeSettings,
+    TracingSettings,
+    OtelSettings,
+    AppInsightsSettings,
 )
 
 
@@ -281,6 +294,9 @@ class Settings:
     acs: AcsSettings
     local: LocalSettings
     runtime: RuntimeSettings
+    tracing: TracingSettings
+    otel: OtelSettings
+    appinsights: AppInsightsSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -294,6 +310,9 @@ class Settings:
             self.acs,
             self.local,
             self.runtime,
+            self.tracing,
+            self.otel,
+            self.appinsights,
         )
 
     def secret_values(self) -> list[str]:

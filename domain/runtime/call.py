@@ -21,8 +21,9 @@ from domain.runtime.errors import error_code
 from domain.runtime.inbound import Inbound
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.model import ModelWork
+from domain.runtime.output import SpeechOutput
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
-from domain.runtime.playout import Playout, PlayoutListener, SpeechOutput
+from domain.runtime.playout import Playout, PlayoutListener
 from domain.runtime.tasks import TaskOwner, Watchdog
 from domain.runtime.telephony import Telephony
 from domain.runtime.timers import Timers
@@ -35,12 +36,14 @@ from ports import (
     JsonObject,
     MediaEvent,
     ParleyError,
+    Participant,
     StreamClosed,
     StreamStarted,
     TranscriptEntry,
     UpdateKind,
     VoiceActivityDetector,
 )
+from ports.tracing import NO_CALL_TRACE, CallTrace
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +129,7 @@ class CallRun:
             listener=self,
             call_id=self._call_id,
         )
-        self._barge_ins = 0
-        self._user_turns = 0
-        self._agent_turns = 0
+        self._trace: CallTrace = NO_CALL_TRACE
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -155,12 +156,14 @@ class CallRun:
             logger.exception("call %s failed", self._call_id)
             self.end("error")
         await self._teardown(media_events)
+        # The conversation's own counters: they see every barge-in (voice and DTMF) and turn.
+        status = self._state.status
         return CallSummary(
             call_id=self._call_id,
             end_reason=self._end_reason or "remote_closed",
-            user_turns=self._user_turns,
-            agent_turns=self._agent_turns,
-            barge_ins=self._barge_ins,
+            user_turns=status.user_turns,
+            agent_turns=status.agent_turns,
+            barge_ins=status.barge_ins,
             duration_ms=max(0.0, clock.now_ms() - started_ms),
         )
 
@@ -184,6 +187,19 @@ class CallRun:
     def _start(self, started: StreamStarted, media_events: AsyncIterator[MediaEvent]) -> None:
         fmt = started.format
         self._fmt = fmt
+        info = self._call.info
+        try:
+            self._trace = self._deps.tracing.start_call(
+                self._call_id,
+                self._clock.now_ms(),
+                channel=info.channel,
+                traceparent=info.traceparent or None,
+            )
+        except Exception:  # noqa: BLE001 (tracing must never stop a call)
+            logger.warning("call %s: tracing did not start", self._call_id, exc_info=True)
+        self._latency.trace = self._trace
+        self._model.trace = self._trace
+        self._telephony.trace = self._trace
         output = self._output(self) if self._output is not None else self._start_audio(fmt)
         self._playout = output
         output.start()
@@ -284,6 +300,7 @@ class CallRun:
         except Exception:  # noqa: BLE001 (closing must not fail the call)
             logger.debug("closing the media stream failed", exc_info=True)
         self._metrics.call_ended()
+        self._trace.end(self._end_reason or "remote_closed", self._clock.now_ms())
         self.notify(UpdateKind.CALL_ENDED, data={"reason": self._end_reason or "remote_closed"})
 
     # ------------------------------------------------------------------ the pump
@@ -312,10 +329,11 @@ class CallRun:
                 self._step_at_ms = event.at_ms
                 if (
                     isinstance(event, ev.TimerFired)
-                    and event.name == "false_interruption"
+                    and event.name == cmds.TimerName.FALSE_INTERRUPTION
                     and step.noop_reason is None
                 ):
                     self._metrics.false_interruption()
+                    self._trace.false_interruption(event.at_ms)
                 for command in step.commands:
                     try:
                         self._execute(command)
@@ -346,16 +364,14 @@ class CallRun:
                 self._saver.request()
             case cmds.EmitTranscript():
                 self._transcripts.append(command.entry)
-                if command.entry.kind == "user":
-                    self._user_turns += 1
-                elif command.entry.kind == "assistant":
-                    self._agent_turns += 1
+                if command.entry.kind == "assistant":
                     self.notify(
                         UpdateKind.AGENT_MESSAGE,
                         command.entry.text,
                         data={"interrupted": command.entry.interrupted},
                     )
             case cmds.HandOffTo():
+                self._trace.handoff(command.from_agent, command.to_agent, self._step_at_ms)
                 self.notify(
                     UpdateKind.HANDOFF,
                     data={
@@ -365,11 +381,14 @@ class CallRun:
                     },
                 )
             case cmds.TransferCall():
+                kind = Participant.parse(command.target).kind.value
+                self._trace.transfer(kind, self._step_at_ms)
                 self.notify(
                     UpdateKind.TRANSFER, data={"target": command.target, "reason": command.reason}
                 )
                 self._track(self._tasks.spawn(self._telephony.transfer(command), "transfer"))
             case cmds.HangUp():
+                self._trace.hang_up(self._step_at_ms)
                 self._track(self._tasks.spawn(self._telephony.hang_up(), "hang-up"))
 
     def _track(self, task: asyncio.Task[None]) -> None:
@@ -419,21 +438,27 @@ class CallRun:
     def _speak(self, command: cmds.Speak) -> None:
         assert self._playout is not None  # noqa: S101 (commands start after the stream)
         self.notify(UpdateKind.AGENT_TEXT, command.text)
+        self._trace.synthesis_started(
+            command.speech_id, self._step_at_ms, characters=len(command.text)
+        )
         self._latency.speech_queued(command.speech_id, command.response_id)
         self._playout.enqueue(command)
 
     def _stop_playback(self, command: cmds.StopPlayback) -> None:
         assert self._playout is not None  # noqa: S101 (commands start after the stream)
         self._playout.stop()
-        barge_in = command.reason == "barge_in"
-        onset = self._latency.onset_ms if barge_in else None
+        self._trace.playback_stopped(self._step_at_ms, reason=command.reason)
+        barge_in = command.reason in cmds.BARGE_IN_REASONS
+        # Reaction time counts from the caller's speech onset; a DTMF key has none.
+        onset = (
+            self._latency.barge_in_onset_ms if command.reason == cmds.StopReason.BARGE_IN else None
+        )
         # Scheduled now, in the same loop iteration that dropped the queued audio.
         self._tasks.spawn(self._stop_audio(onset), "stop-audio")
         self.notify(UpdateKind.STOP_AUDIO, data={"reason": command.reason})
         if barge_in:
-            self._barge_ins += 1
             self._metrics.barge_in()
-            self._latency.barge_in()
+            self._latency.barge_in(self._step_at_ms)
 
     async def _stop_audio(self, onset_ms: float | None) -> None:
         self._latency.stop_audio_called(onset_ms, self._clock.now_ms())
@@ -462,11 +487,17 @@ class CallRun:
 
     def playback_completed(self, speech_id: str, duration_ms: float) -> None:
         """Report the end of ``speech_id`` to the state machine."""
-        self.feed(ev.PlaybackCompleted(self._clock.now_ms(), speech_id, duration_ms))
+        if self._playout is not None and self._playout.current_speech_id() is None:
+            self._latency.agent_silent()
+        now = self._clock.now_ms()
+        self._trace.synthesis_ended(speech_id, now, outcome="completed")
+        self.feed(ev.PlaybackCompleted(now, speech_id, duration_ms))
 
     def first_audio(self, speech_id: str) -> None:
         """Mark time to first audio of the current turn's answer."""
-        self._latency.first_audio(speech_id, self._clock.now_ms())
+        now = self._clock.now_ms()
+        self._latency.first_audio(speech_id, now)
+        self._trace.synthesis_first_audio(speech_id, now)
 
     def first_frame_sent(self, speech_id: str) -> None:
         """Complete and record the current turn's latency when its answer's first frame left."""

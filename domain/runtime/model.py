@@ -33,7 +33,9 @@ from ports import (
     ToolExecutor,
     ToolResult,
     UpdateKind,
+    Usage,
 )
+from ports.tracing import NO_CALL_TRACE, CallTrace
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,8 @@ class ModelWork:
         self._call_id = call_id
         self._responses: dict[str, _Response] = {}
         self._tool_tasks: dict[str, set[asyncio.Task[None]]] = {}
+        self.trace: CallTrace = NO_CALL_TRACE
+        """The call's trace (set when the call starts)."""
 
     def in_flight(self) -> list[asyncio.Task[None]]:
         """Response and tool tasks not finished yet."""
@@ -140,6 +144,11 @@ class ModelWork:
         first = True
         stream: AsyncGenerator[ResponseEvent, None] | None = None
         failure: str | None = None
+        completed = False
+        trace = self.trace
+        trace.model_request_started(
+            rid, clock.now_ms(), agent=command.agent, model=command.options.model
+        )
         try:
             tools = [*self._tools.specs(command.tool_names), *command.extra_tools]
             stream = self._llm.stream(command.messages, tools, command.options)
@@ -156,14 +165,18 @@ class ModelWork:
                     first = False
                     limit_ms = self._config.token_timeout_ms
                     self._latency.first_token(now)
+                    trace.model_first_token(rid, now)
                 if type(item) is TextDelta:
                     self._listener.feed(ev.ResponseTextDelta(now, rid, item.text))
                 elif type(item) is ToolCallsRequested:
                     self._listener.feed(ev.ToolCallsRequested(now, rid, item.calls))
                 elif type(item) is ResponseDone:
                     break
+                elif type(item) is Usage:
+                    trace.model_usage(rid, item.prompt_tokens, item.completion_tokens)
                 if response.closed:
                     return
+            completed = True
         except asyncio.CancelledError:
             if response.closed or not guard.expired():
                 raise
@@ -176,6 +189,8 @@ class ModelWork:
                 logger.exception("language model raised a non-port error")
             failure = error_code(exc)
         finally:
+            outcome = failure or ("ok" if completed and not response.closed else "cancelled")
+            trace.model_request_ended(rid, clock.now_ms(), outcome=outcome)
             if stream is not None:
                 try:
                     async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
@@ -208,6 +223,9 @@ class ModelWork:
         except Exception:
             logger.exception("tool executor raised for %s", call.name)
             result = ToolResult(call.id, f"tool {call.name} failed", is_error=True)
+        self.trace.tool_ended(
+            call.id, self._clock.now_ms(), outcome="error" if result.is_error else "ok"
+        )
         data: JsonObject = {"id": call.id, "name": call.name, "is_error": result.is_error}
         if result.action is not None:
             data["action"] = type(result.action).__name__
@@ -216,6 +234,8 @@ class ModelWork:
 
     def run_tool(self, command: cmds.RunTool) -> None:
         """Run ``command``'s tool in a new task; its result is fed as ``ToolCompleted``."""
+        call = command.call
+        self.trace.tool_started(call.id, call.name, self._clock.now_ms(), call.arguments)
         self._listener.notify(
             UpdateKind.TOOL_CALL,
             command.call.name,

@@ -65,26 +65,6 @@ class PlayoutListener(Protocol):
         ...
 
 
-class SpeechOutput(Protocol):
-    """A call's speech output: :class:`Playout` for audio, ``TextOutput`` in text mode."""
-
-    def start(self) -> None:
-        """Start the output's tasks, if it has any."""
-        ...
-
-    def enqueue(self, cmd: Speak) -> None:
-        """Queue ``cmd`` behind the speeches already queued."""
-        ...
-
-    def stop(self) -> bool:
-        """Drop everything queued or playing; True when something was."""
-        ...
-
-    async def wait_drained(self) -> None:
-        """Return once every queued speech has played."""
-        ...
-
-
 class _Speech:
     """One queued speech: its frames as they are synthesised, and how much was sent."""
 

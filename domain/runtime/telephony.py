@@ -12,6 +12,7 @@ from domain import events as ev
 from domain.runtime.config import RuntimeConfig
 from domain.runtime.errors import error_code
 from ports import CallControl, CallEvent, CallEventKind, CallMetrics, Clock, Participant
+from ports.tracing import NO_CALL_TRACE, CallTrace
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class Telephony:
         self._drain = drain
         self._listener = listener
         self._transferred = False
+        self.trace: CallTrace = NO_CALL_TRACE
+        """The call's trace (set when the call starts)."""
 
     async def read(self, events: AsyncIterator[CallEvent]) -> None:
         """Turn the provider's call events into conversation events until the call ends."""
@@ -73,8 +76,10 @@ class Telephony:
                     return
                 if kind is CallEventKind.TRANSFER_ACCEPTED:
                     self._transferred = True
+                    self.trace.transfer_result(True, clock.now_ms())
                     listener.feed(ev.TransferResult(clock.now_ms(), accepted=True))
                 elif kind is CallEventKind.TRANSFER_FAILED:
+                    self.trace.transfer_result(False, clock.now_ms())
                     listener.feed(ev.TransferResult(clock.now_ms(), accepted=False))
                 elif kind is CallEventKind.RECOGNIZE_COMPLETED:
                     for tone in event.tones:
@@ -110,4 +115,5 @@ class Telephony:
         except Exception as exc:  # noqa: BLE001 (a failed transfer is an event)
             logger.warning("call %s: transfer failed: %r", self._call_id, exc)
             self._metrics.provider_error("call_control", error_code(exc))
+            self.trace.transfer_result(False, self._clock.now_ms())
             self._listener.feed(ev.TransferResult(self._clock.now_ms(), accepted=False))

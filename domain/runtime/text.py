@@ -74,6 +74,10 @@ class TextOutput:
         """Report ``cmd`` played in full at once."""
         self._listener.playback_completed(cmd.speech_id, len(cmd.text) * self._ms_per_char)
 
+    def current_speech_id(self) -> str | None:
+        """Nothing is ever playing: a speech completes as it is queued."""
+        return None
+
     def stop(self) -> bool:
         """Nothing plays, so nothing stops; False."""
         return False
