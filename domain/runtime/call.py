@@ -24,6 +24,7 @@ from domain.runtime.model import ModelWork
 from domain.runtime.output import SpeechOutput
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
 from domain.runtime.playout import Playout, PlayoutListener
+from domain.runtime.speech import SpeechOut
 from domain.runtime.tasks import TaskOwner, Watchdog
 from domain.runtime.telephony import Telephony
 from domain.runtime.timers import Timers
@@ -90,7 +91,6 @@ class CallRun:
         self._closing = False
         self._ended = asyncio.Event()
         self._end_reason: str | None = None
-        self._playout: SpeechOutput | None = None
         self._fmt: AudioFormat | None = None
         self._inbound: Inbound | None = None
         self._timers = Timers(self._tasks, deps.clock, self.feed)
@@ -108,13 +108,23 @@ class CallRun:
             timeout_ms=config.port_timeout_ms,
         )
         self._latency = LatencyTracker(deps.metrics, self._emit_record)
+        self._speech = SpeechOut(
+            media=call.media,
+            config=config,
+            clock=deps.clock,
+            metrics=deps.metrics,
+            tasks=self._tasks,
+            latency=self._latency,
+            listener=self,
+            call_id=self._call_id,
+        )
         self._telephony = Telephony(
             control=deps.call_control if call.info.telephony else None,
             call_id=self._call_id,
             config=config,
             clock=deps.clock,
             metrics=deps.metrics,
-            drain=self._drain,
+            drain=self._speech.drain,
             listener=self,
         )
         self._model = ModelWork(
@@ -200,8 +210,10 @@ class CallRun:
         self._latency.trace = self._trace
         self._model.trace = self._trace
         self._telephony.trace = self._trace
-        output = self._output(self) if self._output is not None else self._start_audio(fmt)
-        self._playout = output
+        self._speech.trace = self._trace
+        speech = self._speech
+        output = self._output(speech) if self._output is not None else self._start_audio(fmt)
+        speech.output = output
         output.start()
         self._transcripts.start(self._tasks)
         self._saver.start(self._tasks)
@@ -224,7 +236,7 @@ class CallRun:
             fmt=fmt,
             tasks=self._tasks,
             watchdog=self._watchdog,
-            listener=self,
+            listener=self._speech,
         )
         vad: VoiceActivityDetector | None = None
         try:
@@ -281,8 +293,8 @@ class CallRun:
             # The conversation's last word: it may emit the interrupted message and a save.
             self.feed(ev.CallEnded(self._clock.now_ms(), self._end_reason or "remote_closed"))
         self._closing = True
-        if self._playout is not None:
-            self._playout.stop()
+        if self._speech.output is not None:
+            self._speech.output.stop()
         await self._transcripts.close(port_timeout_s)
         await self._tasks.shutdown(config.shutdown_timeout_ms / 1000.0)
         if isinstance(media_events, AsyncGenerator):
@@ -347,9 +359,9 @@ class CallRun:
             return
         match command:
             case cmds.Speak():
-                self._speak(command)
+                self._speech.speak(command, self._step_at_ms)
             case cmds.StopPlayback():
-                self._stop_playback(command)
+                self._speech.stop_playback(command, self._step_at_ms)
             case cmds.StartResponse():
                 self._model.start_response(command)
             case cmds.CancelResponse():
@@ -432,88 +444,3 @@ class CallRun:
             next_tick += tick
             await clock.sleep_until(next_tick)
             watchdog.check()
-
-    # ------------------------------------------------------------------ speech out
-
-    def _speak(self, command: cmds.Speak) -> None:
-        assert self._playout is not None  # noqa: S101 (commands start after the stream)
-        self.notify(UpdateKind.AGENT_TEXT, command.text)
-        self._trace.synthesis_started(
-            command.speech_id, self._step_at_ms, characters=len(command.text)
-        )
-        self._latency.speech_queued(command.speech_id, command.response_id)
-        self._playout.enqueue(command)
-
-    def _stop_playback(self, command: cmds.StopPlayback) -> None:
-        assert self._playout is not None  # noqa: S101 (commands start after the stream)
-        self._playout.stop()
-        self._trace.playback_stopped(self._step_at_ms, reason=command.reason)
-        barge_in = command.reason in cmds.BARGE_IN_REASONS
-        # Reaction time counts from the caller's speech onset; a DTMF key has none.
-        onset = (
-            self._latency.barge_in_onset_ms if command.reason == cmds.StopReason.BARGE_IN else None
-        )
-        # Scheduled now, in the same loop iteration that dropped the queued audio.
-        self._tasks.spawn(self._stop_audio(onset), "stop-audio")
-        self.notify(UpdateKind.STOP_AUDIO, data={"reason": command.reason})
-        if barge_in:
-            self._metrics.barge_in()
-            self._latency.barge_in(self._step_at_ms)
-
-    async def _stop_audio(self, onset_ms: float | None) -> None:
-        self._latency.stop_audio_called(onset_ms, self._clock.now_ms())
-        try:
-            async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                await self._call.media.stop_audio()
-        except Exception as exc:  # noqa: BLE001 (adapter failure is counted, the call goes on)
-            logger.warning("stop_audio failed: %r", exc)
-            self._metrics.provider_error("media_stream", error_code(exc))
-
-    # PlayoutListener ------------------------------------------------------------------
-
-    def playback_progress(
-        self,
-        speech_id: str,
-        played_ms: float,
-        played_text: str | None,
-        duration_ms: float | None,
-    ) -> None:
-        """Report progress of ``speech_id`` to the state machine."""
-        self.feed(
-            ev.PlaybackProgress(
-                self._clock.now_ms(), speech_id, played_ms, played_text, duration_ms
-            )
-        )
-
-    def playback_completed(self, speech_id: str, duration_ms: float) -> None:
-        """Report the end of ``speech_id`` to the state machine."""
-        if self._playout is not None and self._playout.current_speech_id() is None:
-            self._latency.agent_silent()
-        now = self._clock.now_ms()
-        self._trace.synthesis_ended(speech_id, now, outcome="completed")
-        self.feed(ev.PlaybackCompleted(now, speech_id, duration_ms))
-
-    def first_audio(self, speech_id: str) -> None:
-        """Mark time to first audio of the current turn's answer."""
-        now = self._clock.now_ms()
-        self._latency.first_audio(speech_id, now)
-        self._trace.synthesis_first_audio(speech_id, now)
-
-    def first_frame_sent(self, speech_id: str) -> None:
-        """Complete and record the current turn's latency when its answer's first frame left."""
-        self._latency.first_frame(speech_id, self._clock.now_ms())
-
-    def playout_failed(self, port: str, code: str) -> None:
-        """Report a synthesis or send failure as a provider failure."""
-        self.provider_failed(port, code)
-
-    # ------------------------------------------------------------------ hang-up, transfer
-
-    async def _drain(self) -> None:
-        if self._playout is None:
-            return
-        try:
-            async with asyncio.timeout(self._config.drain_timeout_ms / 1000.0):
-                await self._playout.wait_drained()
-        except TimeoutError:
-            logger.warning("call %s: speech did not finish before the deadline", self._call_id)
