@@ -18,7 +18,7 @@ from domain import commands as cmds
 from domain import events as ev
 from domain.runtime.config import RuntimeConfig, RuntimeDeps
 from domain.runtime.errors import error_code
-from domain.runtime.inbound import Inbound
+from domain.runtime.inbound import Inbound, first_media_event
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.model import ModelWork
 from domain.runtime.output import SpeechOutput
@@ -28,6 +28,7 @@ from domain.runtime.speech import SpeechOut
 from domain.runtime.tasks import TaskOwner, Watchdog
 from domain.runtime.telephony import Telephony
 from domain.runtime.timers import Timers
+from domain.runtime.trace import start_call_trace
 from domain.session import Conversation, SessionState
 from ports import (
     AudioFormat,
@@ -36,7 +37,6 @@ from ports import (
     InboundCall,
     JsonObject,
     MediaEvent,
-    ParleyError,
     Participant,
     StreamClosed,
     StreamStarted,
@@ -150,7 +150,9 @@ class CallRun:
         self._metrics.call_started()
         media_events = self._call.media.events()
         try:
-            first = await self._first_media_event(media_events)
+            first = await first_media_event(
+                media_events, self._config.stream_start_timeout_ms, self._metrics, self._call_id
+            )
             if isinstance(first, StreamStarted):
                 started_ms = clock.now_ms()
                 self._start(first, media_events)
@@ -177,36 +179,10 @@ class CallRun:
             duration_ms=max(0.0, clock.now_ms() - started_ms),
         )
 
-    async def _first_media_event(self, media_events: AsyncIterator[MediaEvent]) -> MediaEvent:
-        try:
-            async with asyncio.timeout(self._config.stream_start_timeout_ms / 1000.0):
-                while True:
-                    event = await anext(media_events)
-                    if isinstance(event, StreamStarted | StreamClosed):
-                        return event
-                    self._metrics.frame_dropped("before_start")
-        except StopAsyncIteration:
-            return StreamClosed("remote_closed")
-        except TimeoutError:
-            logger.warning("call %s: no stream start within the deadline", self._call_id)
-            return StreamClosed("no_stream_start")
-        except ParleyError as exc:
-            logger.warning("call %s: media stream failed: %s", self._call_id, exc.code)
-            return StreamClosed("error")
-
     def _start(self, started: StreamStarted, media_events: AsyncIterator[MediaEvent]) -> None:
         fmt = started.format
         self._fmt = fmt
-        info = self._call.info
-        try:
-            self._trace = self._deps.tracing.start_call(
-                self._call_id,
-                self._clock.now_ms(),
-                channel=info.channel,
-                traceparent=info.traceparent or None,
-            )
-        except Exception:  # noqa: BLE001 (tracing must never stop a call)
-            logger.warning("call %s: tracing did not start", self._call_id, exc_info=True)
+        self._trace = start_call_trace(self._deps.tracing, self._call.info, self._clock.now_ms())
         self._latency.trace = self._trace
         self._model.trace = self._trace
         self._telephony.trace = self._trace
@@ -219,7 +195,7 @@ class CallRun:
         self._saver.start(self._tasks)
         if self._call.call_events is not None:
             self._tasks.spawn(self._telephony.read(self._call.call_events), "call-events")
-        self._tasks.spawn(self._watch(), "watchdog")
+        self._tasks.spawn(self._watchdog.run(self._clock), "watchdog")
         self.feed(ev.CallStarted(self._clock.now_ms(), self._call_id, self._call.info.caller))
         if self._inbound is not None:
             self._tasks.spawn(self._inbound.read(media_events), "media")
@@ -227,17 +203,7 @@ class CallRun:
     def _start_audio(self, fmt: AudioFormat) -> Playout:
         """The audio side: paced synthesis out, VAD and speech-to-text in."""
         deps = self._deps
-        playout = Playout(
-            tts=deps.tts,
-            media=self._call.media,
-            clock=self._clock,
-            metrics=self._metrics,
-            config=self._config,
-            fmt=fmt,
-            tasks=self._tasks,
-            watchdog=self._watchdog,
-            listener=self._speech,
-        )
+        playout = self._speech.audio_output(deps.tts, fmt, self._watchdog)
         vad: VoiceActivityDetector | None = None
         try:
             vad = deps.vad_factory(fmt)
@@ -258,8 +224,6 @@ class CallRun:
             call_id=self._call_id,
         )
         return playout
-
-    # ------------------------------------------------------------------ what a driver sees
 
     @property
     def state(self) -> SessionState:
@@ -432,15 +396,3 @@ class CallRun:
                 kind="turn_latency", at_ms=self._clock.now_ms(), agent=self._state.agent, data=data
             )
         )
-
-    # ------------------------------------------------------------------ the watchdog
-
-    async def _watch(self) -> None:
-        tick = self._config.watchdog_tick_ms
-        clock = self._clock
-        watchdog = self._watchdog
-        next_tick = clock.now_ms()
-        while True:
-            next_tick += tick
-            await clock.sleep_until(next_tick)
-            watchdog.check()

@@ -31,11 +31,40 @@ from ports import (
     RecognitionSession,
     SpeechToText,
     StreamClosed,
+    StreamStarted,
     UpdateKind,
     VoiceActivityDetector,
 )
 
 logger = logging.getLogger(__name__)
+
+
+async def first_media_event(
+    media_events: AsyncIterator[MediaEvent],
+    timeout_ms: float,
+    metrics: CallMetrics,
+    call_id: str,
+) -> MediaEvent:
+    """The stream's ``StreamStarted`` (or ``StreamClosed``); audio before it is dropped.
+
+    Returns ``StreamClosed`` with ``no_stream_start`` after ``timeout_ms``, ``error`` when the
+    stream fails, ``remote_closed`` when it ends first.
+    """
+    try:
+        async with asyncio.timeout(timeout_ms / 1000.0):
+            while True:
+                event = await anext(media_events)
+                if isinstance(event, StreamStarted | StreamClosed):
+                    return event
+                metrics.frame_dropped("before_start")
+    except StopAsyncIteration:
+        return StreamClosed("remote_closed")
+    except TimeoutError:
+        logger.warning("call %s: no stream start within the deadline", call_id)
+        return StreamClosed("no_stream_start")
+    except ParleyError as exc:
+        logger.warning("call %s: media stream failed: %s", call_id, exc.code)
+        return StreamClosed("error")
 
 
 class InboundListener(Protocol):

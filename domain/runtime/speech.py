@@ -16,8 +16,17 @@ from domain.runtime.config import RuntimeConfig
 from domain.runtime.errors import error_code
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.output import SpeechOutput
-from domain.runtime.tasks import TaskOwner
-from ports import CallMetrics, Clock, JsonObject, MediaStream, UpdateKind
+from domain.runtime.playout import Playout
+from domain.runtime.tasks import TaskOwner, Watchdog
+from ports import (
+    AudioFormat,
+    CallMetrics,
+    Clock,
+    JsonObject,
+    MediaStream,
+    TextToSpeech,
+    UpdateKind,
+)
 from ports.tracing import NO_CALL_TRACE, CallTrace
 
 logger = logging.getLogger(__name__)
@@ -77,6 +86,20 @@ class SpeechOut:
         """The output (set when the stream starts)."""
         self.trace: CallTrace = NO_CALL_TRACE
         """The call's trace (set when the call starts)."""
+
+    def audio_output(self, tts: TextToSpeech, fmt: AudioFormat, watchdog: Watchdog) -> Playout:
+        """The paced text-to-speech playout into the media stream, reporting to this object."""
+        return Playout(
+            tts=tts,
+            media=self._media,
+            clock=self._clock,
+            metrics=self._metrics,
+            config=self._config,
+            fmt=fmt,
+            tasks=self._tasks,
+            watchdog=watchdog,
+            listener=self,
+        )
 
     def speak(self, command: cmds.Speak, step_at_ms: float) -> None:
         """Show and queue ``command`` (``step_at_ms``: its step's event time)."""
