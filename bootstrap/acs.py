@@ -6,7 +6,6 @@ Used by the container/app factory and by ``parley call``. Nothing here runs at i
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -22,14 +21,9 @@ from adapters.acs.router import CallEventRouter, LocalCallEventRouter
 from bootstrap.factories import BuildContext
 from bootstrap.settings import AcsSettings, Settings, SettingsError
 from ports import (
-    CallConnection,
     CallControl,
     CallHandler,
     CallMetrics,
-    IncomingCall,
-    MediaOptions,
-    Participant,
-    ProviderUnavailableError,
 )
 
 logger = logging.getLogger(__name__)
@@ -188,87 +182,10 @@ async def acs_call_control(ctx: BuildContext) -> AsyncIterator[CallControl]:
         await client.aclose()
 
 
-class LateCallControl:
-    """A ``CallControl`` resolved from the container on first use (opened at app start).
-
-    The ACS routes are built with the app, before its lifespan opens the adapters.
-
-    Args:
-        provider: The container's ``adapters.call_control`` provider.
-    """
-
-    def __init__(self, provider: Any) -> None:
-        self._provider = provider
-
-    async def _target(self) -> CallControl:
-        value = self._provider()
-        if inspect.isawaitable(value):
-            value = await value
-        if value is None:
-            raise ProviderUnavailableError(
-                "ACS call control is not configured", port="call_control"
-            )
-        target: CallControl = value
-        return target
-
-    async def answer(
-        self, call: IncomingCall, *, callback_url: str, media: MediaOptions
-    ) -> CallConnection:
-        """See ``ports.CallControl.answer``."""
-        return await (await self._target()).answer(call, callback_url=callback_url, media=media)
-
-    async def create_call(
-        self,
-        target: Participant,
-        *,
-        callback_url: str,
-        media: MediaOptions,
-        source_caller_id: str | None = None,
-    ) -> CallConnection:
-        """See ``ports.CallControl.create_call``."""
-        return await (await self._target()).create_call(
-            target, callback_url=callback_url, media=media, source_caller_id=source_caller_id
-        )
-
-    async def hang_up(self, call_connection_id: str, *, for_everyone: bool = True) -> None:
-        """See ``ports.CallControl.hang_up``."""
-        await (await self._target()).hang_up(call_connection_id, for_everyone=for_everyone)
-
-    async def transfer(
-        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
-    ) -> None:
-        """See ``ports.CallControl.transfer``."""
-        await (await self._target()).transfer(
-            call_connection_id, target, operation_context=operation_context
-        )
-
-    async def start_dtmf_recognition(
-        self,
-        call_connection_id: str,
-        target: Participant,
-        *,
-        max_tones: int = 1,
-        inter_tone_timeout_s: float = 5.0,
-        initial_silence_timeout_s: float = 15.0,
-        stop_tones: tuple[str, ...] = ("#",),
-        operation_context: str = "",
-    ) -> None:
-        """See ``ports.CallControl.start_dtmf_recognition``."""
-        await (await self._target()).start_dtmf_recognition(
-            call_connection_id,
-            target,
-            max_tones=max_tones,
-            inter_tone_timeout_s=inter_tone_timeout_s,
-            initial_silence_timeout_s=initial_silence_timeout_s,
-            stop_tones=stop_tones,
-            operation_context=operation_context,
-        )
-
-
 def acs_routes_for(
     settings: Settings,
     *,
-    call_control_provider: Any,
+    call_control: CallControl | None,
     handler: CallHandler,
     metrics: CallMetrics | None,
     admission: Any = None,
@@ -276,17 +193,27 @@ def acs_routes_for(
 ) -> Sequence[BaseRoute]:
     """The ACS routes for the app factory, or none when ACS is not configured.
 
-    ``router`` is the process's call event router (callbacks are delivered through it, media
-    sockets attach to it); a local table when omitted.
+    Args:
+        settings: All settings (``PARLEY_TELEPHONY``, the ``ACS_`` group, the server address).
+        call_control: The opened ``CallControl`` (``None`` when telephony is off or its
+            adapter could not be configured: no routes then, the placeholders answer 503).
+        handler: The core's driving port.
+        metrics: Counts dropped media frames.
+        admission: Shared call admission.
+        router: The process's call event router (callbacks are delivered through it, media
+            sockets attach to it); a local table when omitted.
 
     Raises:
         SettingsError: ACS is configured with token checks on and no ``ACS_RESOURCE_ID``.
     """
     if settings.providers.telephony != "acs" or not acs_configured(settings.acs):
         return ()
+    if call_control is None:
+        logger.warning("ACS is configured but its call control is not: ACS routes answer 503")
+        return ()
     gateway = build_acs_gateway(
         settings.acs,
-        call_control=LateCallControl(call_control_provider),
+        call_control=call_control,
         handler=handler,
         metrics=metrics,
         public_base_url=f"http://{settings.server.host}:{settings.server.port}",

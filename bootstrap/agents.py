@@ -23,7 +23,8 @@ provider, e.g. ``{local: en-us, azure: en-US-AvaMultilingualNeural}``, plus ``la
 ``style``, ``rate``, ``pitch``), ``tools`` (registered tool names), ``handoffs`` (list of
 ``{agent, description}``), ``barge_in`` and ``endpointing`` (policy overrides), ``model``
 (``ModelOptions`` fields), and for the offline dialog model ``intents``,
-``intent_threshold`` and ``no_match_reply``.
+``intent_threshold`` and ``no_match_reply`` (that adapter's section: taken out of the file and
+validated by ``adapters.local.dialog_schema``, so this schema does not know its types).
 
 Every problem of every file is collected and raised at once as :class:`AgentFileError`; each
 line names the file, the field (``intents[2].slots[0].kind``) and the problem.
@@ -37,7 +38,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import yaml
@@ -52,7 +53,14 @@ from pydantic import (
     model_validator,
 )
 
-from adapters.local.dialog import DialogAgent, Intent, Slot, SlotKind
+from adapters.local.dialog import DialogAgent
+from adapters.local.dialog_schema import (
+    AGENT_FILE_KEYS as DIALOG_KEYS,
+)
+from adapters.local.dialog_schema import (
+    DialogSectionError,
+    dialog_agent_from_section,
+)
 from domain.agents import AgentGraph, AgentSpec, HandoffTarget
 from domain.policies import (
     BargeInPolicy,
@@ -134,52 +142,6 @@ def _apply(cls: type[Any], override: BaseModel | None) -> Any:
     return cls(**override.model_dump(exclude_unset=True))
 
 
-class SlotFile(BaseModel):
-    """A slot of an intent (see ``adapters/local/dialog.py``)."""
-
-    model_config = _STRICT
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    kind: Literal["digits", "amount", "date", "regex"] = "digits"
-    pattern: str | None = None
-    required: bool = True
-    min_digits: int = Field(default=1, ge=1)
-    max_digits: int = Field(default=0, ge=0)
-
-    @model_validator(mode="after")
-    def _pattern_compiles(self) -> SlotFile:
-        if self.kind == "regex":
-            if not self.pattern:
-                raise ValueError("a regex slot needs a pattern")
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern does not compile: {exc}") from exc
-        return self
-
-
-class IntentFile(BaseModel):
-    """An intent of the offline dialog model."""
-
-    model_config = _STRICT
-    name: str
-    examples: list[str] = []
-    keywords: list[str] = []
-    reply: str | None = None
-    tool: str | None = None
-    slots: list[SlotFile] = []
-    handoff: str | None = None
-    after_tool: str | None = None
-    clarify: str | None = None
-
-    @model_validator(mode="after")
-    def _does_something(self) -> IntentFile:
-        if not (self.reply or self.tool or self.handoff):
-            raise ValueError("an intent needs a reply, a tool or a handoff")
-        if not (self.examples or self.keywords):
-            raise ValueError("an intent needs examples or keywords to be matched")
-        return self
-
-
 class HandoffFile(BaseModel):
     """A handoff target of an agent."""
 
@@ -249,9 +211,6 @@ class AgentFile(BaseModel):
     barge_in: BargeInOverride | None = None
     endpointing: EndpointingOverride | None = None
     model: ModelOptionsOverride | None = None
-    intents: list[IntentFile] = []
-    intent_threshold: float | None = Field(default=None, ge=0, le=100)
-    no_match_reply: str | None = None
 
     @field_validator("voice", mode="before")
     @classmethod
@@ -363,38 +322,32 @@ def _render(
         return ""
 
 
-def _dialog_agent(name: str, spec: AgentFile, default_threshold: float) -> DialogAgent:
-    intents = tuple(
-        Intent(
-            name=i.name,
-            examples=tuple(i.examples),
-            keywords=tuple(i.keywords),
-            reply=i.reply,
-            tool=i.tool,
-            slots=tuple(
-                Slot(
-                    name=s.name,
-                    kind=SlotKind(s.kind),
-                    pattern=s.pattern,
-                    required=s.required,
-                    min_digits=s.min_digits,
-                    max_digits=s.max_digits,
-                )
-                for s in i.slots
-            ),
-            handoff=i.handoff,
-            after_tool=i.after_tool,
-            clarify=i.clarify,
+def _dialog_problems(path: Path, error: DialogSectionError) -> list[str]:
+    return [
+        f"{path}: {_where(loc)}: {m.removeprefix('Value error, ')}" for loc, m in error.problems
+    ]
+
+
+def _dialog_agent(
+    path: Path,
+    name: str,
+    section: dict[str, Any],
+    spec: AgentFile | None,
+    default_threshold: float,
+    problems: list[str],
+) -> DialogAgent | None:
+    """The offline model's agent from the file's dialog section, validated by the adapter."""
+    try:
+        return dialog_agent_from_section(
+            name,
+            section,
+            default_threshold=default_threshold,
+            tools=spec.tools if spec is not None else None,
+            handoffs=[h.agent for h in spec.handoffs] if spec is not None else None,
         )
-        for i in spec.intents
-    )
-    options: dict[str, Any] = {"name": name, "intents": intents}
-    if spec.no_match_reply is not None:
-        options["fallback_reply"] = spec.no_match_reply.strip()
-    options["threshold"] = (
-        spec.intent_threshold if spec.intent_threshold is not None else default_threshold
-    )
-    return DialogAgent(**options)
+    except DialogSectionError as exc:
+        problems.extend(_dialog_problems(path, exc))
+        return None
 
 
 _LINE_FIELDS = (
@@ -436,7 +389,6 @@ def _cross_checks(
     path: Path, spec: AgentFile, agent_names: set[str], tool_names: frozenset[str] | None
 ) -> list[str]:
     problems = []
-    handoff_names = {h.agent for h in spec.handoffs}
     for i, handoff in enumerate(spec.handoffs):
         if handoff.agent not in agent_names:
             problems.append(
@@ -447,15 +399,6 @@ def _cross_checks(
         if tool_names is not None and tool not in tool_names:
             known = ", ".join(sorted(tool_names)) or "none registered"
             problems.append(f"{path}: tools[{i}]: unknown tool {tool!r} (tools: {known})")
-    for i, intent in enumerate(spec.intents):
-        if intent.tool and intent.tool not in spec.tools:
-            problems.append(
-                f"{path}: intents[{i}].tool: {intent.tool!r} is not in this agent's tools"
-            )
-        if intent.handoff and intent.handoff not in handoff_names:
-            problems.append(
-                f"{path}: intents[{i}].handoff: {intent.handoff!r} is not in this agent's handoffs"
-            )
     return problems
 
 
@@ -495,16 +438,20 @@ def load_agents(
             except ValidationError as exc:
                 problems.extend(_pydantic_problems(conversation_path, exc))
     specs: dict[str, tuple[Path, AgentFile]] = {}
+    sections: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
         if path.name == CONVERSATION_FILE:
             continue
         raw = _read_yaml(path, problems)
         if raw is None:
             continue
+        # The offline dialog model's keys are validated by that adapter, not by AgentFile.
+        section = {k: raw.pop(k) for k in DIALOG_KEYS if k in raw} if isinstance(raw, dict) else {}
         try:
             spec = AgentFile.model_validate(raw)
         except ValidationError as exc:
             problems.extend(_pydantic_problems(path, exc))
+            _dialog_agent(path, path.stem, section, None, dialog_threshold, problems)
             continue
         name = spec.name or path.stem
         if not re.match(_NAME, name):
@@ -514,6 +461,7 @@ def load_agents(
             problems.append(f"{path}: name: agent {name!r} is also defined in {specs[name][0]}")
             continue
         specs[name] = (path, spec)
+        sections[name] = section
     if not specs and not problems:
         problems.append(f"{directory}: (folder): no agent files (*.yaml)")
 
@@ -554,7 +502,9 @@ def load_agents(
                 env, spec.instructions or "", variables, path, "instructions", problems
             )
         agents.append(_agent_spec(name, spec, instructions, tts_provider))
-        dialog[name] = _dialog_agent(name, spec, dialog_threshold)
+        agent = _dialog_agent(path, name, sections[name], spec, dialog_threshold, problems)
+        if agent is not None:
+            dialog[name] = agent
 
     if problems:
         raise AgentFileError(problems)

@@ -1,8 +1,9 @@
 """The app factory: a Starlette app wired from an :class:`ApplicationContainer`.
 
-``create_app(container)`` builds the HTTP adapter around the container's providers; the
-lifespan opens the adapters (``init_resources``), resolves the call handler and the readiness
-probes, and closes everything on shutdown. Tests override providers on the container first::
+``create_app(container)`` returns an app whose lifespan is one step: it opens the adapters
+(``init_resources``), builds the HTTP adapter and the ACS gateway over the real call handler,
+``CallControl`` and call event router, mounts it (503 until then), and on shutdown drains live
+calls and closes everything. Tests override providers on the container first::
 
     container = build_container(settings)
     container.adapters.stt.override(providers.Object(FakeSpeechToText(["hello"])))
@@ -14,38 +15,28 @@ probes, and closes everything on shutdown. Tests override providers on the conta
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
+from adapters.acs.router import CallEventRouter
 from adapters.http import CallAdmission, ServerLimits, build_app
+from adapters.http.browser import CLOSE_TRY_AGAIN_LATER
+from adapters.http.metrics import PrometheusCallMetrics
 from bootstrap.containers import ApplicationContainer, build_container, resolve
 from bootstrap.settings import Settings, load_settings
-from ports import CallHandler, CallSummary, HealthCheck, InboundCall, StoreError
+from ports import CallControl, CallHandler, CallMetrics, HealthCheck, StoreError
 
 logger = logging.getLogger(__name__)
-
-
-class DeferredHandler:
-    """The driving port, resolved when the app starts (adapters are opened then)."""
-
-    def __init__(self) -> None:
-        self.target: CallHandler | None = None
-
-    async def handle_call(self, call: InboundCall) -> CallSummary:
-        """Hand ``call`` to the resolved handler.
-
-        Raises:
-            RuntimeError: The app has not started (a bug in the caller).
-        """
-        if self.target is None:
-            raise RuntimeError("the application has not started")
-        return await self.target.handle_call(call)
 
 
 class StoreProbe:
@@ -98,25 +89,72 @@ def limits_from(settings: Settings) -> ServerLimits:
 
 
 def telephony_routes(
-    container: ApplicationContainer, admission: CallAdmission, handler: CallHandler
+    settings: Settings,
+    *,
+    handler: CallHandler,
+    call_control: CallControl | None,
+    router: CallEventRouter,
+    metrics: CallMetrics,
+    admission: CallAdmission,
 ) -> Sequence[BaseRoute]:
     """ACS routes (``POST /api/acs/events``, ``POST /api/acs/callbacks``, ``WS /ws/acs/media``).
 
-    Built by :func:`bootstrap.acs.acs_routes_for` (gateway + routes), sharing ``admission`` so
-    the concurrent-call limit covers ACS calls too. Empty when ACS is not configured: the HTTP
-    adapter then serves 503 placeholders on those paths.
+    Built by :func:`bootstrap.acs.acs_routes_for` over the opened adapters, sharing
+    ``admission`` so the concurrent-call limit covers ACS calls too. Empty when ACS is not
+    configured: the HTTP adapter then serves 503 placeholders on those paths.
     """
     from bootstrap.acs import acs_routes_for
-    from bootstrap.call_router import LateCallEventRouter
 
     return acs_routes_for(
-        container.core.settings(),
-        call_control_provider=container.adapters.call_control,
+        settings,
+        call_control=call_control,
         handler=handler,
-        metrics=container.adapters.metrics(),
+        metrics=metrics,
         admission=admission,
-        router=LateCallEventRouter(container.adapters.call_router),
+        router=router,
     )
+
+
+class ServingSlot:
+    """The ASGI app the server mounts: 503 until the lifespan has opened the adapters.
+
+    The routes need opened adapters (the call handler, ``CallControl``, the call event
+    router), so the HTTP app is built in the lifespan and put here; before that and after
+    shutdown, HTTP requests get 503 ``{"error": "not_ready"}`` and WebSockets close 1013.
+    """
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve ``scope`` with the mounted app, or refuse it while there is none."""
+        app = self.app
+        if app is not None:
+            await app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await WebSocketClose(code=CLOSE_TRY_AGAIN_LATER, reason="not ready")(
+                scope, receive, send
+            )
+        elif scope["type"] == "http":
+            response = JSONResponse(
+                {"error": "not_ready", "detail": "the server is starting or stopping"},
+                status_code=503,
+            )
+            await response(scope, receive, send)
+
+
+@contextlib.asynccontextmanager
+async def opened_resources(container: ApplicationContainer) -> AsyncIterator[None]:
+    """Open every container resource (the selected adapters); close them all on exit."""
+    try:
+        opened: Any = container.init_resources()
+        if inspect.isawaitable(opened):
+            await opened
+        yield
+    finally:
+        result: Any = container.shutdown_resources()
+        if inspect.isawaitable(result):
+            await result
 
 
 def call_picture_for(container: ApplicationContainer) -> BaseRoute:
@@ -139,25 +177,48 @@ def create_app(
 ) -> Starlette:
     """Build the Starlette app for ``container`` (override providers before calling).
 
+    The lifespan is one step: open the resources, resolve the real call handler, call control
+    and call event router, build the HTTP app with the ACS gateway over them, and mount it
+    (:class:`ServingSlot` answers 503 until then). On shutdown the mounted app drains live
+    calls, then the resources close.
+
     Args:
         container: The composition root.
         extra_routes: Routes to add instead of :func:`telephony_routes` (tests).
 
     Returns:
-        The app; its lifespan opens and closes the container's resources.
+        The app; ``app.state.admission`` is the call admission the server drains.
     """
     settings: Settings = container.core.settings()
     limits = limits_from(settings)
     admission = CallAdmission(limits.max_concurrent_calls)
-    handler = DeferredHandler()
-    probes: dict[str, HealthCheck] = {}
+    slot = ServingSlot()
 
-    async def start() -> None:
-        opened: Any = container.init_resources()
-        if inspect.isawaitable(opened):
-            await opened
-        handler.target = await resolve(container.runtime.handler)
-        probes.update(await readiness_probes(container))
+    async def serving_app() -> Starlette:
+        handler: CallHandler = await resolve(container.runtime.handler)
+        metrics: PrometheusCallMetrics = container.adapters.metrics()
+        routes = extra_routes
+        if routes is None:
+            routes = [
+                *telephony_routes(
+                    settings,
+                    handler=handler,
+                    call_control=await resolve(container.adapters.call_control),
+                    router=await resolve(container.adapters.call_router),
+                    metrics=metrics,
+                    admission=admission,
+                ),
+                call_picture_for(container),
+            ]
+        app = build_app(
+            handler=handler,
+            metrics=metrics,
+            metrics_registry=container.adapters.metrics_registry(),
+            probes=await readiness_probes(container),
+            limits=limits,
+            admission=admission,
+            extra_routes=routes,
+        )
         agents = container.core.agents()
         logger.info(
             "ready: agents %s (start %s), tools %s",
@@ -165,34 +226,27 @@ def create_app(
             agents.graph.start,
             ", ".join(sorted(container.core.tool_registry().names())) or "none",
         )
+        return app
 
-    async def stop() -> None:
-        result: Any = container.shutdown_resources()
-        if inspect.isawaitable(result):
-            await result
+    @contextlib.asynccontextmanager
+    async def lifespan(outer: Starlette) -> AsyncIterator[None]:
+        async with opened_resources(container):
+            app = await serving_app()
+            # The mounted app's own lifespan drains live calls before the resources close.
+            async with app.router.lifespan_context(app):
+                slot.app = app
+                yield
+            slot.app = None
 
-    routes = (
-        extra_routes
-        if extra_routes is not None
-        else [*telephony_routes(container, admission, handler), call_picture_for(container)]
-    )
-    app = build_app(
-        handler=handler,
-        metrics=container.adapters.metrics(),
-        metrics_registry=container.adapters.metrics_registry(),
-        probes=probes,
-        limits=limits,
-        admission=admission,
-        extra_routes=routes,
-        on_startup=[start],
-        on_shutdown=[stop],
-    )
+    outer = Starlette(routes=[Mount("", app=slot)], lifespan=lifespan)
+    outer.state.admission = admission
+    outer.state.limits = limits
     provider = container.adapters.tracer_provider()
     if provider is not None:
         from adapters.otel.setup import instrument_http_server
 
-        instrument_http_server(app, provider)
-    return app
+        instrument_http_server(outer, provider)
+    return outer
 
 
 def create_app_from_env() -> Starlette:

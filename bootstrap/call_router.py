@@ -2,27 +2,24 @@
 
 The router (:class:`adapters.routing.CallEventRouter`) runs over whichever stores
 ``PARLEY_STORE`` selected: Redis in production (shared by every instance), the memory registry
-and bus in a single process. It is a container ``Resource`` (started and stopped by the
-Starlette lifespan); the ACS routes, built before the lifespan runs, reach it through
-:class:`LateCallEventRouter`.
+and bus in a single process. It is a container ``Resource``, started and stopped by the
+Starlette lifespan, which builds the ACS routes over it once it has started.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.registry import Collector
 
 from adapters.resilience.metrics import QueueStats, WriteBehindCollector
-from adapters.routing import CallEventFeed, CallEventRouter
+from adapters.routing import CallEventRouter
 from adapters.routing.metrics import CallRouterCollector
 from bootstrap.factories import Stores
 from bootstrap.settings import Settings
-from ports import CallControl, CallEvent
+from ports import CallControl
 
 logger = logging.getLogger(__name__)
 
@@ -82,31 +79,3 @@ async def store_metrics_resource(
     finally:
         for collector in collectors:
             registry.unregister(collector)
-
-
-class LateCallEventRouter:
-    """The router, resolved from the container on first use (it opens with the app).
-
-    Satisfies the ACS adapter's ``CallEventRouter`` protocol (``open`` / ``deliver``).
-
-    Args:
-        provider: The container's ``adapters.call_router`` provider.
-    """
-
-    def __init__(self, provider: Any) -> None:
-        self._provider = provider
-
-    async def _target(self) -> CallEventRouter:
-        value = self._provider()
-        if inspect.isawaitable(value):
-            value = await value
-        router: CallEventRouter = value
-        return router
-
-    async def open(self, call_id: str) -> CallEventFeed:
-        """See :meth:`CallEventRouter.open`."""
-        return await (await self._target()).open(call_id)
-
-    async def deliver(self, event: CallEvent) -> str:
-        """See :meth:`CallEventRouter.deliver`."""
-        return await (await self._target()).deliver(event)

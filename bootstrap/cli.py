@@ -39,6 +39,7 @@ from bootstrap.containers import (
     tools_from_settings,
 )
 from bootstrap.logging import configure_logging
+from bootstrap.runtime_settings import runtime_knobs, runtime_warnings
 from bootstrap.selection import PORT_TITLES, SETTING_OF, SelectionError, check_selection
 from bootstrap.settings import Settings, SettingsError, load_settings, unknown_keys
 from bootstrap.tools import ToolsModuleError
@@ -125,6 +126,8 @@ def check(env_file: EnvFile = Path(".env")) -> None:
         problems.extend(report.problems)
         warnings.extend(report.warnings)
     console.print(table)
+    console.print(_runtime_table(settings))
+    warnings.extend(runtime_warnings(settings))
 
     loaded: LoadedAgents | None = None
     try:
@@ -153,6 +156,17 @@ def check(env_file: EnvFile = Path(".env")) -> None:
         console.print(f"[bold red]{len(problems)} problem(s)[/]")
         raise typer.Exit(1)
     console.print("[bold green]configuration ok[/]")
+
+
+def _runtime_table(settings: Settings) -> Table:
+    """The call runtime's effective tuning, with the setting each value comes from."""
+    table = Table(title="Call runtime (effective)", show_lines=False)
+    for column in ("knob", "value", "from"):
+        table.add_column(column)
+    for knob in runtime_knobs(settings):
+        value = f"{knob.value:g}" if isinstance(knob.value, float) else str(knob.value)
+        table.add_row(knob.field, value, knob.source)
+    return table
 
 
 def _render(console: Console, line: ChatLine) -> None:
@@ -195,6 +209,7 @@ async def _conversation(
         llm,
         container.adapters.tools(),
         lambda line: _render(console, line),
+        config=container.runtime.config(),
     )
 
 

@@ -34,11 +34,12 @@ from bootstrap.agents import LoadedAgents, load_agents
 from bootstrap.call_router import call_router_resource, store_metrics_resource
 from bootstrap.factories import BuildContext, Stores, open_adapter
 from bootstrap.logging import call_context, configure_logging
+from bootstrap.runtime_settings import runtime_config
 from bootstrap.settings import Settings
 from bootstrap.tools import load_tool_registry
 from bootstrap.tracing import tracer_provider as make_tracer_provider
 from bootstrap.tracing import tracing_resource
-from domain.runtime import CallRuntime, RuntimeConfig, RuntimeDeps
+from domain.runtime import CallRuntime, RuntimeDeps
 from domain.session import Conversation
 from ports import CallHandler, CallSummary, InboundCall
 
@@ -76,11 +77,6 @@ def logging_resource(settings: Settings) -> Iterator[None]:
         secrets=settings.secret_values(),
     )
     yield
-
-
-def runtime_config(settings: Settings) -> RuntimeConfig:
-    """Runtime tuning derived from the server settings."""
-    return RuntimeConfig(media_idle_timeout_ms=settings.server.idle_timeout_s * 1000.0)
 
 
 class CallContextHandler:

@@ -20,6 +20,7 @@ Groups and prefixes:
     RedisSettings        ``REDIS_``        Redis stores and event bus
     AcsSettings          ``ACS_``          Azure Communication Services Call Automation
     LocalSettings        ``LOCAL_``        offline engines
+    RuntimeSettings      ``PARLEY_RUNTIME_`` call runtime tuning (:mod:`bootstrap.runtime_settings`)
     TracingSettings      ``PARLEY_TRACING_`` exporter, privacy (:mod:`.tracing_settings`)
     OtelSettings         ``OTEL_``         OpenTelemetry SDK standard keys
     AppInsightsSettings  ``APPLICATIONINSIGHTS_`` Azure Monitor connection string
@@ -39,39 +40,13 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bootstrap.runtime_settings import RuntimeSettings
+from bootstrap.settings_base import SettingsGroup as _Group
+from bootstrap.settings_base import group_config as _config
 
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-
-
-def _config(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(
-        env_prefix=prefix,
-        case_sensitive=False,
-        # Empty values in .env (as copied from .env.example) mean "use the default".
-        env_ignore_empty=True,
-        # Several groups share a prefix (PARLEY_) and .env holds every group's keys; unknown
-        # keys are reported as warnings by `parley check` instead (see unknown_keys()).
-        extra="ignore",
-        frozen=True,
-    )
-
-
-class _Group(BaseSettings):
-    """Base of every settings group: knows its prefix, so errors can name env keys."""
-
-    prefix: ClassVar[str] = ""
-
-    @classmethod
-    def env_key(cls, field: str) -> str:
-        """The environment variable that sets ``field``, e.g. ``PARLEY_PORT``."""
-        return f"{cls.prefix}{field}".upper()
-
-    @classmethod
-    def env_keys(cls) -> list[str]:
-        """Every environment variable this group reads, in field order."""
-        return [cls.env_key(name) for name in cls.model_fields]
 
 
 class ProviderSelection(_Group):
@@ -299,6 +274,7 @@ GROUPS: tuple[type[_Group], ...] = (
     RedisSettings,
     AcsSettings,
     LocalSettings,
+    RuntimeSettings,
     TracingSettings,
     OtelSettings,
     AppInsightsSettings,
@@ -317,6 +293,7 @@ class Settings:
     redis: RedisSettings
     acs: AcsSettings
     local: LocalSettings
+    runtime: RuntimeSettings
     tracing: TracingSettings
     otel: OtelSettings
     appinsights: AppInsightsSettings
@@ -332,6 +309,7 @@ class Settings:
             self.redis,
             self.acs,
             self.local,
+            self.runtime,
             self.tracing,
             self.otel,
             self.appinsights,

@@ -15,8 +15,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from bootstrap.settings import _config as group_config
-from bootstrap.settings import _Group as Group
+from bootstrap.settings_base import SettingsGroup as Group
+from bootstrap.settings_base import group_config
 
 
 class TracingSettings(Group):

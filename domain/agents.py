@@ -13,10 +13,8 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 from domain.policies import BargeInPolicy, EndpointingPolicy
+from ports import HANDOFF_TOOL_PREFIX as HANDOFF_TOOL_PREFIX  # re-exported for domain.session
 from ports import ModelOptions, Voice
-
-HANDOFF_TOOL_PREFIX = "handoff_to_"
-"""Prefix of the tools the domain defines for handoffs: ``handoff_to_<agent>``."""
 
 
 def handoff_tool_name(agent: str) -> str:

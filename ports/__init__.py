@@ -22,6 +22,7 @@ from ports.call_control import (
 )
 from ports.call_registry import CallRegistry
 from ports.chat import (
+    HANDOFF_TOOL_PREFIX,
     ChatMessage,
     HandOff,
     HangUp,
@@ -87,6 +88,7 @@ from ports.transcript_log import TranscriptEntry, TranscriptLog
 from ports.vad import VadFactory, VoiceActivityDetector
 
 __all__ = [
+    "HANDOFF_TOOL_PREFIX",
     "MULAW_8K",
     "PCM16_16K",
     "PCM16_24K",

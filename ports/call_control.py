@@ -20,6 +20,9 @@ from typing import Protocol
 
 from ports.audio import AudioFormat
 
+_PHONE_RAW_PREFIX = "4:"
+"""Raw id prefix of a phone-number identifier (``4:+14255550123``)."""
+
 
 class ParticipantKind(StrEnum):
     """Kinds of communication identifier (ACS ``CommunicationIdentifierModel.kind``)."""
@@ -46,12 +49,41 @@ class Participant:
     @classmethod
     def phone(cls, number: str) -> Participant:
         """A PSTN participant from an E.164 number such as ``+14255550123``."""
-        return cls(raw_id=f"4:{number}", kind=ParticipantKind.PHONE_NUMBER, value=number)
+        return cls(
+            raw_id=f"{_PHONE_RAW_PREFIX}{number}", kind=ParticipantKind.PHONE_NUMBER, value=number
+        )
 
     @classmethod
     def user(cls, user_id: str) -> Participant:
         """An ACS user participant from its id (``8:acs:...``)."""
         return cls(raw_id=user_id, kind=ParticipantKind.COMMUNICATION_USER, value=user_id)
+
+    @classmethod
+    def parse(cls, target: str) -> Participant:
+        """A participant from an agent-file target: an E.164 number or a provider raw id.
+
+        ``+14255550123`` and the raw id ``4:+14255550123`` are phone numbers; anything else
+        (``8:acs:...``) is a communication user. Raw id prefixes are those of the
+        ``CommunicationIdentifier`` raw id format ("Communication identifier types", ACS
+        docs, https://learn.microsoft.com/azure/communication-services/concepts/identifiers).
+
+        Args:
+            target: The transfer target as written (surrounding spaces are ignored).
+
+        Returns:
+            The participant.
+
+        Raises:
+            ValueError: ``target`` is empty.
+        """
+        target = target.strip()
+        if not target:
+            raise ValueError("a participant needs a phone number or a raw id, got ''")
+        if target.startswith(_PHONE_RAW_PREFIX + "+"):
+            return cls.phone(target[len(_PHONE_RAW_PREFIX) :])
+        if target.startswith("+"):
+            return cls.phone(target)
+        return cls.user(target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +187,13 @@ class MediaOptions:
 
 
 class CallControl(Protocol):
-    """Telephony operations for one provider account; one instance per process."""
+    """Telephony operations for one provider account; one instance per process.
+
+    Only operations something in Parley calls are here: ``answer`` (the ACS gateway),
+    ``hang_up`` and ``transfer`` (the runtime, the call router), ``create_call`` (outbound
+    calls). Provider extras such as ACS DTMF recognition stay on the adapter until a caller
+    needs them.
+    """
 
     async def answer(
         self, call: IncomingCall, *, callback_url: str, media: MediaOptions
@@ -194,24 +232,6 @@ class CallControl(Protocol):
         self, call_connection_id: str, target: Participant, *, operation_context: str = ""
     ) -> None:
         """Transfer the caller to ``target``; the outcome arrives as a call event.
-
-        Raises:
-            CallNotFoundError: The call has ended.
-        """
-        ...
-
-    async def start_dtmf_recognition(
-        self,
-        call_connection_id: str,
-        target: Participant,
-        *,
-        max_tones: int = 1,
-        inter_tone_timeout_s: float = 5.0,
-        initial_silence_timeout_s: float = 15.0,
-        stop_tones: tuple[str, ...] = ("#",),
-        operation_context: str = "",
-    ) -> None:
-        """Collect DTMF tones from ``target``; they arrive as ``RECOGNIZE_COMPLETED``.
 
         Raises:
             CallNotFoundError: The call has ended.

@@ -18,6 +18,13 @@ JsonValue: TypeAlias = str | int | float | bool | None | list["JsonValue"] | dic
 JsonObject: TypeAlias = dict[str, JsonValue]
 """A JSON object."""
 
+HANDOFF_TOOL_PREFIX = "handoff_to_"
+"""Prefix of the tools the domain offers for handoffs: ``handoff_to_<agent>``.
+
+The domain defines one such tool per handoff target, the tool registry refuses user tools with
+this prefix, and the offline dialog model requests them for ``handoff`` intents.
+"""
+
 
 class Role(StrEnum):
     """Who said a message, with the chat-completions role names."""

@@ -63,6 +63,8 @@ class UpdateKind(StrEnum):
     STOP_AUDIO = "stop_audio"
     HANDOFF = "handoff"
     TOOL_CALL = "tool_call"
+    TOOL_RESULT = "tool_result"
+    """A tool finished: ``text`` is its result, ``data`` its name, id and ``is_error``."""
     TRANSFER = "transfer"
     CALL_ENDED = "call_ended"
 

@@ -50,6 +50,7 @@ from adapters.acs.call_control import TRANSIENT_ERRORS
 from adapters.acs.media_codec import tone_to_digit
 from adapters.acs.media_stream import AcsMediaStream
 from adapters.acs.router import CallEventRouter
+from adapters.routing.expiring import TtlSet
 from ports import (
     PCM16_16K,
     AudioFormat,
@@ -238,48 +239,6 @@ class CallAdmission(Protocol):
     def release(self) -> None:
         """Give the slot back."""
         ...
-
-
-class TtlSet:
-    """A bounded set of strings whose members expire (the Event Grid dedupe memory).
-
-    Args:
-        ttl_s: How long a member is remembered, seconds.
-        max_size: Most members; the oldest go first.
-        clock: Monotonic seconds.
-    """
-
-    def __init__(
-        self, *, ttl_s: float, max_size: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._items: OrderedDict[str, float] = OrderedDict()
-        self._ttl_s = ttl_s
-        self._max_size = max_size
-        self._clock = clock
-
-    def _expire(self, now: float) -> None:
-        while self._items:
-            key, deadline = next(iter(self._items.items()))
-            if deadline > now and len(self._items) <= self._max_size:
-                break
-            del self._items[key]
-
-    def add(self, key: str) -> bool:
-        """Remember ``key``; False when it was already there (a duplicate)."""
-        now = self._clock()
-        self._expire(now)
-        if key in self._items:
-            return False
-        self._items[key] = now + self._ttl_s
-        self._expire(now)
-        return True
-
-    def discard(self, key: str) -> None:
-        """Forget ``key`` (so a redelivery is handled again)."""
-        self._items.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 @dataclass(slots=True)

@@ -36,6 +36,7 @@ from enum import StrEnum
 from rapidfuzz import fuzz
 
 from ports import (
+    HANDOFF_TOOL_PREFIX,
     ChatMessage,
     JsonValue,
     ModelOptions,
@@ -196,8 +197,6 @@ _STOPWORDS = frozenset(
 _KEYWORD_BONUS = 20.0
 """Score added per keyword found in the utterance (rapidfuzz scale 0..100)."""
 
-_HANDOFF_PREFIX = "handoff_to_"
-"""Tool-name prefix of handoffs: the domain offers one ``handoff_to_<agent>`` tool per target."""
 
 _PUNCTUATION = str.maketrans({c: " " for c in string.punctuation if c not in "$.,'-"})
 
@@ -494,7 +493,7 @@ class OfflineDialogModel:
     def _act(self, intent: Intent, utterance: str, messages: Sequence[ChatMessage]) -> _Decision:
         call_id = f"offline_call_{sum(len(m.tool_calls) for m in messages) + 1}"
         if intent.handoff:
-            call = ToolCall(call_id, _HANDOFF_PREFIX + intent.handoff, {"reason": intent.name})
+            call = ToolCall(call_id, HANDOFF_TOOL_PREFIX + intent.handoff, {"reason": intent.name})
             return _Decision(intent.reply or "", (call,))
         values: dict[str, JsonValue] = {}
         missing: list[str] = []
@@ -526,7 +525,7 @@ class OfflineDialogModel:
             ),
             None,
         )
-        if request is not None and request.name.startswith(_HANDOFF_PREFIX):
+        if request is not None and request.name.startswith(HANDOFF_TOOL_PREFIX):
             # The new agent answers the caller's last words, but never hands off again here,
             # so two agents cannot bounce the caller back and forth.
             user = next((m for m in reversed(messages) if m.role is Role.USER), None)

@@ -24,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Final
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
+from adapters.routing.expiring import TtlSet
 from ports import (
     CallControl,
     CallEvent,
@@ -189,8 +189,8 @@ class CallEventRouter:
         self._max_held_events = max_held_events
         self._local: dict[str, _LocalCall] = {}
         self._held: dict[str, _Held] = {}
-        # Calls that ended here recently (call id -> monotonic expiry), bounded.
-        self._ended: OrderedDict[str, float] = OrderedDict()
+        # Calls that ended here recently, bounded.
+        self._ended = TtlSet(ttl_s=self._hold_s, max_size=max_held_calls)
         self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
         self._subscribed = asyncio.Event()
@@ -289,7 +289,7 @@ class CallEventRouter:
             previous.queue.put_nowait(_END)
         local = _LocalCall()
         self._local[call_id] = local
-        self._ended.pop(call_id, None)
+        self._ended.discard(call_id)
         held = self._held.pop(call_id, None)
         if held is not None:
             if held.task is not None:
@@ -327,17 +327,10 @@ class CallEventRouter:
             logger.warning("could not release call %s", call_id, exc_info=True)
 
     def _remember_ended(self, call_id: str) -> None:
-        now = time.monotonic()
-        self._ended[call_id] = now + self._hold_s
-        self._ended.move_to_end(call_id)
-        while self._ended and (
-            len(self._ended) > self._max_held_calls or next(iter(self._ended.values())) <= now
-        ):
-            self._ended.popitem(last=False)
+        self._ended.refresh(call_id)
 
     def _ended_recently(self, call_id: str) -> bool:
-        expiry = self._ended.get(call_id)
-        return expiry is not None and expiry > time.monotonic()
+        return call_id in self._ended
 
     def owns(self, call_id: str) -> bool:
         """Whether the call's media stream is on this instance."""

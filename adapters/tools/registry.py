@@ -32,7 +32,7 @@ from typing import Any, TypeVar, overload
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
-from ports import JsonValue, ToolSpec
+from ports import HANDOFF_TOOL_PREFIX, JsonValue, ToolSpec
 
 __all__ = ["RegisteredTool", "ToolContext", "ToolDefinitionError", "ToolRegistry"]
 
@@ -40,7 +40,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 """The OpenAI function-name rule (chat completions ``tools[].function.name``)."""
-RESERVED_PREFIX = "handoff_to_"
+RESERVED_PREFIX = HANDOFF_TOOL_PREFIX
 """The domain names its handoff tools ``handoff_to_<agent>``; user tools may not."""
 
 

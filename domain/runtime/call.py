@@ -12,39 +12,36 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from domain import commands as cmds
 from domain import events as ev
 from domain.runtime.config import RuntimeConfig, RuntimeDeps
-from domain.runtime.inbound import Inbound, error_code
+from domain.runtime.errors import error_code
+from domain.runtime.inbound import Inbound, first_media_event
 from domain.runtime.latency import LatencyTracker
+from domain.runtime.model import ModelWork
+from domain.runtime.output import SpeechOutput
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
-from domain.runtime.playout import Playout
+from domain.runtime.playout import Playout, PlayoutListener
+from domain.runtime.speech import SpeechOut
 from domain.runtime.tasks import TaskOwner, Watchdog
+from domain.runtime.telephony import Telephony
+from domain.runtime.timers import Timers
+from domain.runtime.trace import start_call_trace
 from domain.session import Conversation, SessionState
 from ports import (
     AudioFormat,
-    CallEvent,
-    CallEventKind,
     CallSummary,
     ConversationUpdate,
     InboundCall,
     JsonObject,
     MediaEvent,
-    ParleyError,
     Participant,
-    ProviderError,
-    ResponseDone,
-    ResponseEvent,
     StreamClosed,
     StreamStarted,
-    TextDelta,
-    ToolCallsRequested,
-    ToolResult,
     TranscriptEntry,
     UpdateKind,
-    Usage,
     VoiceActivityDetector,
 )
 from ports.tracing import NO_CALL_TRACE, CallTrace
@@ -52,24 +49,8 @@ from ports.tracing import NO_CALL_TRACE, CallTrace
 logger = logging.getLogger(__name__)
 
 
-class _Response:
-    """A model stream in flight."""
-
-    __slots__ = ("closed", "response_id", "task")
-
-    def __init__(self, response_id: str) -> None:
-        self.response_id = response_id
-        self.task: asyncio.Task[None] | None = None
-        self.closed = False
-
-
-def _participant(target: str) -> Participant:
-    """A transfer target as a participant: E.164 phone number or provider raw id."""
-    if target.startswith("+"):
-        return Participant.phone(target)
-    if target.startswith("4:+"):
-        return Participant.phone(target[2:])
-    return Participant.user(target)
+OutputFactory = Callable[[PlayoutListener], SpeechOutput]
+"""Makes a call's speech output for its listener (text mode: ``domain.runtime.text``)."""
 
 
 class CallRun:
@@ -80,6 +61,8 @@ class CallRun:
         deps: The ports.
         config: Runtime tuning.
         call: The inbound call.
+        output: The speech output of a call without audio (text mode); omitted, the call
+            synthesises speech into its media stream and reads caller audio from it.
     """
 
     def __init__(
@@ -88,12 +71,15 @@ class CallRun:
         deps: RuntimeDeps,
         config: RuntimeConfig,
         call: InboundCall,
+        *,
+        output: OutputFactory | None = None,
     ) -> None:
         self._conversation = conversation
         self._deps = deps
         self._config = config
         self._call = call
         self._call_id = call.info.call_id
+        self._output = output
         self._clock = deps.clock
         self._metrics = deps.metrics
         self._tasks = TaskOwner(self._call_id)
@@ -105,13 +91,10 @@ class CallRun:
         self._closing = False
         self._ended = asyncio.Event()
         self._end_reason: str | None = None
-        self._transferred = False
-        self._playout: Playout | None = None
         self._fmt: AudioFormat | None = None
         self._inbound: Inbound | None = None
-        self._responses: dict[str, _Response] = {}
-        self._tool_tasks: dict[str, set[asyncio.Task[None]]] = {}
-        self._timers: dict[str, asyncio.Task[None]] = {}
+        self._timers = Timers(self._tasks, deps.clock, self.feed)
+        self._calls: set[asyncio.Task[None]] = set()
         self._transcripts = TranscriptWriter(
             deps.transcripts, self._call_id, deps.metrics, config.port_timeout_ms
         )
@@ -125,6 +108,37 @@ class CallRun:
             timeout_ms=config.port_timeout_ms,
         )
         self._latency = LatencyTracker(deps.metrics, self._emit_record)
+        self._speech = SpeechOut(
+            media=call.media,
+            config=config,
+            clock=deps.clock,
+            metrics=deps.metrics,
+            tasks=self._tasks,
+            latency=self._latency,
+            listener=self,
+            call_id=self._call_id,
+        )
+        self._telephony = Telephony(
+            control=deps.call_control if call.info.telephony else None,
+            call_id=self._call_id,
+            config=config,
+            clock=deps.clock,
+            metrics=deps.metrics,
+            drain=self._speech.drain,
+            listener=self,
+        )
+        self._model = ModelWork(
+            llm=deps.llm,
+            tools=deps.tools,
+            config=config,
+            clock=deps.clock,
+            metrics=deps.metrics,
+            tasks=self._tasks,
+            watchdog=self._watchdog,
+            latency=self._latency,
+            listener=self,
+            call_id=self._call_id,
+        )
         self._trace: CallTrace = NO_CALL_TRACE
 
     # ------------------------------------------------------------------ lifecycle
@@ -136,7 +150,9 @@ class CallRun:
         self._metrics.call_started()
         media_events = self._call.media.events()
         try:
-            first = await self._first_media_event(media_events)
+            first = await first_media_event(
+                media_events, self._config.stream_start_timeout_ms, self._metrics, self._call_id
+            )
             if isinstance(first, StreamStarted):
                 started_ms = clock.now_ms()
                 self._start(first, media_events)
@@ -163,50 +179,31 @@ class CallRun:
             duration_ms=max(0.0, clock.now_ms() - started_ms),
         )
 
-    async def _first_media_event(self, media_events: AsyncIterator[MediaEvent]) -> MediaEvent:
-        try:
-            async with asyncio.timeout(self._config.stream_start_timeout_ms / 1000.0):
-                while True:
-                    event = await anext(media_events)
-                    if isinstance(event, StreamStarted | StreamClosed):
-                        return event
-                    self._metrics.frame_dropped("before_start")
-        except StopAsyncIteration:
-            return StreamClosed("remote_closed")
-        except TimeoutError:
-            logger.warning("call %s: no stream start within the deadline", self._call_id)
-            return StreamClosed("no_stream_start")
-        except ParleyError as exc:
-            logger.warning("call %s: media stream failed: %s", self._call_id, exc.code)
-            return StreamClosed("error")
-
     def _start(self, started: StreamStarted, media_events: AsyncIterator[MediaEvent]) -> None:
         fmt = started.format
         self._fmt = fmt
-        deps = self._deps
-        info = self._call.info
-        try:
-            self._trace = deps.tracing.start_call(
-                self._call_id,
-                self._clock.now_ms(),
-                channel=info.channel,
-                traceparent=info.traceparent or None,
-            )
-        except Exception:  # noqa: BLE001 (tracing must never stop a call)
-            logger.warning("call %s: tracing did not start", self._call_id, exc_info=True)
+        self._trace = start_call_trace(self._deps.tracing, self._call.info, self._clock.now_ms())
         self._latency.trace = self._trace
-        self._playout = Playout(
-            tts=deps.tts,
-            media=self._call.media,
-            clock=self._clock,
-            metrics=self._metrics,
-            config=self._config,
-            fmt=fmt,
-            tasks=self._tasks,
-            watchdog=self._watchdog,
-            listener=self,
-        )
-        self._playout.start()
+        self._model.trace = self._trace
+        self._telephony.trace = self._trace
+        self._speech.trace = self._trace
+        speech = self._speech
+        output = self._output(speech) if self._output is not None else self._start_audio(fmt)
+        speech.output = output
+        output.start()
+        self._transcripts.start(self._tasks)
+        self._saver.start(self._tasks)
+        if self._call.call_events is not None:
+            self._tasks.spawn(self._telephony.read(self._call.call_events), "call-events")
+        self._tasks.spawn(self._watchdog.run(self._clock), "watchdog")
+        self.feed(ev.CallStarted(self._clock.now_ms(), self._call_id, self._call.info.caller))
+        if self._inbound is not None:
+            self._tasks.spawn(self._inbound.read(media_events), "media")
+
+    def _start_audio(self, fmt: AudioFormat) -> Playout:
+        """The audio side: paced synthesis out, VAD and speech-to-text in."""
+        deps = self._deps
+        playout = self._speech.audio_output(deps.tts, fmt, self._watchdog)
         vad: VoiceActivityDetector | None = None
         try:
             vad = deps.vad_factory(fmt)
@@ -226,13 +223,26 @@ class CallRun:
             listener=self,
             call_id=self._call_id,
         )
-        self._transcripts.start(self._tasks)
-        self._saver.start(self._tasks)
-        if self._call.call_events is not None:
-            self._tasks.spawn(self._read_call_events(self._call.call_events), "call-events")
-        self._tasks.spawn(self._watch(), "watchdog")
-        self.feed(ev.CallStarted(self._clock.now_ms(), self._call_id, self._call.info.caller))
-        self._tasks.spawn(self._inbound.read(media_events), "media")
+        return playout
+
+    @property
+    def state(self) -> SessionState:
+        """The conversation's current state."""
+        return self._state
+
+    @property
+    def config(self) -> RuntimeConfig:
+        """The call's runtime tuning."""
+        return self._config
+
+    def work_in_flight(self) -> list[asyncio.Task[None]]:
+        """Model responses, tools, transfers and hang-ups still running (not timers)."""
+        work = [*self._model.in_flight(), *self._calls]
+        return [task for task in work if not task.done()]
+
+    def next_timer_ms(self) -> float | None:
+        """Deadline of the earliest pending timer, ms on the call's clock; ``None`` if none."""
+        return self._timers.next_deadline_ms()
 
     def end(self, reason: str) -> None:
         """End the call with ``reason`` (the first reason given wins)."""
@@ -247,8 +257,8 @@ class CallRun:
             # The conversation's last word: it may emit the interrupted message and a save.
             self.feed(ev.CallEnded(self._clock.now_ms(), self._end_reason or "remote_closed"))
         self._closing = True
-        if self._playout is not None:
-            self._playout.stop()
+        if self._speech.output is not None:
+            self._speech.output.stop()
         await self._transcripts.close(port_timeout_s)
         await self._tasks.shutdown(config.shutdown_timeout_ms / 1000.0)
         if isinstance(media_events, AsyncGenerator):
@@ -313,21 +323,19 @@ class CallRun:
             return
         match command:
             case cmds.Speak():
-                self._speak(command)
+                self._speech.speak(command, self._step_at_ms)
             case cmds.StopPlayback():
-                self._stop_playback(command)
+                self._speech.stop_playback(command, self._step_at_ms)
             case cmds.StartResponse():
-                self._start_response(command)
+                self._model.start_response(command)
             case cmds.CancelResponse():
-                self._cancel_response(command.response_id)
+                self._model.cancel_response(command.response_id)
             case cmds.RunTool():
-                self._run_tool(command)
+                self._model.run_tool(command)
             case cmds.StartTimer():
-                self._start_timer(command)
+                self._timers.start(command, self._step_at_ms)
             case cmds.CancelTimer():
-                timer = self._timers.pop(command.name, None)
-                if timer is not None:
-                    timer.cancel()
+                self._timers.cancel(command.name)
             case cmds.SaveSession():
                 self._saver.request()
             case cmds.EmitTranscript():
@@ -349,14 +357,19 @@ class CallRun:
                     },
                 )
             case cmds.TransferCall():
-                self._trace.transfer(_participant(command.target).kind.value, self._step_at_ms)
+                kind = Participant.parse(command.target).kind.value
+                self._trace.transfer(kind, self._step_at_ms)
                 self.notify(
                     UpdateKind.TRANSFER, data={"target": command.target, "reason": command.reason}
                 )
-                self._tasks.spawn(self._transfer(command), "transfer")
+                self._track(self._tasks.spawn(self._telephony.transfer(command), "transfer"))
             case cmds.HangUp():
                 self._trace.hang_up(self._step_at_ms)
-                self._tasks.spawn(self._hang_up(command), "hang-up")
+                self._track(self._tasks.spawn(self._telephony.hang_up(), "hang-up"))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
 
     def notify(self, kind: UpdateKind, text: str = "", *, data: JsonObject | None = None) -> None:
         """Give the call's observer an update; an observer's failure is logged, not raised."""
@@ -383,300 +396,3 @@ class CallRun:
                 kind="turn_latency", at_ms=self._clock.now_ms(), agent=self._state.agent, data=data
             )
         )
-
-    # ------------------------------------------------------------------ call events
-
-    async def _watch(self) -> None:
-        tick = self._config.watchdog_tick_ms
-        clock = self._clock
-        watchdog = self._watchdog
-        next_tick = clock.now_ms()
-        while True:
-            next_tick += tick
-            await clock.sleep_until(next_tick)
-            watchdog.check()
-
-    async def _read_call_events(self, events: AsyncIterator[CallEvent]) -> None:
-        clock = self._clock
-        try:
-            async for event in events:
-                kind = event.kind
-                if kind in (CallEventKind.CALL_DISCONNECTED, CallEventKind.CALL_LOST):
-                    reason = "transfer" if self._transferred else kind.value
-                    self.end(reason)
-                    return
-                if kind is CallEventKind.TRANSFER_ACCEPTED:
-                    self._transferred = True
-                    self._trace.transfer_result(True, clock.now_ms())
-                    self.feed(ev.TransferResult(clock.now_ms(), accepted=True))
-                elif kind is CallEventKind.TRANSFER_FAILED:
-                    self._trace.transfer_result(False, clock.now_ms())
-                    self.feed(ev.TransferResult(clock.now_ms(), accepted=False))
-                elif kind is CallEventKind.RECOGNIZE_COMPLETED:
-                    for tone in event.tones:
-                        self.feed(ev.DtmfDigit(clock.now_ms(), tone))
-        except Exception as exc:  # noqa: BLE001 (adapter failure must not end the call)
-            logger.warning("call %s: call events failed: %r", self._call_id, exc)
-
-    # ------------------------------------------------------------------ responses
-
-    def _start_response(self, command: cmds.StartResponse) -> None:
-        previous = self._responses.get(command.response_id)
-        if previous is not None:
-            self._cancel_response(command.response_id)
-        response = _Response(command.response_id)
-        self._responses[command.response_id] = response
-        response.task = self._tasks.spawn(self._respond(response, command), "response")
-
-    def _cancel_response(self, response_id: str) -> None:
-        response = self._responses.pop(response_id, None)
-        if response is not None and not response.closed:
-            response.closed = True
-            if response.task is not None and response.task is not asyncio.current_task():
-                response.task.cancel()
-        current = asyncio.current_task()
-        for task in self._tool_tasks.pop(response_id, ()):
-            if task is not current:
-                task.cancel()
-
-    async def _respond(self, response: _Response, command: cmds.StartResponse) -> None:
-        clock = self._clock
-        rid = command.response_id
-        limit_ms = self._config.first_token_timeout_ms
-        guard = self._watchdog.guard()
-        first = True
-        stream: AsyncGenerator[ResponseEvent, None] | None = None
-        failure: str | None = None
-        completed = False
-        trace = self._trace
-        trace.model_request_started(
-            rid, clock.now_ms(), agent=command.agent, model=command.options.model
-        )
-        try:
-            tools = [*self._deps.tools.specs(command.tool_names), *command.extra_tools]
-            stream = self._deps.llm.stream(command.messages, tools, command.options)
-            while True:
-                guard.arm(limit_ms)
-                try:
-                    item = await anext(stream)
-                except StopAsyncIteration:
-                    break
-                finally:
-                    guard.armed = False
-                now = clock.now_ms()
-                if first and type(item) is not ResponseDone:
-                    first = False
-                    limit_ms = self._config.token_timeout_ms
-                    self._latency.first_token(now)
-                    trace.model_first_token(rid, now)
-                if type(item) is TextDelta:
-                    self.feed(ev.ResponseTextDelta(now, rid, item.text))
-                elif type(item) is ToolCallsRequested:
-                    self.feed(ev.ToolCallsRequested(now, rid, item.calls))
-                elif type(item) is ResponseDone:
-                    break
-                elif type(item) is Usage:
-                    trace.model_usage(rid, item.prompt_tokens, item.completion_tokens)
-                if response.closed:
-                    return
-            completed = True
-        except asyncio.CancelledError:
-            if response.closed or not guard.expired():
-                raise
-            failure = "timeout"
-        except KeyError as exc:
-            logger.error("response %s names an unregistered tool: %s", rid, exc)
-            failure = "unknown_tool"
-        except Exception as exc:  # noqa: BLE001 (adapter failure -> event)
-            if not isinstance(exc, ProviderError):
-                logger.exception("language model raised a non-port error")
-            failure = error_code(exc)
-        finally:
-            outcome = failure or ("ok" if completed and not response.closed else "cancelled")
-            trace.model_request_ended(rid, clock.now_ms(), outcome=outcome)
-            if stream is not None:
-                try:
-                    async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                        await stream.aclose()
-                except Exception:  # noqa: BLE001 (closing must not fail the call)
-                    logger.debug("closing a model stream failed", exc_info=True)
-        if response.closed:
-            return
-        response.closed = True
-        if self._responses.get(rid) is response:
-            del self._responses[rid]
-        now = clock.now_ms()
-        if failure is None:
-            self.feed(ev.ResponseCompleted(now, rid))
-        else:
-            logger.warning("response %s failed: %s", rid, failure)
-            self._metrics.provider_error("language_model", failure)
-            self.feed(ev.ResponseFailed(now, rid, failure))
-
-    async def _tool(self, command: cmds.RunTool) -> None:
-        call = command.call
-        limit_s = (command.timeout_ms + self._config.tool_timeout_margin_ms) / 1000.0
-        try:
-            async with asyncio.timeout(limit_s):
-                result = await self._deps.tools.run(
-                    call, timeout_ms=command.timeout_ms, call_id=self._call_id
-                )
-        except TimeoutError:
-            result = ToolResult(call.id, f"tool {call.name} timed out", is_error=True)
-        except Exception:
-            logger.exception("tool executor raised for %s", call.name)
-            result = ToolResult(call.id, f"tool {call.name} failed", is_error=True)
-        self._trace.tool_ended(
-            call.id, self._clock.now_ms(), outcome="error" if result.is_error else "ok"
-        )
-        self.feed(ev.ToolCompleted(self._clock.now_ms(), command.response_id, result))
-
-    def _run_tool(self, command: cmds.RunTool) -> None:
-        call = command.call
-        self._trace.tool_started(call.id, call.name, self._step_at_ms, call.arguments)
-        self.notify(
-            UpdateKind.TOOL_CALL,
-            command.call.name,
-            data={"id": command.call.id, "arguments": dict(command.call.arguments)},
-        )
-        task = self._tasks.spawn(self._tool(command), "tool")
-        bucket = self._tool_tasks.setdefault(command.response_id, set())
-        bucket.add(task)
-
-        def forget(done: asyncio.Task[None], rid: str = command.response_id) -> None:
-            tasks = self._tool_tasks.get(rid)
-            if tasks is not None:
-                tasks.discard(done)
-                if not tasks:
-                    del self._tool_tasks[rid]
-
-        task.add_done_callback(forget)
-
-    # ------------------------------------------------------------------ speech out
-
-    def _speak(self, command: cmds.Speak) -> None:
-        assert self._playout is not None  # noqa: S101 (commands start after the stream)
-        self.notify(UpdateKind.AGENT_TEXT, command.text)
-        self._trace.synthesis_started(
-            command.speech_id, self._step_at_ms, characters=len(command.text)
-        )
-        self._latency.speech_queued(command.speech_id, command.response_id)
-        self._playout.enqueue(command)
-
-    def _stop_playback(self, command: cmds.StopPlayback) -> None:
-        assert self._playout is not None  # noqa: S101 (commands start after the stream)
-        self._playout.stop()
-        self._trace.playback_stopped(self._step_at_ms, reason=command.reason)
-        barge_in = command.reason in cmds.BARGE_IN_REASONS
-        # Reaction time counts from the caller's speech onset; a DTMF key has none.
-        onset = (
-            self._latency.barge_in_onset_ms if command.reason == cmds.StopReason.BARGE_IN else None
-        )
-        # Scheduled now, in the same loop iteration that dropped the queued audio.
-        self._tasks.spawn(self._stop_audio(onset), "stop-audio")
-        self.notify(UpdateKind.STOP_AUDIO, data={"reason": command.reason})
-        if barge_in:
-            self._metrics.barge_in()
-            self._latency.barge_in(self._step_at_ms)
-
-    async def _stop_audio(self, onset_ms: float | None) -> None:
-        self._latency.stop_audio_called(onset_ms, self._clock.now_ms())
-        try:
-            async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                await self._call.media.stop_audio()
-        except Exception as exc:  # noqa: BLE001 (adapter failure is counted, the call goes on)
-            logger.warning("stop_audio failed: %r", exc)
-            self._metrics.provider_error("media_stream", error_code(exc))
-
-    # PlayoutListener ------------------------------------------------------------------
-
-    def playback_progress(
-        self,
-        speech_id: str,
-        played_ms: float,
-        played_text: str | None,
-        duration_ms: float | None,
-    ) -> None:
-        """Report progress of ``speech_id`` to the state machine."""
-        self.feed(
-            ev.PlaybackProgress(
-                self._clock.now_ms(), speech_id, played_ms, played_text, duration_ms
-            )
-        )
-
-    def playback_completed(self, speech_id: str, duration_ms: float) -> None:
-        """Report the end of ``speech_id`` to the state machine."""
-        if self._playout is not None and self._playout.current_speech_id() is None:
-            self._latency.agent_silent()
-        now = self._clock.now_ms()
-        self._trace.synthesis_ended(speech_id, now, outcome="completed")
-        self.feed(ev.PlaybackCompleted(now, speech_id, duration_ms))
-
-    def first_audio(self, speech_id: str) -> None:
-        """Mark time to first audio of the current turn's answer."""
-        now = self._clock.now_ms()
-        self._latency.first_audio(speech_id, now)
-        self._trace.synthesis_first_audio(speech_id, now)
-
-    def first_frame_sent(self, speech_id: str) -> None:
-        """Complete and record the current turn's latency when its answer's first frame left."""
-        self._latency.first_frame(speech_id, self._clock.now_ms())
-
-    def playout_failed(self, port: str, code: str) -> None:
-        """Report a synthesis or send failure as a provider failure."""
-        self.provider_failed(port, code)
-
-    # ------------------------------------------------------------------ timers and calls
-
-    def _start_timer(self, command: cmds.StartTimer) -> None:
-        previous = self._timers.pop(command.name, None)
-        if previous is not None:
-            previous.cancel()
-        deadline = self._step_at_ms + command.delay_ms
-        self._timers[command.name] = self._tasks.spawn(self._timer(command, deadline), "timer")
-
-    async def _timer(self, command: cmds.StartTimer, deadline_ms: float) -> None:
-        await self._clock.sleep_until(deadline_ms)
-        if self._timers.get(command.name) is asyncio.current_task():
-            del self._timers[command.name]
-        self.feed(ev.TimerFired(self._clock.now_ms(), command.name, command.token))
-
-    async def _drain(self) -> None:
-        if self._playout is None:
-            return
-        try:
-            async with asyncio.timeout(self._config.drain_timeout_ms / 1000.0):
-                await self._playout.wait_drained()
-        except TimeoutError:
-            logger.warning("call %s: speech did not finish before the deadline", self._call_id)
-
-    async def _hang_up(self, command: cmds.HangUp) -> None:
-        await self._drain()
-        control = self._deps.call_control
-        if self._call.info.telephony and control is not None:
-            try:
-                async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                    await control.hang_up(self._call_id, for_everyone=True)
-            except Exception as exc:  # noqa: BLE001 (the call ends either way)
-                logger.warning("call %s: hang-up failed: %r", self._call_id, exc)
-                self._metrics.provider_error("call_control", error_code(exc))
-        self.end("hang_up")
-
-    async def _transfer(self, command: cmds.TransferCall) -> None:
-        await self._drain()
-        control = self._deps.call_control
-        if not self._call.info.telephony or control is None:
-            self.end("transfer")
-            return
-        try:
-            async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
-                await control.transfer(
-                    self._call_id,
-                    _participant(command.target),
-                    operation_context=f"transfer:{command.reason}"[:64],
-                )
-        except Exception as exc:  # noqa: BLE001 (a failed transfer is an event)
-            logger.warning("call %s: transfer failed: %r", self._call_id, exc)
-            self._metrics.provider_error("call_control", error_code(exc))
-            self._trace.transfer_result(False, self._clock.now_ms())
-            self.feed(ev.TransferResult(self._clock.now_ms(), accepted=False))

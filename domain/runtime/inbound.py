@@ -14,6 +14,7 @@ from typing import Protocol
 
 from domain import events as ev
 from domain.runtime.config import RuntimeConfig
+from domain.runtime.errors import error_code
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.speech_detector import STARTED, STOPPED, SpeechDetector
 from domain.runtime.tasks import TaskOwner, Watchdog
@@ -30,6 +31,7 @@ from ports import (
     RecognitionSession,
     SpeechToText,
     StreamClosed,
+    StreamStarted,
     UpdateKind,
     VoiceActivityDetector,
 )
@@ -37,13 +39,32 @@ from ports import (
 logger = logging.getLogger(__name__)
 
 
-def error_code(exc: BaseException) -> str:
-    """The port error's ``code``; ``timeout`` for a deadline, else ``provider_error``."""
-    if isinstance(exc, ParleyError):
-        return exc.code
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return "provider_error"
+async def first_media_event(
+    media_events: AsyncIterator[MediaEvent],
+    timeout_ms: float,
+    metrics: CallMetrics,
+    call_id: str,
+) -> MediaEvent:
+    """The stream's ``StreamStarted`` (or ``StreamClosed``); audio before it is dropped.
+
+    Returns ``StreamClosed`` with ``no_stream_start`` after ``timeout_ms``, ``error`` when the
+    stream fails, ``remote_closed`` when it ends first.
+    """
+    try:
+        async with asyncio.timeout(timeout_ms / 1000.0):
+            while True:
+                event = await anext(media_events)
+                if isinstance(event, StreamStarted | StreamClosed):
+                    return event
+                metrics.frame_dropped("before_start")
+    except StopAsyncIteration:
+        return StreamClosed("remote_closed")
+    except TimeoutError:
+        logger.warning("call %s: no stream start within the deadline", call_id)
+        return StreamClosed("no_stream_start")
+    except ParleyError as exc:
+        logger.warning("call %s: media stream failed: %s", call_id, exc.code)
+        return StreamClosed("error")
 
 
 class InboundListener(Protocol):

@@ -10,12 +10,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from domain.runtime.errors import error_code
 from domain.runtime.tasks import TaskOwner
 from ports import (
     CallMetrics,
     Clock,
     JsonObject,
-    ParleyError,
     SessionStore,
     StoreError,
     TranscriptEntry,
@@ -24,14 +24,6 @@ from ports import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _code(exc: BaseException) -> str:
-    if isinstance(exc, ParleyError):
-        return exc.code
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return "store_error"
 
 
 class TranscriptWriter:
@@ -81,7 +73,9 @@ class TranscriptWriter:
                     await self._log.append(self._call_id, entry)
             except Exception as exc:  # noqa: BLE001 (a lost line must not end the call)
                 logger.warning("call %s: transcript append failed: %r", self._call_id, exc)
-                self._metrics.provider_error("transcript_log", _code(exc))
+                self._metrics.provider_error(
+                    "transcript_log", error_code(exc, fallback="store_error")
+                )
 
 
 class SessionSaver:
@@ -164,4 +158,4 @@ class SessionSaver:
             raise StoreError("session version kept changing")
         except Exception as exc:  # noqa: BLE001 (a failed save must not end the call)
             logger.warning("call %s: session save failed: %r", self._call_id, exc)
-            self._metrics.provider_error("session_store", _code(exc))
+            self._metrics.provider_error("session_store", error_code(exc, fallback="store_error"))

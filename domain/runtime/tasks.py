@@ -7,6 +7,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ports import Clock
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -150,6 +152,14 @@ class Watchdog:
         guard = Guard(task)
         self._guards.append(guard)
         return guard
+
+    async def run(self, clock: Clock) -> None:
+        """Check every ``tick_ms`` on ``clock``, on an absolute schedule, until cancelled."""
+        next_tick = clock.now_ms()
+        while True:
+            next_tick += self._tick_ms
+            await clock.sleep_until(next_tick)
+            self.check()
 
     def check(self) -> None:
         """Advance every guard by one tick; cancel the stalled ones; forget finished tasks."""

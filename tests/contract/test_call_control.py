@@ -53,15 +53,6 @@ async def test_transfer_outcome_arrives_as_a_call_event(control_case: CallContro
     assert (event.call_connection_id, event.operation_context) == (call_id, "transfer-1")
 
 
-async def test_dtmf_recognition_is_accepted_on_a_live_call(
-    control_case: CallControlCase,
-) -> None:
-    call_id = await answered(control_case)
-    await control_case.control.start_dtmf_recognition(
-        call_id, control_case.incoming.caller, max_tones=4, operation_context="pin"
-    )
-
-
 async def test_hang_up_disconnects_and_ends_the_call(control_case: CallControlCase) -> None:
     control = control_case.control
     call_id = await answered(control_case)
@@ -79,9 +70,7 @@ async def test_operations_on_an_unknown_call_raise_call_not_found(
     with pytest.raises(CallNotFoundError):
         await control_case.control.hang_up("no-such-call")
     with pytest.raises(CallNotFoundError):
-        await control_case.control.start_dtmf_recognition(
-            "no-such-call", control_case.incoming.caller
-        )
+        await control_case.control.transfer("no-such-call", control_case.transfer_target)
 
 
 async def test_provider_failures_raise_port_errors(control_case: CallControlCase) -> None:

@@ -83,7 +83,8 @@ def test_switching_token_checks_off_warns_loudly(caplog: pytest.LogCaptureFixtur
 def test_routes_are_served_only_when_acs_is_configured() -> None:
     settings = load_settings(None)
     assert (
-        acs_routes_for(settings, call_control_provider=None, handler=NoCalls(), metrics=None) == ()
+        acs_routes_for(settings, call_control=FakeCallControl(), handler=NoCalls(), metrics=None)
+        == ()
     )
     configured = settings.__class__(
         **{
@@ -94,7 +95,10 @@ def test_routes_are_served_only_when_acs_is_configured() -> None:
             ),
         }
     )
-    routes = acs_routes_for(configured, call_control_provider=None, handler=NoCalls(), metrics=None)
+    assert acs_routes_for(configured, call_control=None, handler=NoCalls(), metrics=None) == ()
+    routes = acs_routes_for(
+        configured, call_control=FakeCallControl(), handler=NoCalls(), metrics=None
+    )
     assert sorted(r.path for r in routes) == [  # type: ignore[attr-defined]
         "/api/acs/callbacks",
         "/api/acs/events",

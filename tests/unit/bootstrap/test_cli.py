@@ -47,6 +47,21 @@ def test_check_prints_the_adapter_of_each_port_and_passes(
     assert "check_balance" in result.output
 
 
+def test_check_shows_the_effective_runtime_deadlines_and_where_they_come_from(
+    runner: CliRunner, fake_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARLEY_LLM", "openai")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("PARLEY_RUNTIME_PACING_LEAD_MS", "40")
+    result = runner.invoke(app, ["check", "--env-file", str(fake_env)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    first_token = next(line for line in lines if "first_token_timeout_ms" in line)
+    assert "11000" in first_token and "OPENAI_FIRST_TOKEN_TIMEOUT_S" in first_token
+    pacing = next(line for line in lines if "pacing_lead_ms" in line)
+    assert "40" in pacing and "PARLEY_RUNTIME_PACING_LEAD_MS" in pacing
+
+
 def test_check_fails_naming_a_bad_key(runner: CliRunner, fake_env: Path) -> None:
     fake_env.write_text("PARLEY_MAX_CONCURRENT_CALLS=lots\n")
     result = runner.invoke(app, ["check", "--env-file", str(fake_env)])
