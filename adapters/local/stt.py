@@ -43,6 +43,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from adapters.audio import FormatConverter
+from adapters.audio.convert import check_resample
 from adapters.local._imports import require
 from ports import (
     PCM16_16K,
@@ -170,10 +171,13 @@ class PocketsphinxSpeechToText:
             language: Only US English is bundled; another tag is logged and ignored.
 
         Raises:
-            InvalidAudioError: ``fmt`` has more than 2 channels.
+            InvalidAudioError: ``fmt`` has more than 2 channels, or a rate no sane resampling
+                ratio reaches 16 kHz from (checked here, before a decoder process is taken,
+                rather than failing inside the child).
         """
         if fmt.channels > 2:
             raise InvalidAudioError(f"pocketsphinx sessions take mono or stereo, got {fmt}")
+        check_resample(fmt.sample_rate_hz, NATIVE_FORMAT.sample_rate_hz, fmt.channels)
         if language is not None and not language.lower().startswith("en"):
             logger.warning("pocketsphinx has only the en-US model; ignoring language %s", language)
         settings = _Settings(
