@@ -32,7 +32,8 @@ JWT. Boundaries (``docs/acs.md``, "Limits and refusals"):
   a delivery holding an IncomingCall gets 503 and nothing is answered (Event Grid retries,
   reaching another instance).
 * Media socket refusals, after the upgrade is accepted: close **1013** (Try Again Later) with
-  reason ``busy: ...`` or ``draining: ...`` (counted in ``parley_calls_refused_total``), close
+  reason ``server busy: ...`` or ``server draining: ...`` (counted in
+  ``parley_calls_refused_total`` as ``busy``/``draining``), close
   **1008** (Policy Violation) with reason ``call already has a media stream`` for a second
   socket of a live call (counted as ``duplicate_media``).
 * Drain timeout: the calls still live here are hung up through Call Automation.
@@ -727,8 +728,7 @@ class AcsGateway:
         logger.warning("ACS media connection refused: %s", detail)
         self._count_refused(label)
         await websocket.accept()
-        reason = detail if detail.startswith(label) else f"{label}: {detail}"
-        await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason=reason[:120])
+        await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason=detail[:120])
 
     async def _media_for(self, websocket: WebSocket, token: str) -> None:
         found = await self._call_id_for(websocket, token)

@@ -89,7 +89,7 @@ class CallAdmission:
             CallRefused: Draining, or ``max_calls`` calls are in progress.
         """
         if self._draining:
-            raise CallRefused("draining", "server draining (shutting down); call again shortly")
+            raise CallRefused("draining", "server draining: shutting down, call again shortly")
         if self._active >= self._max:
             raise CallRefused(
                 "busy", f"server busy: {self._active} of {self._max} calls in progress"

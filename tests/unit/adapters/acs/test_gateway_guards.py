@@ -357,7 +357,7 @@ class TestAdmission:
         await client.connect()
         await asyncio.wait_for(client.closed.wait(), 5)
         assert client.close_code == 1013
-        assert client.close_reason.startswith("draining")
+        assert client.close_reason.startswith("server draining")
         assert gateway_on.metrics.refused == ["draining"]
 
     async def test_a_socket_waiting_for_its_answer_already_holds_a_call_slot(
