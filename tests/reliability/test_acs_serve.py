@@ -156,3 +156,24 @@ async def test_while_draining_incoming_calls_get_503_and_a_call_outliving_the_dr
         returncode = await asyncio.to_thread(served.process.wait, 15)
     assert live.hang_ups == ["terminate"]
     assert returncode in (0, -signal.SIGTERM)
+
+
+async def test_parley_serve_closes_200_slowloris_connections_and_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    async with parley_serve(tmp_path) as served:
+        port = int(served.base.rsplit(":", 1)[1])
+        held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        try:
+            for _ in range(200):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"POST /api/acs/events HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                held.append((reader, writer))
+            # Every one is closed by the server (EOF) within the default 10 s header deadline.
+            async with asyncio.timeout(30):
+                for reader, _ in held:
+                    assert await reader.read() == b""
+            assert (await served.http.get(f"{served.base}/health")).status_code == 200
+        finally:
+            for _, writer in held:
+                writer.close()
