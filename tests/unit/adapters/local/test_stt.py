@@ -11,10 +11,10 @@ import pytest
 
 from adapters.audio import read_wav_frames
 from ports import (
-    AudioFormat,
     MULAW_8K,
     PCM16_16K,
     PCM16_24K,
+    AudioFormat,
     AudioFrame,
     InvalidAudioError,
     StreamClosedError,
