@@ -536,15 +536,29 @@ class AcsGateway:
                 status_code=503,
                 headers={"Retry-After": "1"},
             )
-        statuses = await asyncio.gather(*(self._answer_bounded(e) for e in incoming))
-        status = max(statuses, default=200)
+        status = await self._answer_all(incoming)
         if status >= 500:
             return JSONResponse({"error": "answer failed, retry"}, status_code=status)
         return Response(status_code=200)
 
-    async def _answer_bounded(self, event: EventGridEvent) -> int:
-        async with self._answer_slots:
-            return await self._incoming_call(event)
+    async def _answer_all(self, incoming: list[EventGridEvent]) -> int:
+        """Answer a delivery's IncomingCalls, at most ``answer_concurrency`` at once.
+
+        A few workers take the events in order (not one task per event); the slots are shared
+        by concurrent deliveries. Returns the worst HTTP status (503 when a retry is needed).
+        """
+        pending = iter(incoming)
+        worst = 200
+
+        async def worker() -> None:
+            nonlocal worst
+            for event in pending:
+                async with self._answer_slots:
+                    worst = max(worst, await self._incoming_call(event))
+
+        workers = min(len(incoming), self.config.answer_concurrency)
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return worst
 
     async def _incoming_call(self, event: EventGridEvent) -> int:
         if not self._seen.add(event.id):
