@@ -27,7 +27,9 @@ was bound here to another call is ignored, and a media socket without one is ref
 JWT. Boundaries (``docs/acs.md``, "Limits and refusals"):
 
 * Event Grid: at most ``max_events_per_delivery`` events per POST (413 beyond, JSON body
-  ``{"error": "too_many_events", "max_events": N}``); IncomingCalls of one delivery are
+  ``{"error": "too_many_events", "max_events": N}``; Event Grid does not retry a 413 and
+  retries a 503, docs: "Event Grid message delivery and retry",
+  learn.microsoft.com/azure/event-grid/delivery-and-retry); IncomingCalls of one delivery are
   answered concurrently, at most ``answer_concurrency`` at a time; while the instance drains,
   a delivery holding an IncomingCall gets 503 and nothing is answered (Event Grid retries,
   reaching another instance).
