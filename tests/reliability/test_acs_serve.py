@@ -21,8 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.acs_emulator.media_client import MediaClient
 from adapters.acs_emulator.server import AcsEmulator, EmulatedCall, free_port
 from bootstrap.settings import all_env_keys
+from ports import PCM16_16K
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -177,3 +179,21 @@ async def test_parley_serve_closes_200_slowloris_connections_and_keeps_serving(
         finally:
             for _, writer in held:
                 writer.close()
+
+
+async def test_parley_serve_refuses_a_second_media_socket_and_counts_it(tmp_path: Path) -> None:
+    async with parley_serve(tmp_path) as served:
+        call = await connected(served)
+        second = MediaClient(
+            str(call.media_options["transportUrl"]),
+            token=served.emulator.mint_token(),
+            call_connection_id=call.call_connection_id,
+            correlation_id=call.correlation_id,
+            fmt=PCM16_16K,
+        )
+        await second.connect()
+        await asyncio.wait_for(second.closed.wait(), 10)
+        metrics = (await served.http.get(f"{served.base}/metrics")).text
+        await served.emulator.hang_up(call)
+    assert (second.close_code, second.close_reason) == (1008, "call already has a media stream")
+    assert 'parley_calls_refused_total{reason="duplicate_media"} 1.0' in metrics
