@@ -16,6 +16,11 @@ sessions pay the start-up (about 1 s: interpreter, imports, 0.3 s model load); c
 :meth:`PocketsphinxSpeechToText.aclose` at shutdown. Scripts that use this adapter need the
 usual ``if __name__ == "__main__":`` guard (spawn re-imports the main module).
 
+Isolation: unlike the espeak-ng TTS there is no worker shared by calls: a decoder process
+serves one session at a time, so a slow or stuck decode stalls only its own call. Formats are
+checked when a session opens (rates outside the resampler's sane range are refused up front,
+:func:`adapters.audio.convert.check_resample`), never inside the child.
+
 Endpointing: a final is produced (a) when the runtime calls ``end_of_speech()`` (its VAD
 endpoint), (b) when pocketsphinx's own ``Endpointer`` (WebRTC VAD, 0.3 s window) sees the
 end of a speech region, if ``own_endpointing`` is on, and (c) at ``flush()``.
