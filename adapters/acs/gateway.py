@@ -24,7 +24,7 @@ Both URLs given to ``answer_call`` also carry a per-call token (:mod:`adapters.a
 a callback without a token this deployment issued gets 403 and never reaches the router (so it
 can neither end a live call nor make the router hang up a call at ACS), a callback whose token
 was bound here to another call is ignored, and a media socket without one is refused like a bad
-JWT. Boundaries (``docs/acs.md``, "Limits and refusals"):
+JWT. Boundaries (all in ``docs/acs.md``):
 
 * Event Grid: at most ``max_events_per_delivery`` events per POST (413 beyond, JSON body
   ``{"error": "too_many_events", "max_events": N}``; Event Grid does not retry a 413 and
