@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -266,7 +267,7 @@ class Refusals:
 
 
 @pytest.fixture
-async def gateway_on(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+async def gateway_on() -> AsyncIterator[Any]:
     async def start(
         control: FakeCallControl, admission: CallAdmission | None = None, **config: Any
     ) -> tuple[str, AcsGateway]:
@@ -285,8 +286,6 @@ async def gateway_on(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
             serve_app(Starlette(routes=gateway.routes()), port=port)
         )
         return base, gateway
-
-    import contextlib
 
     metrics = Refusals()
     async with contextlib.AsyncExitStack() as stack:
