@@ -48,6 +48,7 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -538,12 +539,12 @@ class AcsGateway:
                 status_code=503,
                 headers={"Retry-After": "1"},
             )
-        status = await self._answer_all(incoming)
+        status = await self._answer_all(incoming, _traceparent(request.headers))
         if status >= 500:
             return JSONResponse({"error": "answer failed, retry"}, status_code=status)
         return Response(status_code=200)
 
-    async def _answer_all(self, incoming: list[EventGridEvent]) -> int:
+    async def _answer_all(self, incoming: list[EventGridEvent], traceparent: str = "") -> int:
         """Answer a delivery's IncomingCalls, at most ``answer_concurrency`` at once.
 
         A few workers take the events in order (not one task per event); the slots are shared
@@ -556,13 +557,13 @@ class AcsGateway:
             nonlocal worst
             for event in pending:
                 async with self._answer_slots:
-                    worst = max(worst, await self._incoming_call(event))
+                    worst = max(worst, await self._incoming_call(event, traceparent))
 
         workers = min(len(incoming), self.config.answer_concurrency)
         await asyncio.gather(*(worker() for _ in range(workers)))
         return worst
 
-    async def _incoming_call(self, event: EventGridEvent) -> int:
+    async def _incoming_call(self, event: EventGridEvent, traceparent: str = "") -> int:
         if not self._seen.add(event.id):
             logger.info("duplicate IncomingCall delivery %s ignored", event.id)
             return 200
@@ -578,6 +579,7 @@ class AcsGateway:
             server_call_id=data.server_call_id,
             correlation_id=data.correlation_id,
             caller_display_name=data.caller_display_name,
+            traceparent=traceparent,
         )
         token = self.call_tokens.issue()
         loop = asyncio.get_running_loop()
@@ -808,6 +810,8 @@ class AcsGateway:
             correlation_id=websocket.headers.get("x-ms-call-correlation-id", "")
             or (incoming.correlation_id if incoming else ""),
             telephony=True,
+            traceparent=_traceparent(websocket.headers)
+            or (incoming.traceparent if incoming else ""),
         )
         self.active_media += 1
         try:
@@ -826,6 +830,18 @@ class AcsGateway:
                 answered = pending.answered
                 if answered.done() and not answered.cancelled() and answered.result() == call_id:
                     del self._pending[token]
+
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def _traceparent(headers: Any) -> str:
+    """A well-formed W3C ``traceparent`` header value, else "".
+
+    Format: "Trace Context", https://www.w3.org/TR/trace-context/#traceparent-header .
+    """
+    value = str(headers.get("traceparent", "")).strip().lower()
+    return value if _TRACEPARENT.match(value) else ""
 
 
 def acs_routes(gateway: AcsGateway) -> Sequence[BaseRoute]:
