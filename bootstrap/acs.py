@@ -6,6 +6,8 @@ Used by the container/app factory and by ``parley call``. Nothing here runs at i
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -110,6 +112,33 @@ def build_acs_client(settings: AcsSettings) -> AcsClient:
     return AcsClient(call_control, client, owned_credential)
 
 
+def call_token_key(settings: AcsSettings) -> bytes | None:
+    """The HMAC key of the per-call callback/media URL tokens, shared by every instance.
+
+    Derived (HMAC-SHA256, fixed label) from the ACS access key in ``ACS_CONNECTION_STRING``,
+    else from ``ACS_WEBHOOK_KEY``; never the secret itself. None when neither is set: the
+    gateway then uses a random key, so callbacks are bound to the instance that answered.
+    """
+    material = ""
+    if settings.connection_string is not None:
+        material = parse_connection_string(settings.connection_string.get_secret_value())[1]
+    elif settings.webhook_key is not None:
+        material = settings.webhook_key.get_secret_value()
+    if not material:
+        return None
+    return hmac.new(material.encode(), b"parley-acs-call-token-v1", hashlib.sha256).digest()
+
+
+def warn_if_webhook_open(settings: AcsSettings) -> None:
+    """Log a loud warning when ``ACS_WEBHOOK_KEY`` is empty (the Event Grid webhook is open)."""
+    if settings.webhook_key is None or not settings.webhook_key.get_secret_value():
+        logger.warning(
+            "!!! ACS_WEBHOOK_KEY is empty: POST /api/acs/events accepts Event Grid posts from "
+            "anyone, and each IncomingCall in them is answered. Set ACS_WEBHOOK_KEY and put "
+            "?code=<key> on the Event Grid subscription's endpoint URL. !!!"
+        )
+
+
 def build_acs_gateway(
     settings: AcsSettings,
     *,
@@ -155,6 +184,13 @@ def build_acs_gateway(
             "media connections are NOT "
             "authenticated. Use this only offline with the local emulator. !!!"
         )
+    warn_if_webhook_open(settings)
+    token_key = call_token_key(settings)
+    if token_key is None:
+        logger.info(
+            "ACS call tokens use a per-process key (no ACS_CONNECTION_STRING access key or "
+            "ACS_WEBHOOK_KEY): callbacks are accepted only by the instance that answered"
+        )
     return AcsGateway(
         AcsGatewayConfig(
             public_base_url=settings.callback_base_url or public_base_url,
@@ -162,6 +198,7 @@ def build_acs_gateway(
             verify_tokens=settings.verify_tokens,
             webhook_key=(settings.webhook_key.get_secret_value() if settings.webhook_key else None),
             idle_timeout_s=idle_timeout_s,
+            call_token_key=token_key,
         ),
         call_control=call_control,
         handler=handler,

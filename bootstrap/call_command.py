@@ -18,12 +18,13 @@ import contextlib
 import dataclasses
 import json
 import logging
+import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import typer
 from rich.console import Console
@@ -66,8 +67,12 @@ class CallStack:
 
     @property
     def events_url(self) -> str:
-        """The server's Event Grid webhook."""
-        return self.base_url.rstrip("/") + "/api/acs/events"
+        """The server's Event Grid webhook, with ``?code=<ACS_WEBHOOK_KEY>`` when one is set."""
+        url = self.base_url.rstrip("/") + "/api/acs/events"
+        key = self.settings.acs.webhook_key
+        if key is not None and key.get_secret_value():
+            url += "?" + urlencode({"code": key.get_secret_value()})
+        return url
 
     @property
     def format(self) -> AudioFormat:
@@ -87,7 +92,9 @@ def emulated_settings(settings: Settings, emulator: AcsEmulator, base_url: str) 
             "jwks_url": "",
             "verify_tokens": True,
             "enforce_https": False,
-            "webhook_key": None,
+            # The in-process server guards its webhook as production should; the stack's
+            # events_url carries the key.
+            "webhook_key": _secret(secrets.token_urlsafe(18)),
         }
     )
     providers = settings.providers.model_copy(update={"telephony": "acs"})

@@ -42,6 +42,19 @@ _SENSITIVE_PAIR = re.compile(
     (?P<value>[^\s"',;&}]+)
     """
 )
+# An `Authorization` header in any rendering: `authorization: Bearer x` (websockets' DEBUG
+# lines), `"Authorization": "Basic x"` (JSON), `(b'authorization', b'Bearer x')` (ASGI scope
+# reprs). The whole value goes, scheme included, up to the end of the quoted value or the line.
+_AUTHORIZATION = re.compile(
+    r"""(?ix)
+    (?P<name>(?:proxy-)?authorization["']?\s*(?:[:=]|,)\s*b?["']?)
+    (?P<value>[^"'\r\n]+)
+    """
+)
+# A bearer/basic credential anywhere, and anything shaped like a JWT (three base64url parts,
+# the first a JSON object: "eyJ"), wherever it appears (URLs, reprs, exception texts).
+_BEARER = re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 # Record attributes that logging itself sets; anything else on a record came from `extra=`.
 _RESERVED = frozenset(
     vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()
@@ -51,7 +64,11 @@ _HANDLER_NAME = "parley"
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove secret values and sensitive ``name=value`` pairs from ``text``.
+    """Remove secret values, credentials and sensitive ``name=value`` pairs from ``text``.
+
+    Besides the exact ``secrets``, it removes ``Authorization`` header values (any casing, in
+    header, JSON or ASGI-tuple form), ``Bearer``/``Basic`` credentials and JWT-shaped strings
+    (``eyJ...``), so an ACS media token never reaches a log line (issue 12, item 7).
 
     Args:
         text: Any log text.
@@ -63,6 +80,9 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
+    text = _AUTHORIZATION.sub(lambda m: f"{m['name']}{REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m['scheme']} {REDACTED}", text)
+    text = _JWT.sub(REDACTED, text)
     return _SENSITIVE_PAIR.sub(lambda m: f"{m['name']}{m['sep']}{m['quote']}{REDACTED}", text)
 
 

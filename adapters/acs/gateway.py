@@ -19,6 +19,26 @@ Callbacks and the media upgrade carry ACS's RS256 JWT (docs: "How to secure webh
 learn.microsoft.com/azure/communication-services/how-tos/call-automation/secure-webhook-endpoint),
 checked by :class:`~adapters.acs.auth.AcsTokenValidator`: 401 on a bad callback token; on the
 WebSocket a 401 denial response where the server supports it, else close 1008.
+
+Both URLs given to ``answer_call`` also carry a per-call token (:mod:`adapters.acs.call_tokens`):
+a callback without a token this deployment issued gets 403 and never reaches the router (so it
+can neither end a live call nor make the router hang up a call at ACS), a callback whose token
+was bound here to another call is ignored, and a media socket without one is refused like a bad
+JWT. Boundaries (all in ``docs/acs.md``):
+
+* Event Grid: at most ``max_events_per_delivery`` events per POST (413 beyond, JSON body
+  ``{"error": "too_many_events", "max_events": N}``; Event Grid does not retry a 413 and
+  retries a 503, docs: "Event Grid message delivery and retry",
+  learn.microsoft.com/azure/event-grid/delivery-and-retry); IncomingCalls of one delivery are
+  answered concurrently, at most ``answer_concurrency`` at a time; while the instance drains,
+  a delivery holding an IncomingCall gets 503 and nothing is answered (Event Grid retries,
+  reaching another instance).
+* Media socket refusals, after the upgrade is accepted: close **1013** (Try Again Later) with
+  reason ``server busy: ...`` or ``server draining: ...`` (counted in
+  ``parley_calls_refused_total`` as ``busy``/``draining``), close
+  **1008** (Policy Violation) with reason ``call already has a media stream`` for a second
+  socket of a live call (counted as ``duplicate_media``).
+* Drain timeout: the calls still live here are hung up through Call Automation.
 """
 
 from __future__ import annotations
@@ -29,9 +49,8 @@ import hmac
 import json
 import logging
 import re
-import secrets
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -47,6 +66,7 @@ from starlette.websockets import WebSocket
 
 from adapters.acs.auth import AcsTokenValidator, TokenRejectedError, bearer_token
 from adapters.acs.call_control import TRANSIENT_ERRORS
+from adapters.acs.call_tokens import TOKEN_PARAM, CallTokens
 from adapters.acs.media_codec import tone_to_digit
 from adapters.acs.media_stream import AcsMediaStream
 from adapters.acs.router import CallEventRouter
@@ -69,6 +89,18 @@ from ports import (
 )
 
 logger = logging.getLogger(__name__)
+
+CLOSE_TRY_AGAIN_LATER: Final = 1013
+"""Media socket refused: the instance is at its call limit or draining (RFC 6455 1013)."""
+
+CLOSE_POLICY_VIOLATION: Final = 1008
+"""Media socket refused: the call already has one (RFC 6455 1008, Policy Violation)."""
+
+DUPLICATE_MEDIA_REASON: Final = "call already has a media stream"
+"""Close reason sent with :data:`CLOSE_POLICY_VIOLATION` to a second socket of one call."""
+
+_PARSE_ON_LOOP_BYTES: Final = 64 * 1024
+_YIELD_EVERY: Final = 100
 
 EVENTS_PATH: Final = "/api/acs/events"
 CALLBACKS_PATH: Final = "/api/acs/callbacks"
@@ -230,7 +262,12 @@ def callback_to_event(event_type: str, data: Any) -> CallEvent | None:
 
 
 class CallAdmission(Protocol):
-    """Per-process call admission (the HTTP app's), seen structurally."""
+    """Per-process call admission (the HTTP app's), seen structurally.
+
+    Optional members, used when present: ``draining`` (bool), ``on_drain_timeout(hook)``
+    (register an async hook run when the drain times out). A refusal raised by ``acquire``
+    may carry ``reason`` (metric label) and ``detail`` (close reason).
+    """
 
     def acquire(self) -> None:
         """Take a call slot; raises when busy or draining."""
@@ -266,6 +303,12 @@ class AcsGatewayConfig:
         answer_wait_s: How long the media socket waits for the answer of its call, seconds.
         idle_timeout_s: Close a media socket silent for this long, seconds.
         max_body_bytes: Largest webhook/callback body accepted, bytes.
+        call_token_key: HMAC key of the per-call URL tokens, shared by the deployment's
+            instances; None for a random key (callbacks bound to this process).
+        max_events_per_delivery: Most Event Grid events in one POST; more gets 413. Keep the
+            subscription's ``maxEventsPerBatch`` at or below it.
+        answer_concurrency: Most IncomingCalls of one instance being answered at once.
+        hang_up_timeout_s: Deadline of each Call Automation hang-up at drain timeout, s.
     """
 
     public_base_url: str
@@ -277,6 +320,10 @@ class AcsGatewayConfig:
     answer_wait_s: float = 10.0
     idle_timeout_s: float = 30.0
     max_body_bytes: int = 1024 * 1024
+    call_token_key: bytes | None = None
+    max_events_per_delivery: int = 1000
+    answer_concurrency: int = 16
+    hang_up_timeout_s: float = 5.0
 
     @property
     def media_base_url(self) -> str:
@@ -331,8 +378,14 @@ class AcsGateway:
         self._clock = clock
         self._seen = TtlSet(ttl_s=config.dedupe_ttl_s, max_size=config.dedupe_max, clock=clock)
         self._pending: OrderedDict[str, _PendingCall] = OrderedDict()
+        self.call_tokens = CallTokens(config.call_token_key, max_bound=config.dedupe_max)
+        self._answer_slots = asyncio.Semaphore(config.answer_concurrency)
+        self._media_calls: set[str] = set()
         self.answered_calls = 0
         self.active_media = 0
+        register = getattr(admission, "on_drain_timeout", None)
+        if callable(register):
+            register(self.hang_up_live_calls)
 
     def routes(self) -> list[BaseRoute]:
         """Starlette routes: POST /api/acs/events, POST /api/acs/callbacks, WS /ws/acs/media."""
@@ -354,9 +407,20 @@ class AcsGateway:
             if len(body) > self.config.max_body_bytes:
                 return None, JSONResponse({"error": "body too large"}, status_code=413)
         try:
+            if len(body) > _PARSE_ON_LOOP_BYTES:
+                # A 1 MiB body takes milliseconds to parse: not on the loop.
+                return await asyncio.to_thread(json.loads, bytes(body)), None
             return json.loads(body), None
         except (ValueError, RecursionError):
             return None, JSONResponse({"error": "body is not JSON"}, status_code=400)
+
+    def _draining(self) -> bool:
+        return bool(getattr(self._admission, "draining", False))
+
+    def _count_refused(self, reason: str) -> None:
+        count = getattr(self._metrics, "call_refused", None)
+        if callable(count):
+            count(reason)
 
     def _webhook_key_ok(self, request: Request) -> bool:
         expected = self.config.webhook_key
@@ -386,13 +450,32 @@ class AcsGateway:
         if error is not None:
             return error
         items = body if isinstance(body, list) else [body]
-        status = 200
-        for item in items:
+        cap = self.config.max_events_per_delivery
+        if len(items) > cap:
+            logger.warning("Event Grid post refused: %d events, at most %d", len(items), cap)
+            return JSONResponse(
+                {
+                    "error": "too_many_events",
+                    "detail": f"at most {cap} events per delivery; set the subscription's"
+                    f" maxEventsPerBatch to {cap} or less",
+                    "max_events": cap,
+                },
+                status_code=413,
+            )
+        events: list[EventGridEvent] = []
+        shape_errors = 0
+        for index, item in enumerate(items):
+            if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # let other calls' frames through on a big delivery
             try:
-                event = EventGridEvent.model_validate(item)
-            except ValidationError as exc:
-                logger.warning("Event Grid event ignored: %d shape errors", exc.error_count())
-                continue
+                events.append(EventGridEvent.model_validate(item))
+            except ValidationError:
+                shape_errors += 1
+        if shape_errors:
+            logger.warning("Event Grid delivery: %d event(s) ignored (shape errors)", shape_errors)
+        incoming: list[EventGridEvent] = []
+        others: Counter[str] = Counter()
+        for event in events:
             if event.event_type == VALIDATION_EVENT:
                 code = event.data.get("validationCode")
                 if not isinstance(code, str):
@@ -400,14 +483,44 @@ class AcsGateway:
                 logger.info("Event Grid subscription validated")
                 return JSONResponse({"validationResponse": code})
             if event.event_type == INCOMING_CALL_EVENT:
-                status = max(
-                    status, await self._incoming_call(event, _traceparent(request.headers))
-                )
+                incoming.append(event)
             else:
-                logger.info("Event Grid event %s acknowledged, not handled", event.event_type)
+                others[event.event_type] += 1
+        for event_type, count in others.items():
+            logger.info("Event Grid: %d %s event(s) acknowledged, not handled", count, event_type)
+        if incoming and self._draining():
+            # Not answered: Event Grid retries the delivery, which reaches another instance.
+            logger.warning(
+                "Event Grid delivery with %d IncomingCall(s) refused: draining", len(incoming)
+            )
+            return JSONResponse(
+                {"error": "draining", "detail": "this instance is shutting down; retry"},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+        status = await self._answer_all(incoming, _traceparent(request.headers))
         if status >= 500:
             return JSONResponse({"error": "answer failed, retry"}, status_code=status)
         return Response(status_code=200)
+
+    async def _answer_all(self, incoming: list[EventGridEvent], traceparent: str = "") -> int:
+        """Answer a delivery's IncomingCalls, at most ``answer_concurrency`` at once.
+
+        A few workers take the events in order (not one task per event); the slots are shared
+        by concurrent deliveries. Returns the worst HTTP status (503 when a retry is needed).
+        """
+        pending = iter(incoming)
+        worst = 200
+
+        async def worker() -> None:
+            nonlocal worst
+            for event in pending:
+                async with self._answer_slots:
+                    worst = max(worst, await self._incoming_call(event, traceparent))
+
+        workers = min(len(incoming), self.config.answer_concurrency)
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return worst
 
     async def _incoming_call(self, event: EventGridEvent, traceparent: str = "") -> int:
         if not self._seen.add(event.id):
@@ -427,14 +540,14 @@ class AcsGateway:
             caller_display_name=data.caller_display_name,
             traceparent=traceparent,
         )
-        token = secrets.token_urlsafe(18)
+        token = self.call_tokens.issue()
         loop = asyncio.get_running_loop()
         self._expire_pending()
         pending = _PendingCall(
             incoming, loop.create_future(), self._clock() + self.config.dedupe_ttl_s
         )
         self._pending[token] = pending
-        query = urlencode({"session": token})
+        query = urlencode({TOKEN_PARAM: token})
         base = self.config.public_base_url.rstrip("/")
         media = MediaOptions(
             transport_url=f"{self.config.media_base_url}{MEDIA_PATH}?{query}",
@@ -455,6 +568,7 @@ class AcsGateway:
                 return 503
             return 200
         pending.answered.set_result(connection.call_connection_id)
+        self.call_tokens.bind(token, connection.call_connection_id)
         self.answered_calls += 1
         logger.info(
             "answered call %s (correlation %s)",
@@ -481,6 +595,15 @@ class AcsGateway:
         if reason is not None:
             logger.warning("ACS callback refused: token %s", reason)
             return JSONResponse({"error": "unauthorized", "reason": reason}, status_code=401)
+        token = request.query_params.get(TOKEN_PARAM, "")
+        if not self.call_tokens.verify(token):
+            # Not a URL this deployment gave to answer_call: nothing in it may reach a call.
+            logger.warning("ACS callback refused: no call token issued by this deployment")
+            return JSONResponse(
+                {"error": "unknown_call", "detail": "callback URL not issued by this deployment"},
+                status_code=403,
+            )
+        bound = self.call_tokens.call_for(token)
         body, error = await self._json_body(request)
         if error is not None:
             return error
@@ -505,6 +628,14 @@ class AcsGateway:
             if event is None:
                 logger.info("ACS callback %s acknowledged, not handled", cloud_event.type)
                 continue
+            if bound is not None and event.call_connection_id != bound:
+                logger.warning(
+                    "ACS callback %s names call %s but its token is call %s's; ignored",
+                    cloud_event.type,
+                    event.call_connection_id,
+                    bound,
+                )
+                continue
             outcome = await self.router.deliver(event)
             logger.debug(
                 "callback %s for %s: %s",
@@ -525,13 +656,17 @@ class AcsGateway:
         else:
             await websocket.close(code=1008, reason=reason[:100])
 
-    async def _call_id_for(self, websocket: WebSocket) -> tuple[str, IncomingCall | None] | None:
+    async def _call_id_for(
+        self, websocket: WebSocket, token: str
+    ) -> tuple[str, IncomingCall | None] | None:
         header_id = websocket.headers.get("x-ms-call-connection-id", "")
-        token = websocket.query_params.get("session", "")
-        pending = self._pending.get(token) if token else None
+        pending = self._pending.get(token)
         if pending is None:
-            # Answered by another instance, or an unknown session: the ACS header still names
-            # the call (the token check above already proved the peer is ACS).
+            bound = self.call_tokens.call_for(token)
+            if bound is not None:
+                return bound, None  # answered here; the token names the call, not the header
+            # Answered by another instance of this deployment (the token's MAC is ours): the
+            # ACS header names the call.
             return (header_id, None) if header_id else None
         try:
             async with asyncio.timeout(self.config.answer_wait_s):
@@ -546,24 +681,73 @@ class AcsGateway:
         if reason is not None:
             await self._reject_socket(websocket, f"token {reason}")
             return
-        found = await self._call_id_for(websocket)
-        if found is None:
+        token = websocket.query_params.get(TOKEN_PARAM, "")
+        if not self.call_tokens.verify(token):
             await self._reject_socket(websocket, "unknown call")
             return
-        call_id, incoming = found
+        # The slot is taken before waiting for the answer or the first metadata message, so
+        # sockets that have not started yet count against the concurrent-call limit too.
         if self._admission is not None:
             try:
                 self._admission.acquire()
             except Exception as exc:
-                logger.warning("ACS call %s refused: %s", call_id, exc)
-                await websocket.accept()
-                await websocket.close(code=1013, reason="server busy")
+                await self._refuse_busy(websocket, exc)
                 return
         try:
-            await self._run_media(websocket, call_id, incoming)
+            await self._media_for(websocket, token)
         finally:
             if self._admission is not None:
                 self._admission.release()
+
+    async def _refuse_busy(self, websocket: WebSocket, exc: Exception) -> None:
+        label = str(getattr(exc, "reason", "busy"))
+        detail = str(getattr(exc, "detail", exc))
+        logger.warning("ACS media connection refused: %s", detail)
+        self._count_refused(label)
+        await websocket.accept()
+        await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason=detail[:120])
+
+    async def _media_for(self, websocket: WebSocket, token: str) -> None:
+        found = await self._call_id_for(websocket, token)
+        if found is None:
+            await self._reject_socket(websocket, "unknown call")
+            return
+        call_id, incoming = found
+        if call_id in self._media_calls:
+            logger.warning("second ACS media socket for call %s refused", call_id)
+            self._count_refused("duplicate_media")
+            await websocket.accept()
+            await websocket.close(code=CLOSE_POLICY_VIOLATION, reason=DUPLICATE_MEDIA_REASON)
+            return
+        self._media_calls.add(call_id)
+        try:
+            await self._run_media(websocket, call_id, incoming)
+        finally:
+            self._media_calls.discard(call_id)
+
+    @property
+    def live_calls(self) -> frozenset[str]:
+        """Call connection ids with a media socket open on this instance."""
+        return frozenset(self._media_calls)
+
+    async def hang_up_live_calls(self) -> None:
+        """Hang up, through Call Automation, every call with media here (drain timeout).
+
+        Each hang-up has a ``hang_up_timeout_s`` deadline; failures are logged, never raised.
+        Only calls this deployment answered have a media socket here (their URL token).
+        """
+        calls = sorted(self._media_calls)
+        if calls:
+            logger.warning("drain timeout: hanging up %d ACS call(s) at ACS", len(calls))
+
+        async def hang_up(call_id: str) -> None:
+            try:
+                async with asyncio.timeout(self.config.hang_up_timeout_s):
+                    await self._call_control.hang_up(call_id, for_everyone=True)
+            except (ProviderError, TimeoutError) as exc:
+                logger.warning("hang-up of call %s at drain timeout failed: %r", call_id, exc)
+
+        await asyncio.gather(*(hang_up(c) for c in calls))
 
     async def _run_media(
         self, websocket: WebSocket, call_id: str, incoming: IncomingCall | None

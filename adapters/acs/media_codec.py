@@ -56,6 +56,9 @@ ACS_AUDIO_FORMATS: Final[Mapping[str, AudioFormat]] = MappingProxyType(
 )
 """ACS ``audioFormat`` names (MediaStreamingOptions) and the formats they mean."""
 
+ACS_SAMPLE_RATES_HZ: Final = frozenset(fmt.sample_rate_hz for fmt in ACS_AUDIO_FORMATS.values())
+"""The only ``AudioMetadata.sampleRate`` values ACS negotiates (16 000 and 24 000 Hz)."""
+
 DTMF_TONE_DIGITS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "zero": "0",
@@ -315,7 +318,11 @@ def decode_inbound(
     Returns:
         The decoded message, or ``None`` when it was dropped. Drop reasons: ``binary_frame``,
         ``too_large`` (over 64 KiB), ``malformed_json``, ``unknown_kind``, ``invalid_payload``,
-        ``bad_base64``, ``odd_byte_count``, ``bad_dtmf``, ``unsupported_format``.
+        ``bad_base64``, ``odd_byte_count``, ``bad_dtmf``, ``unsupported_format`` (an
+        ``AudioMetadata`` that is not PCM16 mono at 16 000 or 24 000 Hz, the only formats ACS
+        negotiates: MediaStreamingOptions ``audioFormat`` ``pcm16KMono``/``pcm24KMono``,
+        "Bidirectional audio streaming",
+        learn.microsoft.com/azure/communication-services/concepts/call-automation/audio-streaming-concept).
         Never raises.
     """
     try:
@@ -381,8 +388,18 @@ def _decode_inbound(message: str | bytes, metrics: CallMetrics | None) -> Inboun
         except ValidationError as exc:
             _drop(metrics, "invalid_payload", f"(AudioMetadata: {exc.error_count()} errors)")
             return None
-        if meta.encoding.upper() != "PCM" or meta.channels != 1:
-            _drop(metrics, "unsupported_format", f"({meta.encoding} x{meta.channels})")
+        if (
+            meta.encoding.upper() != "PCM"
+            or meta.channels != 1
+            or meta.sample_rate not in ACS_SAMPLE_RATES_HZ
+        ):
+            # Only what ACS negotiates (pcm16KMono/pcm24KMono): an arbitrary rate would reach
+            # every resampler of the call (a 2 Hz one once stalled the shared TTS worker).
+            _drop(
+                metrics,
+                "unsupported_format",
+                f"({meta.encoding} x{meta.channels} at {meta.sample_rate} Hz)",
+            )
             return None
         return AudioMetadata(
             format=AudioFormat(meta.sample_rate),

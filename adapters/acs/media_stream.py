@@ -44,8 +44,11 @@ class AcsMediaStream:
     """One call's ACS media WebSocket as a ``ports.MediaStream``.
 
     The socket must already be accepted. ``events()`` yields :class:`~ports.StreamStarted` on
-    ``AudioMetadata`` (or, if ACS sends audio first or nothing within ``metadata_wait_s``,
-    with ``default_format``), then audio and DTMF, then :class:`~ports.StreamClosed`.
+    ``AudioMetadata`` (or, if ACS sends audio first or nothing within ``metadata_wait_s``),
+    always with ``default_format``, the format the call was answered with: an
+    ``AudioMetadata`` announcing another format is dropped and counted
+    (``unsupported_format``) and the call goes on at the negotiated one. Then audio and DTMF,
+    then :class:`~ports.StreamClosed`.
 
     Args:
         websocket: The accepted Starlette WebSocket.
@@ -107,7 +110,7 @@ class AcsMediaStream:
                     break
                 decoded = self._decode(message)
                 if isinstance(decoded, AudioMetadata):
-                    self.format = decoded.format
+                    self._check_metadata(decoded)
                     break
                 if decoded is not None:
                     held = decoded
@@ -129,8 +132,7 @@ class AcsMediaStream:
                 if decoded is None:
                     continue
                 if isinstance(decoded, AudioMetadata):
-                    if decoded.format != self.format:
-                        logger.warning("ACS changed the media format mid-call; ignored")
+                    self._check_metadata(decoded)
                     continue
                 event = self._to_event(decoded)
                 if event is not None:
@@ -144,6 +146,24 @@ class AcsMediaStream:
         if not started:
             yield StreamStarted(format=self.format, call_id=self.call_id)
         yield StreamClosed(reason=reason)
+
+    def _check_metadata(self, metadata: AudioMetadata) -> None:
+        """Keep the negotiated format; a metadata naming another one is dropped and counted.
+
+        The call was answered with one ``audioFormat``: the TTS, STT and VAD of the call are
+        set up for it, so a peer announcing another rate (even a valid ACS one) must not
+        re-shape the pipeline mid-flight.
+        """
+        if metadata.format == self.format:
+            return
+        logger.warning(
+            "ACS media of call %s announced %d Hz; keeping the negotiated %d Hz",
+            self.call_id,
+            metadata.format.sample_rate_hz,
+            self.format.sample_rate_hz,
+        )
+        if self._metrics is not None:
+            self._metrics.frame_dropped("unsupported_format")
 
     def _decode(self, message: dict[str, Any]) -> AudioMetadata | AudioData | DtmfData | None:
         text = message.get("text")

@@ -192,6 +192,7 @@ class MediaClient:
         self._receiver: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
         self.close_code: int | None = None
+        self.close_reason: str = ""
         self._send_lock = asyncio.Lock()
         self._line: asyncio.Task[None] | None = None
         self._utterances: collections.deque[_Utterance] = collections.deque()
@@ -247,6 +248,7 @@ class MediaClient:
         finally:
             if self._ws is not None and self._ws.close_code is not None:
                 self.close_code = self._ws.close_code
+                self.close_reason = self._ws.close_reason or ""
             self.closed.set()
 
     async def _send(self, message: str) -> None:

@@ -34,8 +34,10 @@ import soxr
 from ports import AudioEncoding, AudioFormat, AudioFrame, InvalidAudioError
 
 __all__ = [
+    "MAX_RESAMPLE_RATIO",
     "FormatConverter",
     "Resampler",
+    "check_resample",
     "convert_frame",
     "mulaw_decode",
     "mulaw_encode",
@@ -48,6 +50,19 @@ __all__ = [
 
 RESAMPLER_QUALITY = "QQ"
 """soxr quality recipe: quick (cubic), a few samples of latency; see the module docstring."""
+
+MIN_RATE_HZ = 1000
+"""Lowest sample rate a resampler is built for, Hz (telephony starts at 8000)."""
+
+MAX_RATE_HZ = 384_000
+"""Highest sample rate a resampler is built for, Hz."""
+
+MAX_RESAMPLE_RATIO = 24.0
+"""Largest up- or down-sampling factor (8 kHz <-> 192 kHz); beyond it is refused.
+
+A soxr stream asked for 22 050 -> 2 Hz, or 1 -> 16 000 Hz (7 M samples out per 20 ms in),
+either starves or floods its caller; no real audio path needs more than 24x.
+"""
 
 _MULAW_BIAS = 0x84
 _MULAW_CLIP = 32635
@@ -137,6 +152,35 @@ def to_mono(pcm16: bytes, channels: int) -> bytes:
     return bytes(samples.mean(axis=1).round().astype("<i2").tobytes())
 
 
+def check_resample(in_hz: int, out_hz: int, channels: int = 1) -> None:
+    """Refuse a conversion no real audio path needs, before any resampler is built.
+
+    Args:
+        in_hz: Input sample rate, Hz.
+        out_hz: Output sample rate, Hz.
+        channels: Interleaved channel count.
+
+    Raises:
+        InvalidAudioError: ``channels`` is not positive, a rate is outside
+            :data:`MIN_RATE_HZ`..:data:`MAX_RATE_HZ`, or ``out_hz / in_hz`` is above
+            :data:`MAX_RESAMPLE_RATIO` or below its inverse.
+    """
+    if channels <= 0:
+        raise InvalidAudioError(f"resampler needs a positive channel count, got {channels}")
+    for rate in (in_hz, out_hz):
+        if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+            raise InvalidAudioError(
+                f"resampler rate {rate} Hz is outside {MIN_RATE_HZ}..{MAX_RATE_HZ} Hz"
+                f" ({in_hz} -> {out_hz} Hz)"
+            )
+    ratio = out_hz / in_hz
+    if not 1.0 / MAX_RESAMPLE_RATIO <= ratio <= MAX_RESAMPLE_RATIO:
+        raise InvalidAudioError(
+            f"resampling {in_hz} -> {out_hz} Hz is a ratio of {ratio:.4g}; at most"
+            f" {MAX_RESAMPLE_RATIO:g}x either way is supported"
+        )
+
+
 class Resampler:
     """Stateful PCM16 resampler for one stream (``soxr.ResampleStream``, quality ``QQ``).
 
@@ -151,15 +195,13 @@ class Resampler:
         channels: Interleaved channel count.
 
     Raises:
-        InvalidAudioError: A rate or channel count is not positive.
+        InvalidAudioError: A channel count is not positive, a rate is outside
+            :data:`MIN_RATE_HZ`..:data:`MAX_RATE_HZ`, or the ratio exceeds
+            :data:`MAX_RESAMPLE_RATIO` either way.
     """
 
     def __init__(self, in_hz: int, out_hz: int, channels: int = 1) -> None:
-        if in_hz <= 0 or out_hz <= 0 or channels <= 0:
-            raise InvalidAudioError(
-                f"resampler needs positive rates and channels, got {in_hz} -> {out_hz} Hz,"
-                f" {channels} channels"
-            )
+        check_resample(in_hz, out_hz, channels)
         self.in_hz = in_hz
         self.out_hz = out_hz
         self.channels = channels

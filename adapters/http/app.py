@@ -143,6 +143,18 @@ def build_app(
     admission = admission or CallAdmission(limits.max_concurrent_calls)
     probes = probes if probes is not None else {}
     make_id = new_call_id or (lambda: uuid.uuid4().hex)
+    # Live browser calls and their writer tasks, for the drain-timeout hook below.
+    live_browser: dict[BrowserMediaStream, asyncio.Task[Any]] = {}
+
+    async def end_browser_calls() -> None:
+        # Drain timed out: each client gets `call_ended` before its socket closes.
+        for stream in list(live_browser):
+            stream.end("server_draining")
+        writers = list(live_browser.values())
+        if writers:
+            await asyncio.wait(writers, timeout=2.0)
+
+    admission.on_drain_timeout(end_browser_calls)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -212,6 +224,7 @@ def build_app(
             {"type": "started", "call_id": call_id, "sample_rate_hz": rate, "encoding": "pcm16"}
         )
         writer = stream.start_writer()
+        live_browser[stream] = writer
         reason = "error"
         try:
             summary = await handler.handle_call(
@@ -226,6 +239,7 @@ def build_app(
             # The handler promises not to raise; if it does, the client still gets an end.
             logger.exception("browser call %s failed", call_id)
         finally:
+            live_browser.pop(stream, None)
             stream.end(reason)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer, timeout=5.0)

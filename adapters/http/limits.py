@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodySizeLimit", "CallAdmission", "CallRefused", "ServerLimits"]
+__all__ = ["BodySizeLimit", "CallAdmission", "CallRefused", "DrainHook", "ServerLimits"]
+
+logger = logging.getLogger(__name__)
+
+DrainHook = Callable[[], Awaitable[None]]
+"""Async hook run when the drain times out (end what is still live, politely)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,7 @@ class CallAdmission:
         self._max = max_calls
         self._active = 0
         self._draining = False
+        self._drain_hooks: list[DrainHook] = []
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -82,7 +89,7 @@ class CallAdmission:
             CallRefused: Draining, or ``max_calls`` calls are in progress.
         """
         if self._draining:
-            raise CallRefused("draining", "server is shutting down; call again shortly")
+            raise CallRefused("draining", "server draining: shutting down, call again shortly")
         if self._active >= self._max:
             raise CallRefused(
                 "busy", f"server busy: {self._active} of {self._max} calls in progress"
@@ -112,6 +119,31 @@ class CallAdmission:
     def begin_drain(self) -> None:
         """Stop admitting calls (SIGTERM); live calls continue."""
         self._draining = True
+
+    def on_drain_timeout(self, hook: DrainHook) -> None:
+        """Register ``hook``, run by :meth:`drain_timed_out` (ACS hang-ups, browser ends)."""
+        self._drain_hooks.append(hook)
+
+    async def drain_timed_out(self, timeout_s: float = 5.0) -> None:
+        """Run every drain-timeout hook concurrently, at most ``timeout_s`` in all.
+
+        Called by the server when live calls outlast the drain timeout, before it closes the
+        remaining connections. A hook's failure is logged; it never stops the others.
+        """
+        if not self._drain_hooks:
+            return
+
+        async def run(hook: DrainHook) -> None:
+            try:
+                await hook()
+            except Exception:
+                logger.exception("drain-timeout hook failed")
+
+        try:
+            async with asyncio.timeout(timeout_s):
+                await asyncio.gather(*(run(h) for h in self._drain_hooks))
+        except TimeoutError:
+            logger.warning("drain-timeout hooks did not finish within %.1f s", timeout_s)
 
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until no call is live, at most ``timeout_s``; True when idle."""

@@ -4,8 +4,13 @@ uvicorn's own shutdown closes every WebSocket at once (close code 1012). Calls d
 better: :class:`DrainingServer` turns the first SIGTERM/SIGINT into a drain. New calls are
 refused (WebSocket close 1013, ``/ready`` answers 503 so load balancers move away), live calls
 continue until they end or the drain timeout passes, and only then does uvicorn's normal
-shutdown run (closing what is left and running the lifespan shutdown). A second SIGINT
-forces exit.
+shutdown run (closing what is left and running the lifespan shutdown). On a drain timeout the
+admission's drain-timeout hooks run first (ACS calls are hung up through Call Automation,
+browser clients get ``call_ended``). A second SIGINT forces exit.
+
+Every connection also gets a header-read deadline (:mod:`adapters.http.header_timeout`):
+the server speaks HTTP/1.1 through h11 with that protocol unless the config names another
+protocol class.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from types import FrameType
 
 import uvicorn
 
+from adapters.http.header_timeout import DEFAULT_HEADER_TIMEOUT_S, header_deadline_protocol
 from adapters.http.limits import CallAdmission
 
 __all__ = ["DrainingServer"]
@@ -29,13 +35,23 @@ class DrainingServer(uvicorn.Server):
 
     Args:
         config: uvicorn configuration (the app must be an instance, not an import string).
+            Its ``http`` is replaced by the header-deadline h11 protocol when it is a name
+            (``"auto"``, ``"h11"``...).
         admission: The app's call admission (``app.state.admission``).
         drain_timeout_s: Longest wait for live calls after the signal.
+        header_timeout_s: Longest time a client may take to send a request head, seconds.
     """
 
     def __init__(
-        self, config: uvicorn.Config, *, admission: CallAdmission, drain_timeout_s: float
+        self,
+        config: uvicorn.Config,
+        *,
+        admission: CallAdmission,
+        drain_timeout_s: float,
+        header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
     ) -> None:
+        if isinstance(config.http, str):
+            config.http = header_deadline_protocol(header_timeout_s)
         super().__init__(config)
         self._admission = admission
         self._drain_timeout_s = drain_timeout_s
@@ -68,5 +84,7 @@ class DrainingServer(uvicorn.Server):
                 self.should_exit = True
             elif time.monotonic() >= self._drain_deadline:
                 logger.warning("drain timeout: closing %d live call(s)", self._admission.active)
+                # End calls politely first (ACS hang-ups, browser call_ended), bounded.
+                await self._admission.drain_timed_out()
                 self.should_exit = True
         return await super().on_tick(counter)

@@ -16,6 +16,11 @@ sessions pay the start-up (about 1 s: interpreter, imports, 0.3 s model load); c
 :meth:`PocketsphinxSpeechToText.aclose` at shutdown. Scripts that use this adapter need the
 usual ``if __name__ == "__main__":`` guard (spawn re-imports the main module).
 
+Isolation: unlike the espeak-ng TTS there is no worker shared by calls: a decoder process
+serves one session at a time, so a slow or stuck decode stalls only its own call. Formats are
+checked when a session opens (rates outside the resampler's sane range are refused up front,
+:func:`adapters.audio.convert.check_resample`), never inside the child.
+
 Endpointing: a final is produced (a) when the runtime calls ``end_of_speech()`` (its VAD
 endpoint), (b) when pocketsphinx's own ``Endpointer`` (WebRTC VAD, 0.3 s window) sees the
 end of a speech region, if ``own_endpointing`` is on, and (c) at ``flush()``.
@@ -43,6 +48,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from adapters.audio import FormatConverter
+from adapters.audio.convert import check_resample
 from adapters.local._imports import require
 from ports import (
     PCM16_16K,
@@ -170,10 +176,13 @@ class PocketsphinxSpeechToText:
             language: Only US English is bundled; another tag is logged and ignored.
 
         Raises:
-            InvalidAudioError: ``fmt`` has more than 2 channels.
+            InvalidAudioError: ``fmt`` has more than 2 channels, or a rate no sane resampling
+                ratio reaches 16 kHz from (checked here, before a decoder process is taken,
+                rather than failing inside the child).
         """
         if fmt.channels > 2:
             raise InvalidAudioError(f"pocketsphinx sessions take mono or stereo, got {fmt}")
+        check_resample(fmt.sample_rate_hz, NATIVE_FORMAT.sample_rate_hz, fmt.channels)
         if language is not None and not language.lower().startswith("en"):
             logger.warning("pocketsphinx has only the en-US model; ignoring language %s", language)
         settings = _Settings(

@@ -22,6 +22,16 @@ characters, a synthesis keeps at most two pieces ahead of its consumer, and othe
 pieces interleave between them. ctypes releases the GIL while espeak runs; the callback
 converts each buffer (:mod:`adapters.audio`) before it hops to the loop with
 ``loop.call_soon_threadsafe``.
+
+Deadlines: one worker shared by every call must never let one request hold the others
+forever (a resampler once asked for 2 Hz did). The output format is checked (its converter
+built) on the caller's side before anything is queued; each wait for the next piece of output
+has a deadline (``request_timeout_s``, ProviderTimeoutError); while the worker has been on one
+piece for longer than that, it counts as stuck: new requests fail at once
+(ProviderUnavailableError) instead of queueing behind it and :meth:`health_check` fails,
+naming the adapter, so ``/ready`` reports ``text_to_speech``. espeak-ng's state is process
+global and a C call cannot be interrupted, so the stuck piece is abandoned, not killed; the
+worker serves the queue again once it returns.
 """
 
 from __future__ import annotations
@@ -33,7 +43,8 @@ import logging
 import queue
 import re
 import threading
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +56,7 @@ from ports import (
     AudioFrame,
     InvalidAudioError,
     ProviderError,
+    ProviderTimeoutError,
     ProviderUnavailableError,
     SpeechChunk,
     Voice,
@@ -172,6 +184,10 @@ class EspeakTextToSpeech:
         max_piece_chars: Longest text handed to one ``espeak_Synth`` call.
         library_path: ``libespeak-ng`` to load; None for the one in ``espeakng-loader``.
         data_path: The ``espeak-ng-data`` folder; None for the one in ``espeakng-loader``.
+        request_timeout_s: Longest wait for the next output of one synthesis, seconds, and
+            the time after which a worker busy on one piece counts as stuck.
+        piece_hook: Called on the worker thread with each piece's text just before it is
+            synthesised (fault injection in tests, tracing); None for nothing.
 
     Raises:
         ValueError: A parameter is out of range.
@@ -188,7 +204,11 @@ class EspeakTextToSpeech:
         max_piece_chars: int = 300,
         library_path: str | Path | None = None,
         data_path: str | Path | None = None,
+        request_timeout_s: float = 10.0,
+        piece_hook: Callable[[str], None] | None = None,
     ) -> None:
+        if request_timeout_s <= 0:
+            raise ValueError(f"request_timeout_s must be positive, got {request_timeout_s}")
         if not 80 <= rate_wpm <= 450:
             raise ValueError(f"rate_wpm must be 80..450, got {rate_wpm}")
         if not 0 <= pitch <= 100:
@@ -208,6 +228,11 @@ class EspeakTextToSpeech:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self.request_timeout_s = request_timeout_s
+        self._piece_hook = piece_hook
+        # Monotonic start of the piece the worker is on (None when idle); written by the
+        # worker, read on the loop (a float swap is atomic under the GIL).
+        self._busy_since: float | None = None
         # Worker-thread state (touched only on the worker):
         self._lib: Any = None
         self._callback: Any = None
@@ -224,18 +249,30 @@ class EspeakTextToSpeech:
             :class:`~ports.SpeechChunk` values in play order (about ``buffer_ms`` each).
 
         Raises:
-            InvalidAudioError: ``fmt`` is not mono.
-            ProviderUnavailableError: The library could not be loaded or initialised, or
-                the instance was closed.
+            InvalidAudioError: ``fmt`` is not mono, or not reachable from 22 050 Hz by a sane
+                resampling ratio (checked before anything is queued).
+            ProviderTimeoutError: No output within ``request_timeout_s``.
+            ProviderUnavailableError: The library could not be loaded or initialised, the
+                worker is stuck on another request, or the instance was closed.
         """
         if fmt.channels != 1:
             raise InvalidAudioError(f"espeak-ng produces mono audio; cannot produce {fmt}")
         if self._closed:
             raise ProviderUnavailableError("EspeakTextToSpeech is closed", port="text_to_speech")
+        # Built here, on the caller's side: a format no resampler should serve fails this call
+        # only, with InvalidAudioError, and never reaches the shared worker.
+        converter = FormatConverter(AudioFormat(ESPEAK_RATE_HZ), fmt)
+        stuck = self._stuck_for()
+        if stuck is not None:
+            raise ProviderUnavailableError(
+                f"espeak-ng worker stuck on one request for {stuck:.1f} s", port="text_to_speech"
+            )
         pieces = split_text(text, self.max_piece_chars)
         if not pieces:
             return
-        job = _Job(pieces, voice, fmt, asyncio.get_running_loop(), asyncio.Queue())
+        job = _Job(
+            pieces, voice, fmt, asyncio.get_running_loop(), asyncio.Queue(), converter=converter
+        )
         self._ensure_worker()
         # Keep at most two pieces ahead of the consumer: bounded memory, fair to other calls.
         submitted = min(2, len(pieces))
@@ -243,7 +280,14 @@ class EspeakTextToSpeech:
             self._requests.put((job, index))
         try:
             while True:
-                item = await job.out.get()
+                try:
+                    async with asyncio.timeout(self.request_timeout_s):
+                        item = await job.out.get()
+                except TimeoutError as exc:
+                    raise ProviderTimeoutError(
+                        f"espeak-ng gave no audio within {self.request_timeout_s:g} s",
+                        port="text_to_speech",
+                    ) from exc
                 if item is _END:
                     return
                 if item is _PIECE_DONE:
@@ -258,14 +302,28 @@ class EspeakTextToSpeech:
         finally:
             job.cancelled.set()  # the callback returns 1 on its next buffer
 
+    def _stuck_for(self) -> float | None:
+        """Seconds the worker has been on its current piece, when beyond the deadline."""
+        since = self._busy_since
+        if since is None:
+            return None
+        busy = time.monotonic() - since
+        return busy if busy > self.request_timeout_s else None
+
     async def health_check(self) -> None:
-        """Return when the library and voice data files exist.
+        """Return when the library and voice data files exist and the worker is not stuck.
 
         Raises:
-            ProviderUnavailableError: A file is missing or the instance is closed.
+            ProviderUnavailableError: A file is missing, the worker has been on one piece
+                for longer than ``request_timeout_s``, or the instance is closed.
         """
         if self._closed:
             raise ProviderUnavailableError("EspeakTextToSpeech is closed", port="text_to_speech")
+        stuck = self._stuck_for()
+        if stuck is not None:
+            raise ProviderUnavailableError(
+                f"espeak-ng worker stuck on one request for {stuck:.1f} s", port="text_to_speech"
+            )
         if not self._files_present:
             raise ProviderUnavailableError(
                 f"espeak-ng library or data missing ({self._library_path}, {self._data_path})",
@@ -305,7 +363,10 @@ class EspeakTextToSpeech:
                 job, index = request
                 if job.cancelled.is_set():
                     continue
+                self._busy_since = time.monotonic()
                 try:
+                    if self._piece_hook is not None:
+                        self._piece_hook(job.pieces[index][1])
                     self._initialise()
                     self._synthesise_piece(job, index)
                 except ProviderError as exc:
@@ -315,6 +376,8 @@ class EspeakTextToSpeech:
                     logger.exception("espeak-ng synthesis failed")
                     job.cancelled.set()
                     job.emit(_Failure(ProviderUnavailableError(str(exc), port="text_to_speech")))
+                finally:
+                    self._busy_since = None
         finally:
             if self._lib is not None:
                 with contextlib.suppress(Exception):

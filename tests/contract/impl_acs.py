@@ -71,6 +71,7 @@ async def acs_call_control() -> AsyncIterator[CallControlCase]:
                 AcsAuthConfig(audience=emulator.resource_id, jwks_url=emulator.jwks_url)
             ),
         )
+        token = gateway.call_tokens.issue()
         offered = emulator.new_incoming_call(caller="+14255550123", callee="+14255550100")
 
         async def events(call_connection_id: str) -> AsyncIterator[CallEvent]:
@@ -90,8 +91,11 @@ async def acs_call_control() -> AsyncIterator[CallControlCase]:
                         caller=Participant.phone("+14255550123"),
                         callee=Participant.phone("+14255550100"),
                     ),
-                    media=MediaOptions(base.replace("http", "ws") + "/ws/acs/media", PCM16_16K),
-                    callback_url=base + "/api/acs/callbacks",
+                    # As the gateway's own answers do: both URLs carry a call token it issued.
+                    media=MediaOptions(
+                        base.replace("http", "ws") + f"/ws/acs/media?call_token={token}", PCM16_16K
+                    ),
+                    callback_url=base + f"/api/acs/callbacks?call_token={token}",
                     transfer_target=Participant.phone("+14255550199"),
                     events=events,
                     failures=[

@@ -265,6 +265,23 @@ async def test_a_call_outliving_the_drain_timeout_is_closed(env_file: Path) -> N
     assert stopped
 
 
+async def test_a_browser_call_outliving_the_drain_gets_call_ended_before_the_close(
+    env_file: Path,
+) -> None:
+    app = create_app(fake_container(fake_settings({}, env_file)))
+    with serving(app, drain_timeout_s=0.5) as server:
+        async with websockets.connect(server.ws_url) as live:
+            await live.send(start_message())
+            client = Client(live)
+            await client.wait_for("started")
+            server.server.handle_exit(signal.SIGTERM, None)
+            await client.finish(timeout_s=10)
+            close_code = live.close_code
+        server.thread.join(timeout=5)
+    assert client.events[-1] == {"type": "call_ended", "reason": "server_draining"}
+    assert close_code == 1000
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

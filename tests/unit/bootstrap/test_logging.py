@@ -93,3 +93,30 @@ def test_text_format_shows_the_call_id() -> None:
     finally:
         logging.getLogger().removeHandler(handler)
     assert "[abc] hello" in stream.getvalue()
+
+
+JWT = (
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0"
+    ".eyJhdWQiOiJhY3MiLCJpc3MiOiJodHRwczovL2Fjcy5leGFtcGxlIn0"
+    ".c2lnbmF0dXJlLWJ5dGVzLWhlcmU"
+)
+
+
+def test_authorization_headers_bearer_tokens_and_jwts_are_redacted(
+    captured: io.StringIO,
+) -> None:
+    log = logging.getLogger("websockets.server")
+    log.debug("< authorization: Bearer %s", JWT)
+    log.debug("< Authorization: Basic dXNlcjpwYXNzd29yZA==")
+    log.debug("scope headers %r", [(b"authorization", f"Bearer {JWT}".encode())])
+    log.debug('{"Authorization": "Bearer opaque-token-value-123"}')
+    log.info("token in a url ws://h/ws?access=%s and loose bearer abcdefgh12345678", JWT)
+    output = captured.getvalue()
+    for leaked in (JWT, "eyJhbGci", "dXNlcjpwYXNzd29yZA", "opaque-token-value", "abcdefgh1234"):
+        assert leaked not in output
+    assert output.count("[REDACTED]") >= 6
+
+
+def test_words_near_authorization_in_prose_stay_readable(captured: io.StringIO) -> None:
+    logging.getLogger("parley.test").info("call %s refused: token expired", "c-1")
+    assert records(captured)[0]["message"] == "call c-1 refused: token expired"

@@ -67,11 +67,14 @@ class AcsStack:
 
     @property
     def callbacks_url(self) -> str:
-        return self.base_url + "/api/acs/callbacks"
+        """The callback URL with a call token this gateway issued (bound to no call yet)."""
+        return self.base_url + f"/api/acs/callbacks?call_token={self.gateway.call_tokens.issue()}"
 
     @property
     def media_url(self) -> str:
-        return self.base_url.replace("http://", "ws://") + "/ws/acs/media"
+        """The media URL with a call token this gateway issued (bound to no call yet)."""
+        token = self.gateway.call_tokens.issue()
+        return self.base_url.replace("http://", "ws://") + f"/ws/acs/media?call_token={token}"
 
 
 @pytest.fixture

@@ -88,15 +88,17 @@ async def test_answer_uses_a_transport_url_that_finds_the_call(open_gateway) -> 
         )
     operation = control.operations[-1]
     media = operation.args["media"]
-    assert media.transport_url.startswith(base.replace("http", "ws") + "/ws/acs/media?session=")
-    assert operation.args["callback_url"].startswith(base + "/api/acs/callbacks?session=")
+    assert media.transport_url.startswith(base.replace("http", "ws") + "/ws/acs/media?call_token=")
+    assert operation.args["callback_url"].startswith(base + "/api/acs/callbacks?call_token=")
     assert (media.bidirectional, media.dtmf, media.format) == (True, True, PCM16_16K)
 
 
 async def test_a_busy_server_refuses_the_media_socket_with_1013(open_gateway) -> None:  # type: ignore[no-untyped-def]
-    base, handler, _ = open_gateway
+    base, handler, control = open_gateway
+    async with httpx.AsyncClient() as http:
+        await http.post(base + "/api/acs/events?code=s3cret", json=incoming())
     client = MediaClient(
-        base.replace("http", "ws") + "/ws/acs/media",
+        control.operations[-1].args["media"].transport_url,
         token=None,
         call_connection_id="c1",
         correlation_id="x",

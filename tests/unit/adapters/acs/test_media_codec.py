@@ -223,3 +223,32 @@ class TestFuzz:
     @given(st.binary(max_size=4000).map(lambda b: b[: len(b) // 2 * 2]))
     def test_any_even_pcm_round_trips(self, pcm: bytes) -> None:
         assert decode_outbound(encode_audio(pcm)) == AudioData(pcm)
+
+
+def metadata_at(rate: int, channels: int = 1) -> str:
+    return json.dumps(
+        {
+            "kind": "AudioMetadata",
+            "audioMetadata": {
+                "subscriptionId": "s",
+                "encoding": "PCM",
+                "sampleRate": rate,
+                "channels": channels,
+                "length": 640,
+            },
+        }
+    )
+
+
+class TestOnlyNegotiableFormats:
+    @pytest.mark.parametrize("rate", [1, 2, 8000, 22050, 44100, 48000, 192000])
+    def test_a_rate_acs_never_negotiates_is_dropped_and_counted(self, rate: int) -> None:
+        metrics = RecordingMetrics()
+        assert decode_inbound(metadata_at(rate), metrics) is None
+        assert metrics.dropped == {"unsupported_format": 1}
+
+    @pytest.mark.parametrize("fmt", [PCM16_16K, PCM16_24K])
+    def test_the_two_acs_formats_are_accepted(self, fmt: AudioFormat) -> None:
+        decoded = decode_inbound(metadata_at(fmt.sample_rate_hz))
+        assert isinstance(decoded, AudioMetadata)
+        assert decoded.format == fmt

@@ -118,6 +118,26 @@ class TestResampler:
         with pytest.raises(InvalidAudioError):
             Resampler(8000, 16000).process(b"\x00")
 
+    @pytest.mark.parametrize(
+        ("in_hz", "out_hz"),
+        [(22050, 2), (22050, 1), (1, 16000), (2, 16000), (16000, 0), (8000, 400_000)],
+    )
+    def test_resampler_refuses_an_absurd_rate_or_ratio_with_a_clear_error(
+        self, in_hz: int, out_hz: int
+    ) -> None:
+        with pytest.raises(InvalidAudioError, match="Hz"):
+            Resampler(in_hz, out_hz)
+
+    def test_format_converter_refuses_an_absurd_ratio_before_any_audio(self) -> None:
+        with pytest.raises(InvalidAudioError, match="ratio"):
+            FormatConverter(AudioFormat(8000), AudioFormat(384_000))
+        with pytest.raises(InvalidAudioError, match="ratio"):
+            FormatConverter(AudioFormat(1000), AudioFormat(48000))
+
+    @pytest.mark.parametrize(("in_hz", "out_hz"), [(8000, 192000), (192000, 8000), (22050, 8000)])
+    def test_every_real_pair_is_still_accepted(self, in_hz: int, out_hz: int) -> None:
+        assert len(Resampler(in_hz, out_hz).process(bytes(4000))) > 0
+
 
 class TestMixdownAndFrames:
     @given(st.lists(st.tuples(st.integers(-32768, 32767), st.integers(-32768, 32767))))

@@ -14,6 +14,7 @@ from ports import (
     MULAW_8K,
     PCM16_16K,
     PCM16_24K,
+    AudioFormat,
     AudioFrame,
     InvalidAudioError,
     StreamClosedError,
@@ -82,6 +83,14 @@ async def test_a_frame_of_the_wrong_rate_raises_a_clear_error(pocketsphinx_stt) 
     async with pocketsphinx_stt.session(PCM16_16K) as session:
         with pytest.raises(InvalidAudioError, match="pushed to a session for"):
             session.push(AudioFrame(b"\xff" * 160, MULAW_8K))
+
+
+@pytest.mark.parametrize("rate", [1, 2, 400_000])
+def test_a_session_at_a_rate_no_resampler_should_serve_is_refused_up_front(
+    pocketsphinx_stt, rate: int
+) -> None:
+    with pytest.raises(InvalidAudioError, match="Hz"):
+        pocketsphinx_stt.session(AudioFormat(rate))
 
 
 async def test_push_after_flush_raises_stream_closed(pocketsphinx_stt) -> None:

@@ -1,0 +1,88 @@
+"""A header-read deadline for uvicorn's h11 protocol: slowloris connections are closed.
+
+uvicorn arms its keep-alive timer only after a response, so a connection that opens and then
+sends its request headers one byte at a time (or never finishes them) is held forever; 200 of
+them held a server for 40 s+ in issue 12. :func:`header_deadline_protocol` returns an
+``H11Protocol`` subclass that closes any connection whose request line and headers are not
+complete within ``timeout_s`` of the connection (or of the previous response, on keep-alive).
+h11 itself bounds the header size (``h11_max_incomplete_event_size``, 16 KiB by default:
+larger gets 431/400). Sources: uvicorn "Settings" (www.uvicorn.org/settings/, ``--http``,
+``--h11-max-incomplete-event-size``, ``--timeout-keep-alive``) and
+``uvicorn/protocols/http/h11_impl.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+__all__ = ["DEFAULT_HEADER_TIMEOUT_S", "header_deadline_protocol"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+"""Longest time a client may take to send a request line and its headers, seconds."""
+
+
+class _HeaderDeadlineH11Protocol(H11Protocol):
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+    _header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_deadline()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        # Once h11 has parsed a whole request head, the peer is no longer "IDLE".
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm_header_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_header_deadline()  # the next request's head gets the same deadline
+
+    def _arm_header_deadline(self) -> None:
+        self._disarm_header_deadline()
+        self._header_deadline = self.loop.call_later(
+            self.header_timeout_s, self._header_deadline_expired
+        )
+
+    def _disarm_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _header_deadline_expired(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            logger.info(
+                "closing a connection that sent no complete request head within %.1f s",
+                self.header_timeout_s,
+            )
+            self.transport.close()
+
+
+def header_deadline_protocol(timeout_s: float = DEFAULT_HEADER_TIMEOUT_S) -> type[H11Protocol]:
+    """An ``H11Protocol`` class for ``uvicorn.Config(http=...)`` with a header-read deadline.
+
+    Args:
+        timeout_s: Longest time from connection (or previous response) to a complete request
+            head, seconds.
+
+    Raises:
+        ValueError: ``timeout_s`` is not positive.
+    """
+    if timeout_s <= 0:
+        raise ValueError(f"header timeout must be positive, got {timeout_s}")
+    return type(
+        "HeaderDeadlineH11Protocol", (_HeaderDeadlineH11Protocol,), {"header_timeout_s": timeout_s}
+    )
