@@ -59,7 +59,7 @@ class RedisSubscription:
             return
         self._closed = True
         try:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
         except Exception:  # closing a broken connection must not fail the caller
             logger.debug("pubsub close failed", exc_info=True)
 
