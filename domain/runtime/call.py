@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 
@@ -113,16 +114,20 @@ class CallRun:
         self._transcripts = TranscriptWriter(
             deps.transcripts, self._call_id, deps.metrics, config.port_timeout_ms
         )
+        # The call's helpers reach back to it through a weak proxy: strong back-references
+        # made every finished call cyclic garbage, freed only by a full collection (issue 12
+        # item 9; tests/reliability/test_memory_cycles.py).
+        me = weakref.proxy(self)
         self._saver = SessionSaver(
             deps.sessions,
             self._call_id,
-            lambda: self._state.to_dict(),
+            lambda: me._state.to_dict(),
             clock=deps.clock,
             metrics=deps.metrics,
             debounce_ms=config.save_debounce_ms,
             timeout_ms=config.port_timeout_ms,
         )
-        self._latency = LatencyTracker(deps.metrics, self._emit_record)
+        self._latency = LatencyTracker(deps.metrics, lambda data: me._emit_record(data))
         self._barge_ins = 0
         self._user_turns = 0
         self._agent_turns = 0
@@ -191,7 +196,7 @@ class CallRun:
             fmt=fmt,
             tasks=self._tasks,
             watchdog=self._watchdog,
-            listener=self,
+            listener=weakref.proxy(self),
         )
         self._playout.start()
         vad: VoiceActivityDetector | None = None
@@ -210,7 +215,7 @@ class CallRun:
             tasks=self._tasks,
             watchdog=self._watchdog,
             latency=self._latency,
-            listener=self,
+            listener=weakref.proxy(self),
             call_id=self._call_id,
         )
         self._transcripts.start(self._tasks)

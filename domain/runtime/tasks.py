@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -45,7 +46,12 @@ class TaskOwner:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
+        if task.cancelled():
+            # Taking the stored CancelledError out of the task frees it: its traceback holds
+            # the task's last frame, and through it the call's objects, in a reference cycle.
+            with contextlib.suppress(asyncio.CancelledError):
+                task.exception()
+        elif (exc := task.exception()) is not None:
             logger.error("task %s failed", task.get_name(), exc_info=exc)
 
     def __len__(self) -> int:
