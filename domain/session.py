@@ -556,10 +556,11 @@ class Conversation:
         s = tx.s
         if s.status.started:
             return "call already started"
-        agent = self._agents[self.graph.start]
+        agent = self._agents.get(s.agent) or self._agents[self.graph.start]
         tx.s = replace(s, agent=agent.name, status=replace(s.status, started=True))
         tx.save = True
-        self._say(tx, agent.greeting, interruptible=agent.greeting_interruptible)
+        if not s.history:  # a resumed call (media reconnect) was greeted already
+            self._say(tx, agent.greeting, interruptible=agent.greeting_interruptible)
         self._settle(tx, ev.at_ms)
         return None
 

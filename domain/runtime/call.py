@@ -22,6 +22,7 @@ from domain.runtime.inbound import Inbound, error_code
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
 from domain.runtime.playout import Playout
+from domain.runtime.resume import resumed_state
 from domain.runtime.tasks import TaskOwner, Watchdog
 from domain.session import Conversation, SessionState
 from ports import (
@@ -144,6 +145,7 @@ class CallRun:
             first = await self._first_media_event(media_events)
             if isinstance(first, StreamStarted):
                 started_ms = clock.now_ms()
+                await self._resume_saved_session()
                 self._start(first, media_events)
                 await self._ended.wait()
             elif isinstance(first, StreamClosed):
@@ -182,6 +184,33 @@ class CallRun:
         except ParleyError as exc:
             logger.warning("call %s: media stream failed: %s", self._call_id, exc.code)
             return StreamClosed("error")
+
+    async def _resume_saved_session(self) -> None:
+        """Continue from the session saved under this call id (a media reconnect), if any."""
+        try:
+            async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
+                stored = await self._deps.sessions.get(self._call_id)
+        except Exception as exc:  # noqa: BLE001 (a store outage starts the call fresh)
+            logger.warning("call %s: saved session not read: %r", self._call_id, exc)
+            self._metrics.provider_error("session_store", error_code(exc))
+            return
+        if stored is None:
+            return
+        try:
+            resumed = resumed_state(SessionState.from_dict(stored.state))
+        except ValueError as exc:
+            logger.warning(
+                "call %s: saved session unreadable, starting fresh: %s", self._call_id, exc
+            )
+            return
+        if resumed is not None:
+            self._state = resumed
+            logger.info(
+                "call %s resumed: agent %s, %d messages",
+                self._call_id,
+                resumed.agent,
+                len(resumed.history),
+            )
 
     def _start(self, started: StreamStarted, media_events: AsyncIterator[MediaEvent]) -> None:
         fmt = started.format
