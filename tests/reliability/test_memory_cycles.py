@@ -42,7 +42,9 @@ def _census() -> Counter[str]:
     counts: Counter[str] = Counter()
     for obj in gc.get_objects():
         cls = type(obj)
-        module = getattr(cls, "__module__", "") or ""
+        module = getattr(cls, "__module__", "")
+        if not isinstance(module, str):  # some extension types expose a descriptor
+            module = ""
         if cls.__name__ in PROCESS_LEVEL:
             continue
         if module.startswith(PER_CALL_MODULES) or cls.__name__ in PER_CALL_BUILTINS:
