@@ -312,7 +312,8 @@ def serve(
         return
     container = _build(console, settings)
     application = create_app(container)
-    _tune_gc_for_serving()
+    if settings.server.gc_tuned:
+        _tune_gc_for_serving()
     config = uvicorn.Config(
         application,
         host=bind_host,

@@ -115,6 +115,9 @@ class ServerSettings(_Group):
     """This process's id in the call registry; default ``<hostname>-<pid>-<random>``."""
     session_ttl_s: float = Field(default=3600.0, gt=0)
     """TTL of session state and transcripts in the stores."""
+    gc_tuned: bool = True
+    """``parley serve`` freezes start-up objects and collects young objects less often
+    (``gc.freeze()``, thresholds 20000/50/1000); false keeps Python's default collector."""
 
     @field_validator("log_level", mode="before")
     @classmethod
