@@ -102,6 +102,8 @@ async def short_call(emulator: AcsEmulator, events_url: str) -> bool:
     finally:
         # The emulator keeps every call it saw; forget this one so the client stays small.
         emulator.calls.pop(call.call_connection_id, None)
+        emulator._by_context.pop(call.incoming_call_context, None)  # noqa: SLF001
+        emulator.requests.clear()
 
 
 async def batch(emulator: AcsEmulator, events_url: str, n: int, concurrency: int) -> int:
