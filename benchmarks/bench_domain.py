@@ -17,6 +17,7 @@ from collections import defaultdict
 
 from domain.agents import AgentGraph, AgentSpec, HandoffTarget
 from domain.commands import Speak, StartResponse, StartTimer
+from domain.conversation import Conversation, SessionState, Step
 from domain.events import (
     CallStarted,
     Event,
@@ -30,7 +31,6 @@ from domain.events import (
     UserSpeechStarted,
     UserSpeechStopped,
 )
-from domain.session import Conversation, SessionState, Step
 
 REPLY = (
     "Sure, I can help with that. Your current balance is $1,234.56, and your last payment "

@@ -13,6 +13,7 @@ policy window, final transcript to first outbound frame, memory per call.
     python benchmarks/bench_runtime.py --calls 500     # the scale target
     python benchmarks/bench_runtime.py --calls 500 --duration 20
     python benchmarks/bench_runtime.py --calls 500 --tune-gc   # fewer, shorter GC pauses
+    python benchmarks/bench_runtime.py --tracing               # OpenTelemetry spans on
 """
 
 from __future__ import annotations
@@ -192,8 +193,29 @@ async def drain(media: BenchMedia) -> None:
         pass
 
 
+def make_tracing(enabled: bool) -> dict[str, object]:
+    """RuntimeDeps extras: OpenTelemetry tracing into a discarding exporter behind the batch
+    processor (as in production, minus the network), or nothing."""
+    if not enabled:
+        return {}
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from adapters.otel import OtelTracing
+    from adapters.otel.setup import make_provider
+
+    class Discard(SpanExporter):
+        def export(self, spans):  # type: ignore[no-untyped-def]
+            return SpanExportResult.SUCCESS
+
+    return {"tracing": OtelTracing(make_provider(Discard()))}
+
+
 async def run(
-    calls: int, duration_s: float, listen_only: bool, baseline: bool = False
+    calls: int,
+    duration_s: float,
+    listen_only: bool,
+    baseline: bool = False,
+    extras: dict[str, object] | None = None,
 ) -> dict[str, float]:
     clock = SystemClock()
     agent = AgentSpec(name="concierge", greeting="" if listen_only else "Hello, how can I help?")
@@ -215,6 +237,7 @@ async def run(
         transcripts=transcripts,
         clock=clock,
         metrics=metrics,
+        **(extras or {}),  # type: ignore[arg-type]
     )
     runtime = CallRuntime(conversation, deps, RuntimeConfig())
     cycle = caller_cycle()
@@ -319,7 +342,9 @@ async def run(
     }
 
 
-async def code_path_costs(frames: int = 50_000) -> tuple[float, float]:
+async def code_path_costs(
+    frames: int = 50_000, extras: dict[str, object] | None = None
+) -> tuple[float, float]:
     """CPU µs of the runtime's own per-frame code, without event-loop wake-ups.
 
     Inbound: frames queued in bulk to one listening call (the reader never suspends).
@@ -338,6 +363,7 @@ async def code_path_costs(frames: int = 50_000) -> tuple[float, float]:
             transcripts=MemoryTranscriptLog(clock),
             clock=clock,
             metrics=RecordingMetrics(),
+            **(extras or {}),  # type: ignore[arg-type]
         )
 
     quiet = Conversation(AgentGraph(start="a", agents=(AgentSpec(name="a"),)))
@@ -385,7 +411,11 @@ def main() -> None:
         action="store_true",
         help="gc.freeze() and gc.set_threshold(20000, 50, 1000) first, as a server could at start",
     )
+    parser.add_argument(
+        "--tracing", action="store_true", help="OpenTelemetry tracing on (spans discarded)"
+    )
     args = parser.parse_args()
+    extras = make_tracing(args.tracing)
     if args.tune_gc:
         # Full collections over every call's objects are the loop's longest pauses (tens of
         # ms at 500 calls); a server can trade a little memory for fewer of them.
@@ -393,11 +423,11 @@ def main() -> None:
         gc.freeze()
         gc.set_threshold(20_000, 50, 1000)
     logging.basicConfig(level=logging.ERROR)
-    inbound_us, outbound_us = asyncio.run(code_path_costs())
+    inbound_us, outbound_us = asyncio.run(code_path_costs(extras=extras))
     short = min(args.duration, 5.0)
     base = asyncio.run(run(args.calls, short, listen_only=True, baseline=True))
-    listen = asyncio.run(run(args.calls, short, listen_only=True))
-    full = asyncio.run(run(args.calls, args.duration, listen_only=False))
+    listen = asyncio.run(run(args.calls, short, listen_only=True, extras=extras))
+    full = asyncio.run(run(args.calls, args.duration, listen_only=False, extras=extras))
     rows = [
         (
             "CPU per inbound frame per call, caller talking (all in-process work)",

@@ -119,6 +119,21 @@ def telephony_routes(
     )
 
 
+def call_picture_for(container: ApplicationContainer) -> BaseRoute:
+    """``GET /api/calls/{call_id}/call.html`` over the transcript log (operator key needed)."""
+    from adapters.http.call_picture import call_picture_route
+    from bootstrap.call_report import render_recorded_call
+
+    secret = getattr(container.core.settings().server, "operator_key", None)
+    key = secret.get_secret_value() if secret is not None else None
+
+    async def render(call_id: str) -> str:
+        transcripts = await resolve(container.adapters.transcripts)
+        return await render_recorded_call(transcripts, call_id)
+
+    return call_picture_route(render, key)
+
+
 def create_app(
     container: ApplicationContainer, *, extra_routes: Sequence[BaseRoute] | None = None
 ) -> Starlette:
@@ -159,9 +174,9 @@ def create_app(
     routes = (
         extra_routes
         if extra_routes is not None
-        else telephony_routes(container, admission, handler)
+        else [*telephony_routes(container, admission, handler), call_picture_for(container)]
     )
-    return build_app(
+    app = build_app(
         handler=handler,
         metrics=container.adapters.metrics(),
         metrics_registry=container.adapters.metrics_registry(),
@@ -172,6 +187,12 @@ def create_app(
         on_startup=[start],
         on_shutdown=[stop],
     )
+    provider = container.adapters.tracer_provider()
+    if provider is not None:
+        from adapters.otel.setup import instrument_http_server
+
+        instrument_http_server(app, provider)
+    return app
 
 
 def create_app_from_env() -> Starlette:

@@ -7,7 +7,8 @@ real time and recorded. The server runs in-process (uvicorn on 127.0.0.1, the se
 with ``ACS_*`` pointed at the emulator), or is an existing one given by ``--server``.
 
 Outputs in ``--out``: ``agent.wav`` (what the caller heard), ``transcript.json`` and
-``transcript.txt`` (turns, recognised words, per-turn latencies on the wire and in the server).
+``transcript.txt`` (turns, recognised words, per-turn latencies on the wire and in the server)
+and ``call.html``, a self-contained timeline of the call (:mod:`bootstrap.call_report`).
 """
 
 from __future__ import annotations
@@ -200,12 +201,14 @@ class CallReport:
         transcript: The server's transcript entries as JSON objects (empty for ``--server``).
         speed: Caller line speed factor used.
         files: Output files written.
+        caller_pcm: Each caller turn's PCM in the call's format (for the call's picture).
     """
 
     result: CallResult
     transcript: list[dict[str, Any]] = field(default_factory=list)
     speed: float = 1.0
     files: list[Path] = field(default_factory=list)
+    caller_pcm: list[bytes] = field(default_factory=list)
 
     @property
     def user_texts(self) -> list[str]:
@@ -269,13 +272,64 @@ async def place_call(
                 break
             transcript = latest
             await asyncio.sleep(0.4)
-    return CallReport(result, transcript, speed)
+    return CallReport(result, transcript, speed, caller_pcm=[t.pcm for t in turns])
+
+
+def _turn_at(starts_ms: Sequence[float], at_ms: float) -> int | None:
+    """Index of the last caller turn that began at or before ``at_ms`` (None: before any)."""
+    found = None
+    for index, start in enumerate(starts_ms):
+        if start <= at_ms:
+            found = index
+    return found
+
+
+def attribute_latency(
+    transcript: Sequence[dict[str, Any]], starts_ms: Sequence[float]
+) -> tuple[list[dict[str, Any] | None], list[float | None]]:
+    """Each caller turn's server latency record and barge-in reaction, by the records' times.
+
+    A turn record belongs to the caller turn during which its final transcript arrived (its
+    ``marks.final``, else the entry's ``at_ms``); a barge-in reaction to the turn whose speech
+    began the barge-in (``marks.onset``). The runtime's clock and the emulator's are both the
+    monotonic system clock, so their times compare. Records without marks (older servers) are
+    taken in order.
+
+    Args:
+        transcript: The server's transcript entries as JSON objects.
+        starts_ms: When each caller turn began on the wire, monotonic ms.
+
+    Returns:
+        Per caller turn: the record's ``data`` (stages, ms) or None, and the reaction ms or None.
+    """
+    records: list[dict[str, Any] | None] = [None] * len(starts_ms)
+    reactions: list[float | None] = [None] * len(starts_ms)
+    in_order = 0
+    for entry in transcript:
+        if entry.get("kind") != "turn_latency":
+            continue
+        data = entry.get("data") or {}
+        marks = data.get("marks") or {}
+        if "barge_in_reaction" in data:
+            index = _turn_at(starts_ms, marks.get("onset", entry.get("at_ms", 0.0)))
+            if index is not None and reactions[index] is None:
+                reactions[index] = data["barge_in_reaction"]
+            continue
+        if marks:
+            index = _turn_at(starts_ms, marks.get("final", entry.get("at_ms", 0.0)))
+        else:
+            index = in_order if in_order < len(starts_ms) else None
+            in_order += 1
+        if index is not None and records[index] is None:
+            records[index] = data
+    return records, reactions
 
 
 def _latency_rows(report: CallReport) -> list[dict[str, Any]]:
-    server = [e["data"] for e in report.transcript if e["kind"] == "turn_latency"]
+    turns = report.result.turns
+    server, reactions = attribute_latency(report.transcript, [t.spoke_at * 1000.0 for t in turns])
     rows = []
-    for index, turn in enumerate(report.result.turns):
+    for index, turn in enumerate(turns):
         rows.append(
             {
                 "turn": index + 1,
@@ -284,14 +338,15 @@ def _latency_rows(report: CallReport) -> list[dict[str, Any]]:
                 "wire_latency_ms": None if turn.latency_ms is None else round(turn.latency_ms),
                 "reply_audio_ms": round(turn.reply_audio_ms),
                 "barge_in_stop_audio": turn.stop_audio_at is not None,
-                "server": server[index + 1] if index + 1 < len(server) else None,
+                "barge_in_reaction_ms": reactions[index],
+                "server": server[index],
             }
         )
     return rows
 
 
 def write_outputs(report: CallReport, out_dir: Path) -> list[Path]:
-    """Write ``agent.wav``, ``transcript.json`` and ``transcript.txt`` into ``out_dir``."""
+    """Write agent.wav, transcript.json, transcript.txt and call.html into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = report.result
     fmt = result.format or ACS_AUDIO_FORMATS["pcm16KMono"]
@@ -337,7 +392,11 @@ def write_outputs(report: CallReport, out_dir: Path) -> list[Path]:
         lines.append(f"call failed: {result.error}")
     text_path = out_dir / "transcript.txt"
     text_path.write_text("\n".join(lines) + "\n")
-    report.files = [wav, json_path, text_path]
+    from bootstrap.call_report import record_from_report, render_call_html
+
+    html_path = out_dir / "call.html"
+    html_path.write_text(render_call_html(record_from_report(report, report.caller_pcm)))
+    report.files = [wav, json_path, text_path, html_path]
     return report.files
 
 

@@ -36,6 +36,8 @@ from bootstrap.factories import BuildContext, Stores, open_adapter
 from bootstrap.logging import call_context, configure_logging
 from bootstrap.settings import Settings
 from bootstrap.tools import load_tool_registry
+from bootstrap.tracing import tracer_provider as make_tracer_provider
+from bootstrap.tracing import tracing_resource
 from domain.runtime import CallRuntime, RuntimeConfig, RuntimeDeps
 from domain.session import Conversation
 from ports import CallHandler, CallSummary, InboundCall
@@ -131,6 +133,8 @@ class AdaptersContainer(containers.DeclarativeContainer):
     tools = providers.Singleton(RegistryToolExecutor, core.tool_registry)
     metrics_registry = providers.Singleton(CollectorRegistry)
     metrics = providers.Singleton(PrometheusCallMetrics, registry=metrics_registry)
+    tracer_provider = providers.Singleton(make_tracer_provider, core.settings)
+    tracing = providers.Resource(tracing_resource, core.settings, provider=tracer_provider)
 
     # One call event router per process, over the selected registry and bus (issue 9).
     call_router = providers.Resource(
@@ -163,6 +167,7 @@ class RuntimeContainer(containers.DeclarativeContainer):
         clock=core.clock,
         metrics=adapters.metrics,
         call_control=adapters.call_control,
+        tracing=adapters.tracing,
     )
     call_runtime = providers.Factory(CallRuntime, conversation, deps, config)
     handler = providers.Singleton(CallContextHandler, call_runtime)

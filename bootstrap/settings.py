@@ -20,6 +20,9 @@ Groups and prefixes:
     RedisSettings        ``REDIS_``        Redis stores and event bus
     AcsSettings          ``ACS_``          Azure Communication Services Call Automation
     LocalSettings        ``LOCAL_``        offline engines
+    TracingSettings      ``PARLEY_TRACING_`` exporter, privacy (:mod:`.tracing_settings`)
+    OtelSettings         ``OTEL_``         OpenTelemetry SDK standard keys
+    AppInsightsSettings  ``APPLICATIONINSIGHTS_`` Azure Monitor connection string
     ==================== ================= ===========================================
 
 Bad values fail at start with :class:`SettingsError`, whose message names every bad env key
@@ -328,6 +331,13 @@ class SettingsError(ValueError):
         self.problems = tuple(problems)
 
 
+# The tracing groups live in their own module, which builds on _Group above.
+from bootstrap.tracing_settings import (  # noqa: E402
+    AppInsightsSettings,
+    OtelSettings,
+    TracingSettings,
+)
+
 GROUPS: tuple[type[_Group], ...] = (
     ProviderSelection,
     ServerSettings,
@@ -337,6 +347,9 @@ GROUPS: tuple[type[_Group], ...] = (
     RedisSettings,
     AcsSettings,
     LocalSettings,
+    TracingSettings,
+    OtelSettings,
+    AppInsightsSettings,
 )
 
 
@@ -352,6 +365,9 @@ class Settings:
     redis: RedisSettings
     acs: AcsSettings
     local: LocalSettings
+    tracing: TracingSettings
+    otel: OtelSettings
+    appinsights: AppInsightsSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -364,6 +380,9 @@ class Settings:
             self.redis,
             self.acs,
             self.local,
+            self.tracing,
+            self.otel,
+            self.appinsights,
         )
 
     def secret_values(self) -> list[str]:

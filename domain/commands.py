@@ -8,9 +8,46 @@ and the runtime executes them in the same loop iteration.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeAlias
 
 from ports import ChatMessage, ModelOptions, ToolCall, ToolSpec, TranscriptEntry, Voice
+
+
+class StopReason(StrEnum):
+    """Why :class:`StopPlayback` was issued (its ``reason``).
+
+    BARGE_IN: the caller spoke over the agent. DTMF: the caller pressed a key over the agent
+    (a barge-in too). PROVIDER_FAILED: speech synthesis failed mid-reply.
+    """
+
+    BARGE_IN = "barge_in"
+    DTMF = "dtmf"
+    PROVIDER_FAILED = "provider_failed"
+
+    @property
+    def is_barge_in(self) -> bool:
+        """True when the caller interrupted the agent (by voice or by key)."""
+        return self in (StopReason.BARGE_IN, StopReason.DTMF)
+
+
+BARGE_IN_REASONS: frozenset[str] = frozenset({StopReason.BARGE_IN, StopReason.DTMF})
+"""``StopPlayback.reason`` values that count as a barge-in (for counters and metrics)."""
+
+
+class TimerName(StrEnum):
+    """Timers the conversation starts (:class:`StartTimer` ``name``).
+
+    END_OF_TURN: seal the merged user turn. BARGE_IN: the caller has spoken
+    ``min_speech_ms``. FALSE_INTERRUPTION: the interrupted message resumes unless the caller
+    said something. NO_INPUT: reprompt or hang up. DTMF: the inter-digit timeout.
+    """
+
+    END_OF_TURN = "end_of_turn"
+    BARGE_IN = "barge_in"
+    FALSE_INTERRUPTION = "false_interruption"
+    NO_INPUT = "no_input"
+    DTMF = "dtmf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +99,12 @@ class Speak:
 
 @dataclass(frozen=True, slots=True)
 class StopPlayback:
-    """Cancel synthesis, drop queued audio and send stop-audio to the far end (ACS StopAudio)."""
+    """Cancel synthesis, drop queued audio and send stop-audio to the far end (ACS StopAudio).
 
-    reason: str = "barge_in"
+    ``reason`` is a :class:`StopReason`; :data:`BARGE_IN_REASONS` are barge-ins.
+    """
+
+    reason: str = StopReason.BARGE_IN
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,8 @@ class IncomingCall:
         server_call_id: Provider server call id.
         correlation_id: Provider correlation id, for logs.
         caller_display_name: Display name, when known.
+        traceparent: W3C ``traceparent`` the offer arrived with ("" when none), so the call's
+            trace continues the sender's.
     """
 
     incoming_call_context: str
@@ -73,6 +75,7 @@ class IncomingCall:
     server_call_id: str = ""
     correlation_id: str = ""
     caller_display_name: str = ""
+    traceparent: str = ""
 
 
 @dataclass(frozen=True, slots=True)

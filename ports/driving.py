@@ -39,6 +39,7 @@ class CallInfo:
         correlation_id: Provider correlation id for logs.
         telephony: True when ``call_id`` names a call that ``CallControl`` can act on
             (transfer, hang up); False for browser and test calls.
+        traceparent: W3C ``traceparent`` the call arrived with ("" when none).
     """
 
     call_id: str
@@ -47,6 +48,7 @@ class CallInfo:
     callee: str = ""
     correlation_id: str = ""
     telephony: bool = False
+    traceparent: str = ""
 
 
 class UpdateKind(StrEnum):

@@ -28,6 +28,7 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -440,14 +441,16 @@ class AcsGateway:
                 logger.info("Event Grid subscription validated")
                 return JSONResponse({"validationResponse": code})
             if event.event_type == INCOMING_CALL_EVENT:
-                status = max(status, await self._incoming_call(event))
+                status = max(
+                    status, await self._incoming_call(event, _traceparent(request.headers))
+                )
             else:
                 logger.info("Event Grid event %s acknowledged, not handled", event.event_type)
         if status >= 500:
             return JSONResponse({"error": "answer failed, retry"}, status_code=status)
         return Response(status_code=200)
 
-    async def _incoming_call(self, event: EventGridEvent) -> int:
+    async def _incoming_call(self, event: EventGridEvent, traceparent: str = "") -> int:
         if not self._seen.add(event.id):
             logger.info("duplicate IncomingCall delivery %s ignored", event.id)
             return 200
@@ -463,6 +466,7 @@ class AcsGateway:
             server_call_id=data.server_call_id,
             correlation_id=data.correlation_id,
             caller_display_name=data.caller_display_name,
+            traceparent=traceparent,
         )
         token = secrets.token_urlsafe(18)
         loop = asyncio.get_running_loop()
@@ -622,6 +626,8 @@ class AcsGateway:
             correlation_id=websocket.headers.get("x-ms-call-correlation-id", "")
             or (incoming.correlation_id if incoming else ""),
             telephony=True,
+            traceparent=_traceparent(websocket.headers)
+            or (incoming.traceparent if incoming else ""),
         )
         self.active_media += 1
         try:
@@ -640,6 +646,18 @@ class AcsGateway:
                 answered = pending.answered
                 if answered.done() and not answered.cancelled() and answered.result() == call_id:
                     del self._pending[token]
+
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def _traceparent(headers: Any) -> str:
+    """A well-formed W3C ``traceparent`` header value, else "".
+
+    Format: "Trace Context", https://www.w3.org/TR/trace-context/#traceparent-header .
+    """
+    value = str(headers.get("traceparent", "")).strip().lower()
+    return value if _TRACEPARENT.match(value) else ""
 
 
 def acs_routes(gateway: AcsGateway) -> Sequence[BaseRoute]:

@@ -86,6 +86,11 @@ class PlayoutBuffer:
         self.played_bytes = 0
         self.last_play_end: float | None = None
 
+    @property
+    def started_at(self) -> float:
+        """When the recording's first byte would have played (monotonic seconds)."""
+        return self._started
+
     def _advance(self, now: float) -> None:
         elapsed = max(0.0, now - self._last)
         self._last = now

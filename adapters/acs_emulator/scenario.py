@@ -85,6 +85,8 @@ class CallResult:
         transfers: Transfer targets the agent requested.
         error: Why the call failed, if it did.
         duration_s: Offer to end, seconds.
+        agent_audio_started_at: Monotonic seconds at which ``agent_audio`` begins.
+        stop_audio_times: When each ``StopAudio`` arrived, monotonic seconds.
     """
 
     call_connection_id: str = ""
@@ -100,6 +102,8 @@ class CallResult:
     transfers: list[str] = field(default_factory=list)
     error: str | None = None
     duration_s: float = 0.0
+    agent_audio_started_at: float = 0.0
+    stop_audio_times: list[float] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -248,6 +252,8 @@ async def run_inbound_call(
             await emulator.hang_up(call)
             say("caller hung up")
         result.agent_audio = media.playout.recording()
+        result.agent_audio_started_at = media.playout.started_at
+        result.stop_audio_times = list(media.stats.stop_audio_times)
         result.agent_bytes_received = media.stats.bytes_received
         result.stop_audio_count = len(media.stats.stop_audio_times)
         result.bytes_discarded = media.stats.bytes_discarded

@@ -46,8 +46,10 @@ from ports import (
     ToolResult,
     TranscriptEntry,
     UpdateKind,
+    Usage,
     VoiceActivityDetector,
 )
+from ports.tracing import NO_CALL_TRACE, CallTrace
 
 logger = logging.getLogger(__name__)
 
@@ -129,9 +131,7 @@ class CallRun:
             timeout_ms=config.port_timeout_ms,
         )
         self._latency = LatencyTracker(deps.metrics, lambda data: me._emit_record(data))
-        self._barge_ins = 0
-        self._user_turns = 0
-        self._agent_turns = 0
+        self._trace: CallTrace = NO_CALL_TRACE
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -159,12 +159,14 @@ class CallRun:
             logger.exception("call %s failed", self._call_id)
             self.end("error")
         await self._teardown(media_events)
+        # The conversation's own counters: they see every barge-in (voice and DTMF) and turn.
+        status = self._state.status
         return CallSummary(
             call_id=self._call_id,
             end_reason=self._end_reason or "remote_closed",
-            user_turns=self._user_turns,
-            agent_turns=self._agent_turns,
-            barge_ins=self._barge_ins,
+            user_turns=status.user_turns,
+            agent_turns=status.agent_turns,
+            barge_ins=status.barge_ins,
             duration_ms=max(0.0, clock.now_ms() - started_ms),
         )
 
@@ -216,6 +218,17 @@ class CallRun:
         fmt = started.format
         self._fmt = fmt
         deps = self._deps
+        info = self._call.info
+        try:
+            self._trace = deps.tracing.start_call(
+                self._call_id,
+                self._clock.now_ms(),
+                channel=info.channel,
+                traceparent=info.traceparent or None,
+            )
+        except Exception:  # noqa: BLE001 (tracing must never stop a call)
+            logger.warning("call %s: tracing did not start", self._call_id, exc_info=True)
+        self._latency.trace = self._trace
         self._playout = Playout(
             tts=deps.tts,
             media=self._call.media,
@@ -287,6 +300,7 @@ class CallRun:
         except Exception:  # noqa: BLE001 (closing must not fail the call)
             logger.debug("closing the media stream failed", exc_info=True)
         self._metrics.call_ended()
+        self._trace.end(self._end_reason or "remote_closed", self._clock.now_ms())
         self.notify(UpdateKind.CALL_ENDED, data={"reason": self._end_reason or "remote_closed"})
 
     # ------------------------------------------------------------------ the pump
@@ -315,10 +329,11 @@ class CallRun:
                 self._step_at_ms = event.at_ms
                 if (
                     isinstance(event, ev.TimerFired)
-                    and event.name == "false_interruption"
+                    and event.name == cmds.TimerName.FALSE_INTERRUPTION
                     and step.noop_reason is None
                 ):
                     self._metrics.false_interruption()
+                    self._trace.false_interruption(event.at_ms)
                 for command in step.commands:
                     try:
                         self._execute(command)
@@ -351,16 +366,14 @@ class CallRun:
                 self._saver.request()
             case cmds.EmitTranscript():
                 self._transcripts.append(command.entry)
-                if command.entry.kind == "user":
-                    self._user_turns += 1
-                elif command.entry.kind == "assistant":
-                    self._agent_turns += 1
+                if command.entry.kind == "assistant":
                     self.notify(
                         UpdateKind.AGENT_MESSAGE,
                         command.entry.text,
                         data={"interrupted": command.entry.interrupted},
                     )
             case cmds.HandOffTo():
+                self._trace.handoff(command.from_agent, command.to_agent, self._step_at_ms)
                 self.notify(
                     UpdateKind.HANDOFF,
                     data={
@@ -370,11 +383,13 @@ class CallRun:
                     },
                 )
             case cmds.TransferCall():
+                self._trace.transfer(_participant(command.target).kind.value, self._step_at_ms)
                 self.notify(
                     UpdateKind.TRANSFER, data={"target": command.target, "reason": command.reason}
                 )
                 self._tasks.spawn(self._transfer(command), "transfer")
             case cmds.HangUp():
+                self._trace.hang_up(self._step_at_ms)
                 self._tasks.spawn(self._hang_up(command), "hang-up")
 
     def notify(self, kind: UpdateKind, text: str = "", *, data: JsonObject | None = None) -> None:
@@ -426,8 +441,10 @@ class CallRun:
                     return
                 if kind is CallEventKind.TRANSFER_ACCEPTED:
                     self._transferred = True
+                    self._trace.transfer_result(True, clock.now_ms())
                     self.feed(ev.TransferResult(clock.now_ms(), accepted=True))
                 elif kind is CallEventKind.TRANSFER_FAILED:
+                    self._trace.transfer_result(False, clock.now_ms())
                     self.feed(ev.TransferResult(clock.now_ms(), accepted=False))
                 elif kind is CallEventKind.RECOGNIZE_COMPLETED:
                     for tone in event.tones:
@@ -464,6 +481,11 @@ class CallRun:
         first = True
         stream: AsyncGenerator[ResponseEvent, None] | None = None
         failure: str | None = None
+        completed = False
+        trace = self._trace
+        trace.model_request_started(
+            rid, clock.now_ms(), agent=command.agent, model=command.options.model
+        )
         try:
             tools = [*self._deps.tools.specs(command.tool_names), *command.extra_tools]
             stream = self._deps.llm.stream(command.messages, tools, command.options)
@@ -480,14 +502,18 @@ class CallRun:
                     first = False
                     limit_ms = self._config.token_timeout_ms
                     self._latency.first_token(now)
+                    trace.model_first_token(rid, now)
                 if type(item) is TextDelta:
                     self.feed(ev.ResponseTextDelta(now, rid, item.text))
                 elif type(item) is ToolCallsRequested:
                     self.feed(ev.ToolCallsRequested(now, rid, item.calls))
                 elif type(item) is ResponseDone:
                     break
+                elif type(item) is Usage:
+                    trace.model_usage(rid, item.prompt_tokens, item.completion_tokens)
                 if response.closed:
                     return
+            completed = True
         except asyncio.CancelledError:
             if response.closed or not guard.expired():
                 raise
@@ -500,6 +526,8 @@ class CallRun:
                 logger.exception("language model raised a non-port error")
             failure = error_code(exc)
         finally:
+            outcome = failure or ("ok" if completed and not response.closed else "cancelled")
+            trace.model_request_ended(rid, clock.now_ms(), outcome=outcome)
             if stream is not None:
                 try:
                     async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
@@ -532,9 +560,14 @@ class CallRun:
         except Exception:
             logger.exception("tool executor raised for %s", call.name)
             result = ToolResult(call.id, f"tool {call.name} failed", is_error=True)
+        self._trace.tool_ended(
+            call.id, self._clock.now_ms(), outcome="error" if result.is_error else "ok"
+        )
         self.feed(ev.ToolCompleted(self._clock.now_ms(), command.response_id, result))
 
     def _run_tool(self, command: cmds.RunTool) -> None:
+        call = command.call
+        self._trace.tool_started(call.id, call.name, self._step_at_ms, call.arguments)
         self.notify(
             UpdateKind.TOOL_CALL,
             command.call.name,
@@ -558,21 +591,27 @@ class CallRun:
     def _speak(self, command: cmds.Speak) -> None:
         assert self._playout is not None  # noqa: S101 (commands start after the stream)
         self.notify(UpdateKind.AGENT_TEXT, command.text)
+        self._trace.synthesis_started(
+            command.speech_id, self._step_at_ms, characters=len(command.text)
+        )
         self._latency.speech_queued(command.speech_id, command.response_id)
         self._playout.enqueue(command)
 
     def _stop_playback(self, command: cmds.StopPlayback) -> None:
         assert self._playout is not None  # noqa: S101 (commands start after the stream)
         self._playout.stop()
-        barge_in = command.reason == "barge_in"
-        onset = self._latency.onset_ms if barge_in else None
+        self._trace.playback_stopped(self._step_at_ms, reason=command.reason)
+        barge_in = command.reason in cmds.BARGE_IN_REASONS
+        # Reaction time counts from the caller's speech onset; a DTMF key has none.
+        onset = (
+            self._latency.barge_in_onset_ms if command.reason == cmds.StopReason.BARGE_IN else None
+        )
         # Scheduled now, in the same loop iteration that dropped the queued audio.
         self._tasks.spawn(self._stop_audio(onset), "stop-audio")
         self.notify(UpdateKind.STOP_AUDIO, data={"reason": command.reason})
         if barge_in:
-            self._barge_ins += 1
             self._metrics.barge_in()
-            self._latency.barge_in()
+            self._latency.barge_in(self._step_at_ms)
 
     async def _stop_audio(self, onset_ms: float | None) -> None:
         self._latency.stop_audio_called(onset_ms, self._clock.now_ms())
@@ -601,11 +640,17 @@ class CallRun:
 
     def playback_completed(self, speech_id: str, duration_ms: float) -> None:
         """Report the end of ``speech_id`` to the state machine."""
-        self.feed(ev.PlaybackCompleted(self._clock.now_ms(), speech_id, duration_ms))
+        if self._playout is not None and self._playout.current_speech_id() is None:
+            self._latency.agent_silent()
+        now = self._clock.now_ms()
+        self._trace.synthesis_ended(speech_id, now, outcome="completed")
+        self.feed(ev.PlaybackCompleted(now, speech_id, duration_ms))
 
     def first_audio(self, speech_id: str) -> None:
         """Mark time to first audio of the current turn's answer."""
-        self._latency.first_audio(speech_id, self._clock.now_ms())
+        now = self._clock.now_ms()
+        self._latency.first_audio(speech_id, now)
+        self._trace.synthesis_first_audio(speech_id, now)
 
     def first_frame_sent(self, speech_id: str) -> None:
         """Complete and record the current turn's latency when its answer's first frame left."""
@@ -667,4 +712,5 @@ class CallRun:
         except Exception as exc:  # noqa: BLE001 (a failed transfer is an event)
             logger.warning("call %s: transfer failed: %r", self._call_id, exc)
             self._metrics.provider_error("call_control", error_code(exc))
+            self._trace.transfer_result(False, self._clock.now_ms())
             self.feed(ev.TransferResult(self._clock.now_ms(), accepted=False))

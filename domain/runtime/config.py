@@ -17,6 +17,7 @@ from ports import (
     TranscriptLog,
     VadFactory,
 )
+from ports.tracing import NoTracing, Tracing
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ class RuntimeDeps:
         metrics: Counters and latency histograms.
         call_control: Telephony operations for calls with ``CallInfo.telephony``; ``None``
             when the process has no telephony (browser and test calls).
+        tracing: One trace per call, fed from the runtime's hooks (default: none).
     """
 
     stt: SpeechToText
@@ -134,3 +136,4 @@ class RuntimeDeps:
     clock: Clock
     metrics: CallMetrics
     call_control: CallControl | None = None
+    tracing: Tracing = NoTracing()

@@ -235,7 +235,7 @@ class Inbound:
                 text = result.text
                 if result.is_final:
                     if text.strip():
-                        self._latency.final_transcript(now)
+                        self._latency.final_transcript(now, len(text.split()))
                         listener.notify(UpdateKind.TRANSCRIPT_FINAL, text)
                     listener.feed(ev.FinalTranscript(now, text, result.confidence))
                 else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from domain.session import Phase, SessionState, TurnState, UserState
+from domain.conversation import Phase, SessionState, TurnState, UserState
 
 MEDIA_LOSS_REASONS = frozenset(
     {"", "remote_closed", "error", "idle_timeout", "cancelled", "no_stream_start"}

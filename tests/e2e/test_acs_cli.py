@@ -67,6 +67,9 @@ def test_parley_call_writes_the_agent_audio_and_transcripts(
     assert [t["caller"] for t in data["turns"]] == ["book_a_room.wav"]
     assert any(e["kind"] == "assistant" for e in data["transcript"])
     assert [e["text"] for e in data["transcript"] if e["kind"] == "user"] == ["book a room"]
+    # A one-turn call has its own server latency record (it used to be null: off by one).
+    assert data["turns"][0]["server"]["voice_to_voice"] > 0
+    assert "plotly" in (out / "call.html").read_text()[:200_000].lower()
     assert read_wav(out / "agent.wav").format.sample_rate_hz == 16000
     assert "reply on the wire" in (out / "transcript.txt").read_text()
 

@@ -51,6 +51,9 @@ FREE_TEXT = {
     "ACS_RESOURCE_ID",
     "ACS_WEBHOOK_KEY",
     "LOCAL_ESPEAK_VOICE",
+    "OTEL_SERVICE_NAME",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
 }
 """Fields where any text is a valid value (names, ids, secrets, paths)."""
 

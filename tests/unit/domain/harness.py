@@ -12,6 +12,7 @@ from domain.commands import (
     Speak,
     StartResponse,
 )
+from domain.conversation import Conversation, SessionState, Step
 from domain.events import (
     CallStarted,
     Event,
@@ -26,7 +27,6 @@ from domain.events import (
     UserSpeechStopped,
 )
 from domain.policies import ConversationPolicy
-from domain.session import Conversation, SessionState, Step
 
 GREETING = "Hello, thanks for calling the bank. How can I help?"
 

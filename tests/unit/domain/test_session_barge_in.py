@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.commands import CancelResponse, EmitTranscript, Speak, StartTimer, StopPlayback
+from domain.conversation import Phase
 from domain.events import (
     FinalTranscript,
     PartialTranscript,
@@ -12,7 +13,6 @@ from domain.events import (
     UserSpeechStopped,
 )
 from domain.policies import BargeInPolicy, ConversationPolicy
-from domain.session import Phase
 from ports import Role
 
 from .harness import Call, bank_graph

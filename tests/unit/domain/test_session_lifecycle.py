@@ -19,6 +19,7 @@ from domain.commands import (
     StopPlayback,
     TransferCall,
 )
+from domain.conversation import SCHEMA_VERSION, Phase, SessionState, Then
 from domain.events import (
     CallEnded,
     CallStarted,
@@ -33,11 +34,11 @@ from domain.events import (
     ResponseTextDelta,
     TimerFired,
     ToolCompleted,
+    TransferResult,
     UserSpeechStarted,
     UserSpeechStopped,
 )
 from domain.policies import ConversationPolicy, DtmfPolicy, FailurePolicy, NoInputPolicy
-from domain.session import SCHEMA_VERSION, Phase, SessionState
 from ports import ToolResult
 
 from .harness import GREETING, Call
@@ -365,3 +366,80 @@ def test_a_response_event_after_its_completion_changes_nothing() -> None:
         "unknown or cancelled response",
         "response already completed",
     }
+
+
+# -- 10b. escalation without the failing provider (issue 12) ---------------------------------
+
+
+def escalating_call(target: str | None) -> Call:
+    policy = ConversationPolicy(
+        failures=FailurePolicy(max_consecutive_failures=1, transfer_target=target)
+    )
+    call = failing_call(policy)
+    call.send(ResponseFailed(call.tick(), call.response_id(), "unavailable"))
+    return call
+
+
+def test_a_transfer_line_that_cannot_be_spoken_transfers_at_once() -> None:
+    call = escalating_call("+15550199")
+    step = call.send(ProviderFailed(call.tick(), "text_to_speech", "authentication"))
+    assert StopPlayback("provider_failed") in step.commands
+    assert TransferCall("+15550199", "escalation") in step.commands
+    assert not any(isinstance(c, Speak) for c in step.commands)
+    assert call.state.status.transferring
+
+
+def test_a_goodbye_that_cannot_be_spoken_hangs_up_at_once() -> None:
+    call = escalating_call(None)
+    step = call.send(ProviderFailed(call.tick(), "text_to_speech", "authentication"))
+    assert HangUp("failures") in step.commands
+    assert not any(isinstance(c, Speak) for c in step.commands)
+    assert call.state.phase is Phase.ENDED
+
+
+def test_a_speech_failure_at_the_limit_escalates_without_speaking() -> None:
+    policy = ConversationPolicy(failures=FailurePolicy(max_consecutive_failures=2))
+    call = failing_call(policy)
+    call.model_says("Your balance is ten dollars.")
+    call.send(ProviderFailed(call.tick(), "text_to_speech", "unavailable"))
+    step = call.send(ProviderFailed(call.tick(), "text_to_speech", "unavailable"))
+    assert HangUp("failures") in step.commands
+    assert not any(isinstance(c, Speak) for c in step.commands)
+
+
+def test_failures_during_a_pending_escalation_do_not_queue_the_line_again() -> None:
+    call = escalating_call("+15550199")
+    for _ in range(5):
+        step = call.send(ProviderFailed(call.tick(), "speech_to_text", "unavailable"))
+        assert not any(isinstance(c, Speak) for c in step.commands)
+    assert [c.text for c in call.of(Speak)].count(  # type: ignore[attr-defined]
+        "Please hold while I transfer your call."
+    ) == 1
+
+
+def test_a_failed_escalation_transfer_says_goodbye_and_hangs_up() -> None:
+    call = escalating_call("+15550199")
+    call.play()
+    assert call.state.status.transferring
+    step = call.send(TransferResult(call.tick(), accepted=False))
+    assert [c.text for c in step.commands if isinstance(c, Speak)] == ["Goodbye."]
+    step = call.play()
+    assert step is not None
+    assert HangUp("failures") in step.commands
+
+
+def test_recorded_errors_stay_bounded() -> None:
+    call = failing_call(ConversationPolicy(failures=FailurePolicy(max_consecutive_failures=99)))
+    for _ in range(100):
+        call.send(ProviderFailed(call.tick(), "speech_to_text", "unavailable"))
+    assert len(call.state.status.errors) == 32
+
+
+def test_a_state_stored_before_the_then_enum_loads() -> None:
+    call = failing_call()
+    data = json.loads(json.dumps(call.state.to_dict()))
+    assert data["response"]["then"] == "listen"
+    data["response"]["then"] = ""  # how "no action" was stored while ``then`` was a string
+    restored = SessionState.from_dict(data)
+    assert restored == call.state
+    assert restored.response is not None and restored.response.then is Then.LISTEN

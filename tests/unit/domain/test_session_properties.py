@@ -30,6 +30,7 @@ from domain.commands import (
     StartResponse,
     StopPlayback,
 )
+from domain.conversation import MAX_ERRORS, Conversation, Phase, SessionState
 from domain.events import (
     CallEnded,
     CallStarted,
@@ -58,7 +59,6 @@ from domain.policies import (
     NoInputPolicy,
     ToolPolicy,
 )
-from domain.session import Conversation, Phase, SessionState
 from ports import HandOff, HangUp, Role, ToolCall, ToolResult, TransferCall
 
 GRAPH = AgentGraph(
@@ -344,6 +344,11 @@ class SessionMachine(RuleBasedStateMachine):
         self.feed(CallEnded(self.tick(10)))
 
     # -- invariants ------------------------------------------------------------------------
+
+    @invariant()
+    def recorded_errors_stay_bounded(self) -> None:
+        if self.state is not None:
+            assert len(self.state.status.errors) <= MAX_ERRORS
 
     @invariant()
     def state_round_trips_through_json(self) -> None:

@@ -12,6 +12,7 @@ from domain.commands import (
     StartResponse,
     TransferCall,
 )
+from domain.conversation import Phase
 from domain.events import (
     ResponseCompleted,
     ResponseTextDelta,
@@ -20,7 +21,6 @@ from domain.events import (
     TransferResult,
 )
 from domain.policies import ConversationPolicy, HandoffPolicy, ToolPolicy
-from domain.session import Phase
 from ports import HandOff, Role, ToolCall, ToolResult
 from ports import HangUp as HangUpAction
 from ports import TransferCall as TransferAction

@@ -9,6 +9,7 @@ from domain.commands import (
     StartResponse,
     StartTimer,
 )
+from domain.conversation import Phase
 from domain.events import (
     FinalTranscript,
     ResponseCompleted,
@@ -17,7 +18,6 @@ from domain.events import (
     UserSpeechStopped,
 )
 from domain.policies import ConversationPolicy, EndpointingPolicy
-from domain.session import Phase
 from ports import Role
 
 from .harness import GREETING, Call, bank_graph

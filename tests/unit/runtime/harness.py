@@ -28,9 +28,9 @@ from adapters.memory import (
     tone_frame,
 )
 from domain.agents import AgentGraph, AgentSpec
+from domain.conversation import Conversation
 from domain.policies import ConversationPolicy
 from domain.runtime import CallRuntime, RuntimeConfig, RuntimeDeps
-from domain.session import Conversation
 from ports import (
     PCM16_16K,
     AudioFormat,
@@ -169,6 +169,7 @@ def make_rig(
     llm_tokens_per_second: float | None = None,
     conversation: object | None = None,
     llm: object | None = None,
+    tracing: object | None = None,
 ) -> Rig:
     """A rig with one agent (greeting "Hello, how can I help?") unless ``agents`` is given."""
     clock = ManualClock(settle_rounds=40)
@@ -205,6 +206,7 @@ def make_rig(
         clock=clock,
         metrics=metrics,
         call_control=call_control,
+        **({"tracing": tracing} if tracing is not None else {}),  # type: ignore[arg-type]
     )
     runtime = CallRuntime(conv, deps, config or RuntimeConfig())  # type: ignore[arg-type]
     return Rig(

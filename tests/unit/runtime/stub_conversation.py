@@ -7,17 +7,18 @@ latency records) be tested on their own, whatever the conversation policy decide
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.commands import Command
+from domain.conversation import CallStatus, Step
 from domain.events import Event
-from domain.session import Step
 
 
 @dataclass(frozen=True)
 class StubState:
     call_id: str
     agent: str = "stub"
+    status: CallStatus = field(default_factory=CallStatus)
 
     def to_dict(self) -> dict[str, object]:
         return {"schema_version": 1, "call_id": self.call_id}
