@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from dotenv import dotenv_values
 from rich.console import Console
 from rich.table import Table
 
@@ -33,16 +32,15 @@ from bootstrap.call_command import call as call_command
 from bootstrap.chat import ChatLine, TextConversation
 from bootstrap.containers import (
     ApplicationContainer,
-    agents_from_settings,
     build_container,
     resolve,
-    tools_from_settings,
 )
 from bootstrap.logging import configure_logging
-from bootstrap.runtime_settings import runtime_knobs, runtime_warnings
-from bootstrap.selection import PORT_TITLES, SETTING_OF, SelectionError, check_selection
-from bootstrap.settings import Settings, SettingsError, load_settings, unknown_keys
+from bootstrap.runtime_settings import runtime_knobs
+from bootstrap.selection import PORT_TITLES, SETTING_OF, SelectionError
+from bootstrap.settings import Settings, SettingsError, load_settings
 from bootstrap.tools import ToolsModuleError
+from bootstrap.validation import Validation, validate_configuration
 
 app = typer.Typer(
     name="parley",
@@ -87,31 +85,30 @@ def _quiet_logging(settings: Settings) -> None:
     )
 
 
+def _print_problems(console: Console, found: Validation) -> None:
+    for warning in found.warnings:
+        console.print(f"  [yellow]![/] {warning}")
+    for problem in found.problems:
+        console.print(f"  [red]x[/] {problem}")
+
+
 @app.command()
 def check(env_file: EnvFile = Path(".env")) -> None:
     """Validate .env, settings, tools and agent files; print the adapter of each port."""
     console = _console()
-    problems: list[str] = []
-    warnings: list[str] = []
-    if env_file.is_file():
-        names = [k for k in dotenv_values(env_file) if k]
-        warnings.extend(
-            f"{env_file}: {name} is not a Parley setting (typo?)" for name in unknown_keys(names)
-        )
-    else:
+    if not env_file.is_file():
         console.print(f"[dim]{env_file} not found: using the environment and defaults[/]")
-    settings = _load_or_exit(console, env_file)
-    _quiet_logging(settings)
+    found = validate_configuration(env_file)
+    if found.settings is None:
+        console.print("[bold red]settings are invalid:[/]")
+        _print_problems(console, found)
+        raise typer.Exit(1)
+    _quiet_logging(found.settings)
 
     table = Table(title="Adapters", show_lines=False)
     for column in ("port", "setting", "adapter", "status"):
         table.add_column(column)
-    try:
-        reports = check_selection(settings)
-    except SelectionError as exc:
-        problems.extend(exc.problems)
-        reports = []
-    for report in reports:
+    for report in found.reports:
         status = "[green]ok[/]"
         if report.problems:
             status = "[red]unavailable[/]"
@@ -123,37 +120,23 @@ def check(env_file: EnvFile = Path(".env")) -> None:
             report.option.label,
             status,
         )
-        problems.extend(report.problems)
-        warnings.extend(report.warnings)
     console.print(table)
-    console.print(_runtime_table(settings))
-    warnings.extend(runtime_warnings(settings))
-
-    loaded: LoadedAgents | None = None
-    try:
-        tools = tools_from_settings(settings)
+    console.print(_runtime_table(found.settings))
+    if found.tools is not None:
         console.print(
-            f"tools ({settings.server.resolved_tools_module()}):"
-            f" {', '.join(sorted(tools.names())) or 'none'}"
+            f"tools ({found.settings.server.resolved_tools_module()}):"
+            f" {', '.join(sorted(found.tools.names())) or 'none'}"
         )
-        loaded = agents_from_settings(settings, tools)
-    except ToolsModuleError as exc:
-        problems.append(str(exc))
-    except AgentFileError as exc:
-        problems.extend(exc.problems)
-    if loaded is not None:
+    if found.agents is not None:
+        loaded = found.agents
         agents = ", ".join(
             f"{a.name}{' (start)' if a.name == loaded.graph.start else ''}"
             for a in loaded.graph.agents
         )
-        console.print(f"agents ({settings.server.agents_dir}): {agents}")
-
-    for warning in warnings:
-        console.print(f"  [yellow]![/] {warning}")
-    for problem in problems:
-        console.print(f"  [red]x[/] {problem}")
-    if problems:
-        console.print(f"[bold red]{len(problems)} problem(s)[/]")
+        console.print(f"agents ({found.settings.server.agents_dir}): {agents}")
+    _print_problems(console, found)
+    if found.problems:
+        console.print(f"[bold red]{len(found.problems)} problem(s)[/]")
         raise typer.Exit(1)
     console.print("[bold green]configuration ok[/]")
 
@@ -317,17 +300,18 @@ def serve(
     from bootstrap.app import create_app
 
     console = _console()
-    settings = _load_or_exit(console, env_file)
+    # The same validation as `parley check`: a configuration check says ok for starts here.
+    found = validate_configuration(env_file)
+    if not found.ok or found.settings is None:
+        console.print("[bold red]parley serve: the configuration is invalid[/]")
+        _print_problems(console, Validation(problems=found.problems))
+        raise typer.Exit(1)
+    settings = found.settings
     configure_logging(
         level=settings.server.log_level,
         fmt=settings.server.log_format,
         secrets=settings.secret_values(),
     )
-    problems = [p for r in check_selection(settings) for p in r.problems]
-    if problems:
-        for problem in problems:
-            console.print(f"  [red]x[/] {problem}")
-        raise typer.Exit(1)
     bind_host = host or settings.server.host
     bind_port = port if port is not None else settings.server.port
     if reload:
@@ -342,7 +326,8 @@ def serve(
         return
     container = _build(console, settings)
     application = create_app(container)
-    _tune_gc_for_serving()
+    if settings.server.gc_tuned:
+        _tune_gc_for_serving()
     config = uvicorn.Config(
         application,
         host=bind_host,

@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
+from bootstrap import settings_checks as checks
 from bootstrap.runtime_settings import RuntimeSettings
 from bootstrap.settings_base import SettingsGroup as _Group
 from bootstrap.settings_base import group_config as _config
@@ -91,6 +92,9 @@ class ServerSettings(_Group):
     """This process's id in the call registry; default ``<hostname>-<pid>-<random>``."""
     session_ttl_s: float = Field(default=3600.0, gt=0)
     """TTL of session state and transcripts in the stores."""
+    gc_tuned: bool = True
+    """``parley serve`` freezes start-up objects and collects young objects less often
+    (``gc.freeze()``, thresholds 20000/50/1000); false keeps Python's default collector."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -120,15 +124,30 @@ class AzureSpeechSettings(_Group):
     """Speech resource id, for Entra auth with a region (the key is empty)."""
     candidate_languages: str = ""
     """Comma-separated BCP-47 tags for continuous language identification (2-10)."""
-    segmentation_silence_timeout_ms: int | None = None
-    initial_silence_timeout_ms: int | None = None
+    segmentation_silence_timeout_ms: int | None = Field(default=None, ge=100, le=5000)
+    """Silence that ends a phrase, ms; the service accepts 100-5000 ("How to recognize speech",
+    https://learn.microsoft.com/azure/ai-services/speech-service/how-to-recognize-speech)."""
+    initial_silence_timeout_ms: int | None = Field(default=None, ge=0)
     phrase_list: str = ""
     """Comma-separated phrases to bias recognition towards."""
     profanity: Literal["masked", "removed", "raw"] = "masked"
-    tts_pool_size: int = 2
+    tts_pool_size: int = Field(default=2, ge=0)
     """Pre-connected synthesizers per call format, opened at start (0: none)."""
     text_stream: bool = False
     """Synthesise through the v2 text-stream input instead of SSML."""
+
+    @field_validator("endpoint", "host")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        return checks.url(value, schemes=("ws", "wss", "http", "https"))
+
+    @field_validator("candidate_languages")
+    @classmethod
+    def _two_to_ten(cls, value: str) -> str:
+        tags = [t for t in (item.strip() for item in value.split(",")) if t]
+        if len(tags) == 1 or len(tags) > 10:
+            raise ValueError("takes 2 to 10 comma-separated language tags (or none)")
+        return value
 
 
 class AzureOpenAISettings(_Group):
@@ -150,6 +169,11 @@ class AzureOpenAISettings(_Group):
     """With no API key, Entra ID through this user-assigned managed identity (empty:
     DefaultAzureCredential)."""
 
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return checks.url(value, schemes=("http", "https"))
+
 
 class OpenAISettings(_Group):
     """Any OpenAI-compatible endpoint, for ``PARLEY_LLM=openai``."""
@@ -166,6 +190,11 @@ class OpenAISettings(_Group):
     connect_timeout_s: float = Field(default=3.0, gt=0)
     first_token_timeout_s: float = Field(default=10.0, gt=0)
     """Request sent -> first token, retries included, seconds."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return checks.url(value, schemes=("http", "https"))
 
 
 class RedisSettings(_Group):
@@ -200,6 +229,12 @@ class RedisSettings(_Group):
     """Transcript entries that may wait while Redis is down; beyond, entries are dropped
     (logged and counted)."""
 
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr) -> SecretStr:
+        checks.url(value.get_secret_value(), schemes=checks.REDIS_SCHEMES, optional=False)
+        return value
+
 
 class AcsSettings(_Group):
     """Azure Communication Services Call Automation, for ``PARLEY_TELEPHONY=acs``."""
@@ -231,6 +266,18 @@ class AcsSettings(_Group):
     """Skips OpenID discovery when set."""
     webhook_key: SecretStr | None = None
     """When set, Event Grid must post to /api/acs/events?code=<key>."""
+
+    @field_validator("connection_string")
+    @classmethod
+    def _connection_string(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            checks.acs_connection_string(value.get_secret_value())
+        return value
+
+    @field_validator("callback_base_url", "endpoint", "openid_config_url", "jwks_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return checks.url(value, schemes=("http", "https"))
 
 
 class LocalSettings(_Group):
@@ -359,7 +406,11 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
             problems.extend(_describe(group, err) for err in exc.errors())
     if problems:
         raise SettingsError(problems)
-    return Settings(*built)  # type: ignore[arg-type]
+    settings = Settings(*built)  # type: ignore[arg-type]
+    problems.extend(checks.cross_group_problems(settings))
+    if problems:
+        raise SettingsError(problems)
+    return settings
 
 
 def all_env_keys() -> list[str]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from bootstrap import settings_checks as checks
 from bootstrap.settings_base import SettingsGroup as Group
 from bootstrap.settings_base import group_config
 
@@ -46,6 +47,13 @@ class OtelSettings(Group):
     exporter_otlp_headers: SecretStr | None = None
     exporter_otlp_timeout: float = Field(default=10_000.0, gt=0)
     """Per-export deadline, ms (the SDK's unit for this key)."""
+
+    @field_validator("exporter_otlp_endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        # The OTLP exporters take an http(s) URL for both protocols ("OTLP Exporter
+        # Configuration", https://opentelemetry.io/docs/specs/otel/protocol/exporter/).
+        return None if value is None else checks.url(value, schemes=("http", "https"))
 
 
 class AppInsightsSettings(Group):

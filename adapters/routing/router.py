@@ -293,7 +293,10 @@ class CallEventRouter:
         held = self._held.pop(call_id, None)
         if held is not None:
             if held.task is not None:
+                # Dropping the reference breaks task -> CancelledError -> frame -> held -> task,
+                # a cycle only a full collection would free (issue 12 item 9).
                 held.task.cancel()
+                held.task = None
             for event in held.events:
                 local.queue.put_nowait(event)
         try:

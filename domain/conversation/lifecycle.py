@@ -54,14 +54,15 @@ def settle(tx: Tx) -> None:
 
 
 def on_call_started(tx: Tx, ev: CallStarted) -> str | None:
-    """The call connected: the start agent greets."""
+    """The call connected: the start agent greets (a resumed call keeps its agent, unspoken)."""
     s = tx.state
     if s.status.started:
         return "call already started"
-    agent = tx.cfg.agents[tx.cfg.graph.start]
+    agent = tx.cfg.agents.get(s.agent) or tx.cfg.agents[tx.cfg.graph.start]
     tx.state = replace(s, agent=agent.name, status=replace(s.status, started=True))
     tx.save = True
-    speech.say(tx, agent.greeting, interruptible=agent.greeting_interruptible)
+    if not s.history:  # a resumed call (media reconnect) was greeted already
+        speech.say(tx, agent.greeting, interruptible=agent.greeting_interruptible)
     tx.settle()
     return None
 

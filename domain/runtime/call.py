@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
@@ -24,8 +25,9 @@ from domain.runtime.model import ModelWork
 from domain.runtime.output import SpeechOutput
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
 from domain.runtime.playout import Playout, PlayoutListener
+from domain.runtime.resume import load_resumed_state
 from domain.runtime.speech import SpeechOut
-from domain.runtime.tasks import TaskOwner, Watchdog
+from domain.runtime.tasks import TaskOwner, Watchdog, close_quietly
 from domain.runtime.telephony import Telephony
 from domain.runtime.timers import Timers
 from domain.runtime.trace import start_call_trace
@@ -93,7 +95,11 @@ class CallRun:
         self._end_reason: str | None = None
         self._fmt: AudioFormat | None = None
         self._inbound: Inbound | None = None
-        self._timers = Timers(self._tasks, deps.clock, self.feed)
+        # The call's helpers reach back to it through a weak proxy: strong back-references
+        # made every finished call cyclic garbage, freed only by a full collection (issue 12
+        # item 9; tests/reliability/test_memory_cycles.py).
+        me = weakref.proxy(self)
+        self._timers = Timers(self._tasks, deps.clock, lambda event: me.feed(event))
         self._calls: set[asyncio.Task[None]] = set()
         self._transcripts = TranscriptWriter(
             deps.transcripts, self._call_id, deps.metrics, config.port_timeout_ms
@@ -101,13 +107,13 @@ class CallRun:
         self._saver = SessionSaver(
             deps.sessions,
             self._call_id,
-            lambda: self._state.to_dict(),
+            lambda: me._state.to_dict(),
             clock=deps.clock,
             metrics=deps.metrics,
             debounce_ms=config.save_debounce_ms,
             timeout_ms=config.port_timeout_ms,
         )
-        self._latency = LatencyTracker(deps.metrics, self._emit_record)
+        self._latency = LatencyTracker(deps.metrics, lambda data: me._emit_record(data))
         self._speech = SpeechOut(
             media=call.media,
             config=config,
@@ -115,7 +121,7 @@ class CallRun:
             metrics=deps.metrics,
             tasks=self._tasks,
             latency=self._latency,
-            listener=self,
+            listener=me,
             call_id=self._call_id,
         )
         self._telephony = Telephony(
@@ -125,7 +131,7 @@ class CallRun:
             clock=deps.clock,
             metrics=deps.metrics,
             drain=self._speech.drain,
-            listener=self,
+            listener=me,
         )
         self._model = ModelWork(
             llm=deps.llm,
@@ -136,7 +142,7 @@ class CallRun:
             tasks=self._tasks,
             watchdog=self._watchdog,
             latency=self._latency,
-            listener=self,
+            listener=me,
             call_id=self._call_id,
         )
         self._trace: CallTrace = NO_CALL_TRACE
@@ -155,6 +161,10 @@ class CallRun:
             )
             if isinstance(first, StreamStarted):
                 started_ms = clock.now_ms()
+                resumed = await load_resumed_state(
+                    self._deps.sessions, self._call_id, self._config.port_timeout_ms, self._metrics
+                )
+                self._state = resumed or self._state
                 self._start(first, media_events)
                 await self._ended.wait()
             elif isinstance(first, StreamClosed):
@@ -220,7 +230,7 @@ class CallRun:
             tasks=self._tasks,
             watchdog=self._watchdog,
             latency=self._latency,
-            listener=self,
+            listener=weakref.proxy(self),
             call_id=self._call_id,
         )
         return playout
@@ -262,19 +272,11 @@ class CallRun:
         await self._transcripts.close(port_timeout_s)
         await self._tasks.shutdown(config.shutdown_timeout_ms / 1000.0)
         if isinstance(media_events, AsyncGenerator):
-            try:
-                async with asyncio.timeout(port_timeout_s):
-                    await media_events.aclose()
-            except Exception:  # noqa: BLE001 (closing must not fail the call)
-                logger.debug("closing media events failed", exc_info=True)
+            await close_quietly(media_events.aclose(), port_timeout_s, "media events")
         if self._inbound is not None:
             await self._inbound.close()
         await self._saver.flush()
-        try:
-            async with asyncio.timeout(port_timeout_s):
-                await self._call.media.close()
-        except Exception:  # noqa: BLE001 (closing must not fail the call)
-            logger.debug("closing the media stream failed", exc_info=True)
+        await close_quietly(self._call.media.close(), port_timeout_s, "the media stream")
         self._metrics.call_ended()
         self._trace.end(self._end_reason or "remote_closed", self._clock.now_ms())
         self.notify(UpdateKind.CALL_ENDED, data={"reason": self._end_reason or "remote_closed"})

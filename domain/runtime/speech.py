@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Protocol
 
 from domain import commands as cmds
@@ -98,7 +99,7 @@ class SpeechOut:
             fmt=fmt,
             tasks=self._tasks,
             watchdog=watchdog,
-            listener=self,
+            listener=weakref.proxy(self),
         )
 
     def speak(self, command: cmds.Speak, step_at_ms: float) -> None:

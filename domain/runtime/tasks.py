@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 from ports import Clock
@@ -47,7 +48,12 @@ class TaskOwner:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
+        if task.cancelled():
+            # Taking the stored CancelledError out of the task frees it: its traceback holds
+            # the task's last frame, and through it the call's objects, in a reference cycle.
+            with contextlib.suppress(asyncio.CancelledError):
+                task.exception()
+        elif (exc := task.exception()) is not None:
             logger.error("task %s failed", task.get_name(), exc_info=exc)
 
     def __len__(self) -> int:
@@ -170,3 +176,20 @@ class Watchdog:
             if not guard._task.done():
                 alive.append(guard)
         self._guards = alive
+
+
+async def close_quietly(closing: Awaitable[None], timeout_s: float, what: str) -> None:
+    """Await ``closing`` for at most ``timeout_s`` seconds; a failure is logged, not raised.
+
+    Closing a resource at call end must not fail the call or hold its teardown.
+
+    Args:
+        closing: The close to wait for (``media.close()``, ``events.aclose()``).
+        timeout_s: Deadline, seconds.
+        what: What is closed, for the debug log.
+    """
+    try:
+        async with asyncio.timeout(timeout_s):
+            await closing
+    except Exception:  # noqa: BLE001 (closing must not fail the call)
+        logger.debug("closing %s failed", what, exc_info=True)

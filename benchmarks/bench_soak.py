@@ -1,0 +1,417 @@
+"""Soak: memory and descriptors over many short calls; loop lag and audio gaps under abuse.
+
+    python benchmarks/bench_soak.py                      # 3 x 1,000 short calls, tuned GC
+    python benchmarks/bench_soak.py --default-gc         # the same with Python's default GC
+    python benchmarks/bench_soak.py --batch 200          # a quicker look
+
+One real ``parley serve`` subprocess (PARLEY_STT/TTS/LLM/VAD=fake, memory stores) and the local
+ACS emulator in this process (Event Grid offers, SDK-signed answers, JWT-signed media sockets).
+
+Figures:
+  * RSS (/proc VmRSS) and open file descriptors (/proc/<pid>/fd) of the server after a
+    warm-up, then after each batch of short calls (offer, answer, media up, first greeting
+    frame heard, caller hangs up);
+  * event-loop lag p50/p99 of the server while one 10,000-event Event Grid POST and a
+    100,000-message media fuzz (malformed JSON, bad base64, odd lengths, binary, unknown
+    kinds) run beside 20 live calls: measured from outside as the latency of ``GET /health``
+    probes sent every 10 ms, minus nothing (loopback RTT is included: an upper bound; the
+    idle figure before the stress is printed beside it);
+  * outbound audio gap of the live calls over the same window: the longest time between two
+    consecutive agent frames of one utterance on the wire (gaps over 1.5 s are counted as
+    between utterances and reported apart);
+  * crashes: the server exited, or logged a traceback.
+
+Targets: RSS growth after the first batch under 5 MB per 1,000 calls; FDs flat; loop lag p99
+under 20 ms; no audio gap over 60 ms; 0 crashes. Figures from a shared, loaded machine say
+little in absolute terms; compare runs made side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from adapters.acs.media_codec import encode_inbound_audio  # noqa: E402
+from adapters.acs_emulator.media_client import iso_now  # noqa: E402
+from adapters.acs_emulator.server import AcsEmulator, EmulatedCall, free_port  # noqa: E402
+
+FRAME_S = 0.020
+BETWEEN_UTTERANCES_S = 1.5
+
+
+def proc_rss_mb(pid: int) -> float:
+    match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def proc_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def metric(text: str, name: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def short_call(emulator: AcsEmulator, events_url: str) -> bool:
+    """One short call: answered, media up, the first greeting frame heard, caller hangs up."""
+    try:
+        call = await emulator.offer_call(events_url)
+    except Exception:  # noqa: BLE001 (a failed call is counted, not fatal)
+        return False
+    try:
+        await asyncio.wait_for(call.media_ready.wait(), 15)
+        media = call.media
+        if media is None:
+            return False
+        deadline = time.monotonic() + 15
+        while not media.stats.frames_received and time.monotonic() < deadline:  # noqa: ASYNC110 (polling a counter)
+            await asyncio.sleep(0.01)
+        ok = media.stats.frames_received > 0
+        await emulator.hang_up(call)
+        return ok
+    except Exception:  # noqa: BLE001 (a failed call is counted, not fatal)
+        return False
+    finally:
+        # The emulator keeps every call it saw; forget this one so the client stays small.
+        emulator.calls.pop(call.call_connection_id, None)
+        emulator._by_context.pop(call.incoming_call_context, None)  # noqa: SLF001
+        emulator.requests.clear()
+
+
+async def batch(emulator: AcsEmulator, events_url: str, n: int, concurrency: int) -> int:
+    """Run ``n`` short calls, ``concurrency`` at a time; returns the failures."""
+    failures = 0
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        nonlocal failures
+        async with gate:
+            if not await short_call(emulator, events_url):
+                failures += 1
+
+    await asyncio.gather(*(one() for _ in range(n)))
+    return failures
+
+
+async def caller_silence(call: EmulatedCall, stop: asyncio.Event) -> None:
+    """50 frames/s of caller silence, as a live ACS call sends."""
+    media = call.media
+    assert media is not None
+    silence = bytes(640)
+    start, i = time.monotonic(), 0
+    while not stop.is_set() and not media.closed.is_set():
+        try:
+            await media.send_raw(
+                encode_inbound_audio(
+                    silence, timestamp=iso_now(), participant_raw_id="4:+1", silent=True
+                )
+            )
+        except Exception:  # noqa: BLE001 (the socket closed)
+            return
+        i += 1
+        delay = start + i * FRAME_S - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def fuzz_messages(n: int, seed: int = 7) -> list[str | bytes]:
+    """``n`` malformed media messages of every kind the server must drop and count."""
+    rng = random.Random(seed)
+    good = base64.b64encode(bytes(640)).decode()
+    shapes: list[str | bytes] = [
+        "{not json",
+        json.dumps({"kind": "AudioData", "audioData": {"data": "!!!notbase64!!!"}}),
+        json.dumps({"kind": "AudioData", "audioData": {"data": base64.b64encode(b"x").decode()}}),
+        json.dumps({"kind": "AudioData", "audioData": None}),
+        json.dumps({"kind": "AudioData"}),
+        json.dumps({"kind": "Nonsense", "x": 1}),
+        json.dumps([1, 2, 3]),
+        json.dumps({"kind": "AudioData", "audioData": {"data": good, "timestamp": 42}}),
+        b"\x00\x01binary",
+        "",
+    ]
+    return [shapes[rng.randrange(len(shapes))] for _ in range(n)]
+
+
+async def media_fuzz(emulator: AcsEmulator, events_url: str, n: int) -> tuple[int, int]:
+    """Send ``n`` malformed messages on media sockets; returns (sent, sockets used)."""
+    messages = fuzz_messages(n)
+    sent, sockets = 0, 0
+    while sent < n:
+        call = await emulator.offer_call(events_url)
+        await asyncio.wait_for(call.media_ready.wait(), 15)
+        media = call.media
+        if media is None:
+            break
+        sockets += 1
+        while sent < n and not media.closed.is_set():
+            try:
+                await media.send_raw(messages[sent])
+            except Exception:  # noqa: BLE001 (closed by the server: open another)
+                break
+            sent += 1
+            if sent % 200 == 0:
+                await asyncio.sleep(0)  # let this process's other tasks run
+        await emulator.hang_up(call)
+        if sockets > 50:
+            break
+    return sent, sockets
+
+
+async def event_grid_flood(http: httpx.AsyncClient, events_url: str, n: int) -> int:
+    """One POST carrying ``n`` events the server acknowledges without acting on them."""
+    events = [
+        {
+            "id": str(uuid.uuid4()),
+            "topic": "/subscriptions/soak/providers/microsoft.communication/x",
+            "subject": "soak",
+            "data": {"recordingId": str(i)},
+            "eventType": "Microsoft.Communication.RecordingFileStatusUpdated",
+            "eventTime": iso_now(),
+            "metadataVersion": "1",
+            "dataVersion": "1.0",
+        }
+        for i in range(n)
+    ]
+    response = await http.post(
+        events_url, json=events, headers={"aeg-event-type": "Notification"}, timeout=120
+    )
+    return response.status_code
+
+
+async def probe_lag(base: str, stop: asyncio.Event, out: list[float]) -> None:
+    """``GET /health`` every 10 ms; the latency of each, ms (the server's loop delay + RTT)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        while not stop.is_set():
+            before = time.monotonic()
+            with contextlib.suppress(httpx.HTTPError):
+                await http.get(base + "/health")
+                out.append((time.monotonic() - before) * 1000)
+            await asyncio.sleep(0.01)
+
+
+def audio_gaps(calls: list[EmulatedCall], t0: float, t1: float) -> tuple[float, int]:
+    """Longest in-utterance gap between agent frames (ms) and the between-utterance count."""
+    worst, between = 0.0, 0
+    for call in calls:
+        if call.media is None:
+            continue
+        times = [t for t in call.media.stats.frame_times if t0 <= t <= t1]
+        for a, b in zip(times, times[1:], strict=False):
+            gap = b - a
+            if gap > BETWEEN_UTTERANCES_S:
+                between += 1
+            else:
+                worst = max(worst, gap * 1000)
+    return worst, between
+
+
+def start_server(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``parley serve`` with its output in ``log`` (before any call starts)."""
+    with log.open("wb") as sink:
+        # The command is this repository's own entry point, not input.
+        return subprocess.Popen(  # noqa: S603
+            command, env=env, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT
+        )
+
+
+def count_tracebacks(log: Path) -> int:
+    return log.read_text(errors="replace").count("Traceback")
+
+
+async def main() -> None:  # noqa: PLR0915 (one scenario, top to bottom)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=1000, help="short calls per batch")
+    parser.add_argument("--batches", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--live", type=int, default=20, help="live calls during the stress")
+    parser.add_argument("--events", type=int, default=10_000, help="events in the Event Grid POST")
+    parser.add_argument("--fuzz", type=int, default=100_000, help="malformed media messages")
+    parser.add_argument("--default-gc", action="store_true", help="PARLEY_GC_TUNED=false")
+    parser.add_argument("--session-ttl-s", type=float, default=2.0, help="PARLEY_SESSION_TTL_S")
+    args = parser.parse_args()
+
+    emulator = AcsEmulator(record_media=False, keep_frame_times=True)
+    await emulator.start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    env.update(
+        PARLEY_STT="fake",
+        PARLEY_TTS="fake",
+        PARLEY_LLM="fake",
+        PARLEY_VAD="fake",
+        PARLEY_STORE="memory",
+        PARLEY_LOG_LEVEL="WARNING",
+        PARLEY_MAX_CONCURRENT_CALLS=str(args.live + args.concurrency + 20),
+        PARLEY_MAX_REQUEST_BYTES=str(64 * 1024 * 1024),
+        PARLEY_AGENTS_DIR=str(REPO / "agents"),
+        PARLEY_GC_TUNED="false" if args.default_gc else "true",
+        # Stored sessions and transcripts live this long by design (resume, reading them);
+        # a short TTL lets the memory stores purge them, so growth means a leak.
+        PARLEY_SESSION_TTL_S=str(args.session_ttl_s),
+        ACS_CONNECTION_STRING=emulator.connection_string,
+        ACS_CALLBACK_BASE_URL=base,
+        ACS_RESOURCE_ID=emulator.resource_id,
+        ACS_OPENID_CONFIG_URL=emulator.openid_config_url,
+    )
+    command = [
+        str(REPO / ".venv" / "bin" / "parley"),
+        "serve",
+        "--port",
+        str(port),
+        "--env-file",
+        "/nonexistent",
+    ]
+    log = Path(tempfile.mkstemp(prefix="bench_soak_", suffix=".log")[1])
+    server = start_server(command, env, log)
+    rows: list[tuple[str, str]] = []
+    try:
+        async with httpx.AsyncClient(timeout=60.0) as http:
+            for _ in range(300):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(base + "/health")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise SystemExit(f"parley serve did not start; see {log}")
+            events_url = base + "/api/acs/events"
+            await emulator.validate_subscription(events_url)
+
+            # -- memory and descriptors over short calls -----------------------------------
+            failed = await batch(emulator, events_url, 50, args.concurrency)  # warm-up
+            await asyncio.sleep(1.0)
+            rss = [proc_rss_mb(server.pid)]
+            fds = [proc_fds(server.pid)]
+            rows.append(("after warm-up (50 calls)", f"RSS {rss[0]:.1f} MB, {fds[0]} FDs"))
+            for i in range(args.batches):
+                t = time.monotonic()
+                failed += await batch(emulator, events_url, args.batch, args.concurrency)
+                took = time.monotonic() - t
+                await asyncio.sleep(1.0)  # let the last calls' teardown finish
+                rss.append(proc_rss_mb(server.pid))
+                fds.append(proc_fds(server.pid))
+                per_k = (rss[-1] - rss[-2]) / args.batch * 1000
+                rows.append(
+                    (
+                        f"after batch {i + 1} ({args.batch} calls, {took:.0f} s)",
+                        f"RSS {rss[-1]:.1f} MB ({per_k:+.1f} MB/1,000), {fds[-1]} FDs",
+                    )
+                )
+            rows.append(("short calls failed", str(failed)))
+
+            # -- loop lag and audio gaps under abuse, beside live calls --------------------
+            stop = asyncio.Event()
+            idle_lag: list[float] = []
+            prober = asyncio.create_task(probe_lag(base, stop, idle_lag))
+            await asyncio.sleep(1.0)
+            stop.set()
+            await prober
+            live = await asyncio.gather(
+                *(emulator.offer_call(events_url) for _ in range(args.live))
+            )
+            await asyncio.gather(*(asyncio.wait_for(c.media_ready.wait(), 15) for c in live))
+            stop = asyncio.Event()
+            callers = [asyncio.create_task(caller_silence(c, stop)) for c in live if c.media]
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not all(  # noqa: ASYNC110 (polling counters)
+                c.media and c.media.stats.frames_received > 10 for c in live
+            ):
+                await asyncio.sleep(0.05)
+            lag: list[float] = []
+            prober = asyncio.create_task(probe_lag(base, stop, lag))
+            t0 = time.monotonic()
+            status, (sent, sockets) = await asyncio.gather(
+                event_grid_flood(http, events_url, args.events),
+                media_fuzz(emulator, events_url, args.fuzz),
+            )
+            t1 = time.monotonic()
+            stop.set()
+            await asyncio.gather(prober, *callers, return_exceptions=True)
+            dropped = metric(
+                (await http.get(base + "/metrics")).text, "parley_frames_dropped_total"
+            )
+            worst_gap, between = audio_gaps(list(live), t0, t1)
+            for call in live:
+                await emulator.hang_up(call)
+            rows += [
+                ("stress window", f"{t1 - t0:.1f} s, {len(callers)} live calls"),
+                ("Event Grid POST", f"{args.events} events -> HTTP {status}"),
+                ("media fuzz", f"{sent} messages on {sockets} socket(s); {dropped:.0f} dropped"),
+                (
+                    "loop lag p50/p99 idle",
+                    f"{percentile(idle_lag, 50):.1f} / {percentile(idle_lag, 99):.1f} ms",
+                ),
+                (
+                    "loop lag p50/p99 stress",
+                    f"{percentile(lag, 50):.1f} / {percentile(lag, 99):.1f} ms"
+                    f" (max {max(lag, default=float('nan')):.0f} ms, n={len(lag)})",
+                ),
+                (
+                    "live-call audio gap, worst",
+                    f"{worst_gap:.0f} ms ({between} gaps > {BETWEEN_UTTERANCES_S} s between"
+                    " utterances)",
+                ),
+            ]
+            await asyncio.sleep(1.0)
+            rss.append(proc_rss_mb(server.pid))
+            fds.append(proc_fds(server.pid))
+            rows.append(("after the stress", f"RSS {rss[-1]:.1f} MB, {fds[-1]} FDs"))
+    finally:
+        alive = server.poll() is None
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        await emulator.stop()
+    tracebacks = count_tracebacks(log)
+    rows.append(("crashes", f"{'0' if alive else '1 (server exited)'}; {tracebacks} tracebacks"))
+    growth = [(b - a) / args.batch * 1000 for a, b in zip(rss[1:-2], rss[2:-1], strict=False)]
+    rows.append(
+        (
+            "RSS growth after batch 1",
+            ", ".join(f"{g:+.1f}" for g in growth) + " MB/1,000 (target < 5)",
+        )
+    )
+    rows.append(("FDs warm-up -> end", f"{fds[0]} -> {fds[-1]}"))
+    width = max(len(k) for k, _ in rows)
+    gc_mode = "default GC" if args.default_gc else "tuned GC (gc.freeze, 20000/50/1000)"
+    print(
+        f"bench_soak: {args.batches} x {args.batch} short calls, {gc_mode},"
+        f" session TTL {args.session_ttl_s:g} s; log {log}"
+    )
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
