@@ -31,7 +31,15 @@ from starlette.websockets import WebSocketClose
 from adapters.acs.router import CallEventRouter
 from adapters.http import CallAdmission, ServerLimits, build_app
 from adapters.http.browser import CLOSE_TRY_AGAIN_LATER
+from adapters.http.call_picture import CALL_PICTURE_PATH
+from adapters.http.live_calls import LiveCallRegistry, ObservedHandler
 from adapters.http.metrics import PrometheusCallMetrics
+from bootstrap.browser import (
+    agent_names,
+    browser_access,
+    browser_routes,
+    start_agent_handler,
+)
 from bootstrap.containers import ApplicationContainer, build_container, resolve
 from bootstrap.settings import Settings, load_settings
 from ports import CallControl, CallHandler, CallMetrics, HealthCheck, StoreError
@@ -193,11 +201,14 @@ def create_app(
     limits = limits_from(settings)
     admission = CallAdmission(limits.max_concurrent_calls)
     slot = ServingSlot()
+    live_calls = LiveCallRegistry()
+    access = browser_access(settings, lambda: agent_names(container))
 
     async def serving_app() -> Starlette:
-        handler: CallHandler = await resolve(container.runtime.handler)
+        # Every channel's calls pass the registry, so the operator console sees them all.
+        handler: CallHandler = ObservedHandler(await start_agent_handler(container), live_calls)
         metrics: PrometheusCallMetrics = container.adapters.metrics()
-        routes = extra_routes
+        routes = list(extra_routes) if extra_routes is not None else None
         if routes is None:
             routes = [
                 *telephony_routes(
@@ -210,6 +221,16 @@ def create_app(
                 ),
                 call_picture_for(container),
             ]
+        routes.extend(
+            browser_routes(
+                settings,
+                access,
+                live_calls,
+                lambda: agent_names(container),
+                # The recorded-call page is served with the telephony routes, not in tests.
+                recorded_view=CALL_PICTURE_PATH if extra_routes is None else None,
+            )
+        )
         app = build_app(
             handler=handler,
             metrics=metrics,
@@ -218,6 +239,7 @@ def create_app(
             limits=limits,
             admission=admission,
             extra_routes=routes,
+            browser_access=access,
         )
         agents = container.core.agents()
         logger.info(

@@ -24,6 +24,7 @@ Groups and prefixes:
     TracingSettings      ``PARLEY_TRACING_`` exporter, privacy (:mod:`.tracing_settings`)
     OtelSettings         ``OTEL_``         OpenTelemetry SDK standard keys
     AppInsightsSettings  ``APPLICATIONINSIGHTS_`` Azure Monitor connection string
+    BrowserSettings      ``PARLEY_``       browser socket, talk page, operator console
     ==================== ================= ===========================================
 
 Bad values fail at start with :class:`SettingsError`, whose message names every bad env key
@@ -95,6 +96,8 @@ class ServerSettings(_Group):
     gc_tuned: bool = True
     """``parley serve`` freezes start-up objects and collects young objects less often
     (``gc.freeze()``, thresholds 20000/50/1000); false keeps Python's default collector."""
+    operator_key: SecretStr | None = None
+    """Bearer key of the operator API and console; empty = operator API disabled (503)."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -293,6 +296,29 @@ class LocalSettings(_Group):
     """Fuzzy match score (0-100) an intent must reach in the offline dialog model."""
 
 
+class BrowserSettings(_Group):
+    """``WS /ws/browser``, ``GET /`` (the talk page) and ``GET /console``."""
+
+    prefix: ClassVar[str] = "PARLEY_"
+    model_config = _config(prefix)
+
+    browser_enabled: bool | None = None
+    """On/off; empty = on only when no telephony (ACS) is configured."""
+    browser_key: SecretStr | None = None
+    """Key ``POST /api/browser/token`` requires; empty = tokens for loopback clients only."""
+    browser_token_secret: SecretStr | None = None
+    """HS256 secret signing browser tokens (32+ bytes); empty = random per process."""
+    browser_token_ttl_s: float = Field(default=300.0, gt=0, le=86400)
+    """Lifetime of a browser token, s."""
+
+    @field_validator("browser_token_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes")
+        return value
+
+
 class SettingsError(ValueError):
     """Settings failed validation; the message names every bad env key.
 
@@ -325,6 +351,7 @@ GROUPS: tuple[type[_Group], ...] = (
     TracingSettings,
     OtelSettings,
     AppInsightsSettings,
+    BrowserSettings,
 )
 
 
@@ -344,6 +371,7 @@ class Settings:
     tracing: TracingSettings
     otel: OtelSettings
     appinsights: AppInsightsSettings
+    browser: BrowserSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -360,6 +388,7 @@ class Settings:
             self.tracing,
             self.otel,
             self.appinsights,
+            self.browser,
         )
 
     def secret_values(self) -> list[str]:

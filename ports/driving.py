@@ -40,6 +40,8 @@ class CallInfo:
         telephony: True when ``call_id`` names a call that ``CallControl`` can act on
             (transfer, hang up); False for browser and test calls.
         traceparent: W3C ``traceparent`` the call arrived with ("" when none).
+        start_agent: Agent the caller asked to be answered by (the browser page's choice);
+            empty means the agent graph's start agent.
     """
 
     call_id: str
@@ -49,6 +51,7 @@ class CallInfo:
     correlation_id: str = ""
     telephony: bool = False
     traceparent: str = ""
+    start_agent: str = ""
 
 
 class UpdateKind(StrEnum):

@@ -38,9 +38,11 @@ from starlette.websockets import WebSocket
 from adapters.http.browser import (
     CLOSE_BAD_START,
     CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNAUTHORIZED,
     BrowserMediaStream,
     read_start,
 )
+from adapters.http.browser_auth import BrowserAccess, BrowserAuthError
 from adapters.http.limits import BodySizeLimit, CallAdmission, CallRefused, ServerLimits
 from adapters.http.metrics import PrometheusCallMetrics
 from ports import (
@@ -118,6 +120,7 @@ def build_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     new_call_id: Callable[[], str] | None = None,
+    browser_access: BrowserAccess | None = None,
 ) -> Starlette:
     """Build the HTTP/WebSocket application.
 
@@ -135,6 +138,7 @@ def build_app(
         on_startup: Awaited in order in the lifespan before serving (resources).
         on_shutdown: Awaited in reverse order after live calls drained.
         new_call_id: Id generator for browser calls (``uuid4().hex`` by default).
+        browser_access: Switch and token policy of ``/ws/browser`` (open when omitted).
 
     Returns:
         The Starlette app. ``app.state.admission`` is the :class:`CallAdmission`.
@@ -155,6 +159,7 @@ def build_app(
             await asyncio.wait(writers, timeout=2.0)
 
     admission.on_drain_timeout(end_browser_calls)
+    access = browser_access or BrowserAccess()
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -184,11 +189,20 @@ def build_app(
             metrics.call_refused(reason)
 
     async def browser(websocket: WebSocket) -> None:
+        if not access.enabled:
+            await websocket.close(CLOSE_BAD_START)  # before accept: uvicorn answers HTTP 403
+            return
         await websocket.accept()
         try:
             start = await read_start(
                 websocket, timeout_s=limits.idle_timeout_s, max_bytes=limits.max_message_bytes
             )
+            access.check(start.token, start.agent)
+        except BrowserAuthError as exc:
+            with contextlib.suppress(RuntimeError):
+                await websocket.send_json({"type": "error", "code": exc.code, "message": str(exc)})
+                await websocket.close(CLOSE_UNAUTHORIZED, str(exc))
+            return
         except ValueError as exc:
             with contextlib.suppress(RuntimeError):
                 await websocket.send_json(
@@ -206,11 +220,13 @@ def build_app(
             await websocket.close(CLOSE_TRY_AGAIN_LATER, refusal.detail[:120])
             return
         try:
-            await _run_browser_call(websocket, start.sample_rate_hz, start.caller)
+            await _run_browser_call(websocket, start.sample_rate_hz, start.caller, start.agent)
         finally:
             admission.release()
 
-    async def _run_browser_call(websocket: WebSocket, rate: int, caller: str) -> None:
+    async def _run_browser_call(
+        websocket: WebSocket, rate: int, caller: str, agent: str = ""
+    ) -> None:
         call_id = make_id()
         stream = BrowserMediaStream(
             websocket,
@@ -229,7 +245,7 @@ def build_app(
         try:
             summary = await handler.handle_call(
                 InboundCall(
-                    CallInfo(call_id=call_id, channel="browser", caller=caller),
+                    CallInfo(call_id, channel="browser", caller=caller, start_agent=agent),
                     media=stream,
                     observer=stream,
                 )

@@ -9,6 +9,12 @@ agent audio in the same format as the caller's.
 Every outbound message goes through one writer task and one queue, so JSON events and audio
 keep their order and ``stop_audio()`` can drop the audio still queued before telling the
 client to flush its playback buffer.
+
+A peer can fill that queue only by not reading, so it is bounded: the outbox holds at most
+``max_outbox`` messages, every send has a timeout, and error replies to dropped messages are
+rate-limited (the drops themselves are always counted). A client that falls behind (outbox full
+or a send that times out) is closed with :data:`CLOSE_CLIENT_TOO_SLOW`; nothing it sent is lost
+before that, and no other call waits on it.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from ports import (
 
 __all__ = [
     "CLOSE_BAD_START",
+    "CLOSE_CLIENT_TOO_SLOW",
+    "CLOSE_UNAUTHORIZED",
     "CLOSE_TRY_AGAIN_LATER",
     "BrowserMediaStream",
     "StartMessage",
@@ -53,6 +61,20 @@ CLOSE_BAD_START = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
 """RFC 6455 "Try Again Later": over capacity or draining."""
 
+CLOSE_UNAUTHORIZED = 4401
+"""Private-use code (RFC 6455 4000-4999) mirroring HTTP 401: browser token missing or bad."""
+CLOSE_CLIENT_TOO_SLOW = 4408
+"""Private-use code: the client did not read what the server sent (outbox full or send timeout)."""
+
+MAX_OUTBOX = 250
+"""Outbound messages queued per call: 5 s of 20 ms agent audio plus its events."""
+SEND_TIMEOUT_S = 5.0
+"""Longest a single WebSocket send may wait on a client that does not read."""
+ERROR_REPLY_BURST = 5
+"""Error replies a client may get at once before they are rate-limited."""
+ERROR_REPLIES_PER_S = 1.0
+"""Sustained error replies per second; drops beyond are counted but not answered."""
+
 FRAME_MS = 20
 """Inbound audio is re-framed to this duration, whatever size the client sends."""
 
@@ -64,6 +86,8 @@ class StartMessage(BaseModel):
         sample_rate_hz: Rate of the PCM16 frames the client sends (and receives).
         encoding: Only ``pcm16`` (signed 16-bit little-endian, mono).
         caller: Free-form caller label for logs and transcripts.
+        token: The browser token, when the server requires one.
+        agent: Agent to start with, one of ``GET /api/browser/config``'s ``agents``.
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -71,6 +95,10 @@ class StartMessage(BaseModel):
     sample_rate_hz: Literal[8000, 16000, 24000, 48000] = 16000
     encoding: Literal["pcm16"] = "pcm16"
     caller: str = Field(default="", max_length=128)
+    token: str | None = Field(default=None, max_length=4096)
+    """Browser token from ``POST /api/browser/token`` (see docs/browser-protocol.md)."""
+    agent: str = Field(default="", max_length=64)
+    """Agent to start with; empty = the configured start agent."""
 
 
 class _Dtmf(BaseModel):
@@ -127,6 +155,9 @@ class BrowserMediaStream:
         metrics: Where dropped messages are counted.
         idle_timeout_s: Closing the stream when the client sends nothing for this long.
         max_message_bytes: Larger inbound messages are dropped and counted.
+        max_outbox: Outbound messages queued at most; one more closes the socket with
+            :data:`CLOSE_CLIENT_TOO_SLOW`.
+        send_timeout_s: Longest one send may take before the socket is closed likewise, s.
     """
 
     def __init__(
@@ -138,6 +169,8 @@ class BrowserMediaStream:
         metrics: CallMetrics,
         idle_timeout_s: float,
         max_message_bytes: int,
+        max_outbox: int = MAX_OUTBOX,
+        send_timeout_s: float = SEND_TIMEOUT_S,
     ) -> None:
         self._ws = websocket
         self._format = fmt
@@ -145,7 +178,18 @@ class BrowserMediaStream:
         self._metrics = metrics
         self._idle_timeout_s = idle_timeout_s
         self._max_bytes = max_message_bytes
+        # Bounded by hand (put() checks qsize) so the close sentinel always fits.
         self._outbox: asyncio.Queue[tuple[object, Any]] = asyncio.Queue()
+        self._max_outbox = max_outbox
+        self._send_timeout_s = send_timeout_s
+        self._high_water = 0
+        self._too_slow = False
+        self._send_deadline: asyncio.Timeout | None = None
+        self._reply_tokens = float(ERROR_REPLY_BURST)
+        self._reply_at = 0.0
+        self._final_at: float | None = None
+        self._speaking = False
+        self._stale = False
         self._closed = False
         self._finished = False
         self._ended_sent = False
@@ -164,6 +208,41 @@ class BrowserMediaStream:
         """True once the stream is closed (either side)."""
         return self._closed
 
+    @property
+    def outbox_high_water(self) -> int:
+        """Most messages ever queued at once (at most ``max_outbox``)."""
+        return self._high_water
+
+    @property
+    def too_slow(self) -> bool:
+        """True when the client fell behind and the socket is being closed for it."""
+        return self._too_slow
+
+    def _put(self, item: tuple[object, Any]) -> None:
+        if self._too_slow:
+            return
+        if self._outbox.qsize() >= self._max_outbox:
+            self._fall_behind("outbox_full")
+            return
+        self._outbox.put_nowait(item)
+        self._high_water = max(self._high_water, self._outbox.qsize())
+
+    def _fall_behind(self, why: str) -> None:
+        """Give up on a client that does not read: drop its queue, close it at once."""
+        if self._too_slow:
+            return
+        logger.warning("browser call %s: client not reading (%s); closing", self._call_id, why)
+        self._metrics.frame_dropped("client_too_slow")
+        self._too_slow = True
+        self._closed = True
+        self._finished = True
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+        self._outbox.put_nowait((_CLOSE, None))
+        if self._send_deadline is not None:
+            # The writer is stuck in a send: end it now rather than at its timeout.
+            self._send_deadline.reschedule(asyncio.get_running_loop().time())
+
     def start_writer(self) -> asyncio.Task[None]:
         """Start the single writer task; the endpoint owns and awaits it."""
         if self._writer is None:
@@ -175,7 +254,7 @@ class BrowserMediaStream:
     def send_json(self, payload: dict[str, Any]) -> None:
         """Queue one JSON event (dropped once the call has ended)."""
         if not self._finished:
-            self._outbox.put_nowait((None, payload))
+            self._put((None, payload))
 
     # ports.MediaStream
 
@@ -244,6 +323,16 @@ class BrowserMediaStream:
 
     def _drop(self, reason: str) -> None:
         self._metrics.frame_dropped(reason)
+        # A token bucket: a client sending garbage must not make the server queue replies.
+        now = asyncio.get_running_loop().time()
+        self._reply_tokens = min(
+            float(ERROR_REPLY_BURST),
+            self._reply_tokens + (now - self._reply_at) * ERROR_REPLIES_PER_S,
+        )
+        self._reply_at = now
+        if self._reply_tokens < 1.0:
+            return
+        self._reply_tokens -= 1.0
         self.send_json({"type": "error", "code": reason, "message": f"message dropped: {reason}"})
 
     async def send_audio(self, frame: AudioFrame) -> None:
@@ -254,7 +343,7 @@ class BrowserMediaStream:
         """
         if self._closed:
             raise StreamClosedError(f"browser call {self._call_id} is closed")
-        self._outbox.put_nowait((_AUDIO, frame.data))
+        self._put((_AUDIO, frame.data))
 
     async def stop_audio(self) -> None:
         """Drop queued agent audio and tell the client to flush its playback buffer."""
@@ -283,7 +372,7 @@ class BrowserMediaStream:
         if not self._finished:
             self._closed = True
             self._finished = True
-            self._outbox.put_nowait((_CLOSE, None))
+            self._outbox.put_nowait((_CLOSE, None))  # the sentinel may exceed the bound
 
     # ports.CallObserver
 
@@ -292,6 +381,19 @@ class BrowserMediaStream:
         payload = _event_for(update)
         if payload is None:
             return
+        if update.kind is UpdateKind.TRANSCRIPT_FINAL:
+            self._final_at = asyncio.get_running_loop().time()
+            # Clauses of a message begun before this turn (a resumed greeting) are no reply.
+            self._stale = self._speaking
+        elif update.kind is UpdateKind.AGENT_MESSAGE:
+            self._speaking = self._stale = False
+        elif update.kind is UpdateKind.AGENT_TEXT:
+            if self._final_at is not None and not self._stale:
+                # End of the caller's turn (final transcript) to the reply's first clause, ms.
+                elapsed = asyncio.get_running_loop().time() - self._final_at
+                payload["latency_ms"] = round(elapsed * 1000.0, 1)
+                self._final_at = None
+            self._speaking = True
         if update.kind is UpdateKind.CALL_ENDED:
             self._ended_sent = True
         self.send_json(payload)
@@ -304,19 +406,36 @@ class BrowserMediaStream:
                     break
                 if self._ws.application_state is not WebSocketState.CONNECTED:
                     continue
-                if kind is _AUDIO:
-                    await self._ws.send_bytes(payload)
-                else:
-                    await self._ws.send_text(json.dumps(payload))
+                try:
+                    async with asyncio.timeout(self._send_timeout_s) as deadline:
+                        self._send_deadline = deadline
+                        if kind is _AUDIO:
+                            await self._ws.send_bytes(payload)
+                        else:
+                            await self._ws.send_text(json.dumps(payload))
+                except TimeoutError:
+                    self._send_deadline = None
+                    self._fall_behind("send_timeout")
+                    break
+                self._send_deadline = None
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The client went away: nothing more can be delivered.
             logger.debug("browser writer stopped: client gone")
         finally:
             self._closed = True
             self._finished = True
-            with contextlib.suppress(RuntimeError, OSError):
-                if self._ws.application_state is WebSocketState.CONNECTED:
-                    await self._ws.close(CLOSE_NORMAL)
+            await self._close_socket()
+
+    async def _close_socket(self) -> None:
+        code, reason = (
+            (CLOSE_CLIENT_TOO_SLOW, "client not reading") if self._too_slow else (CLOSE_NORMAL, "")
+        )
+        with contextlib.suppress(RuntimeError, OSError, TimeoutError):
+            if self._ws.application_state is WebSocketState.CONNECTED:
+                # The close frame queues behind what the client has not read; do not wait on
+                # a client that never reads (the server then drops the connection).
+                async with asyncio.timeout(self._send_timeout_s):
+                    await self._ws.close(code, reason)
 
 
 _CLOSE = object()

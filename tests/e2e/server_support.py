@@ -11,17 +11,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from dependency_injector import providers
 from starlette.applications import Starlette
 
 from adapters.http import DrainingServer
+from adapters.http.browser_auth import BrowserTokens
 from adapters.memory import FakeSpeechToText, FakeTextToSpeech, FakeVadFactory, tone_frames
 from bootstrap.containers import ApplicationContainer, build_container
 from bootstrap.settings import Settings, load_settings
 from ports import PCM16_16K, AudioFrame
 
 REPO = Path(__file__).resolve().parents[2]
+TOKEN_SECRET = "test-browser-token-secret-0123456789abcdef"
+"""``PARLEY_BROWSER_TOKEN_SECRET`` of :func:`fake_settings`; :func:`start_message` signs with it."""
 
 
 def fake_settings(env: dict[str, str], env_file: Path) -> Settings:
@@ -33,6 +37,7 @@ def fake_settings(env: dict[str, str], env_file: Path) -> Settings:
         "PARLEY_LLM": "offline",
         "PARLEY_AGENTS_DIR": str(REPO / "agents"),
         "PARLEY_LOG_LEVEL": "WARNING",
+        "PARLEY_BROWSER_TOKEN_SECRET": TOKEN_SECRET,
     }
     base.update(env)
     env_file.write_text("".join(f"{k}={v}\n" for k, v in base.items()))
@@ -103,5 +108,16 @@ def silence(ms: int) -> list[bytes]:
     return [bytes(640)] * (ms // 20)
 
 
-def start_message(rate: int = 16000) -> str:
-    return json.dumps({"type": "start", "sample_rate_hz": rate})
+def start_message(rate: int = 16000, token: str | None = None) -> str:
+    """A start message with a browser token (signed with :data:`TOKEN_SECRET` by default)."""
+    if token is None:
+        token = BrowserTokens(TOKEN_SECRET.encode()).issue()
+    return json.dumps({"type": "start", "sample_rate_hz": rate, "token": token})
+
+
+async def fetch_token(port: int) -> str:
+    """A browser token from ``POST /api/browser/token`` (loopback: no key needed)."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5.0) as client:
+        response = await client.post("/api/browser/token")
+        response.raise_for_status()
+        return str(response.json()["token"])

@@ -16,7 +16,7 @@ from bootstrap.app import create_app
 from bootstrap.containers import build_container
 from bootstrap.settings import all_env_keys, load_settings
 from ports import PCM16_16K, Voice
-from tests.e2e.server_support import REPO, serving, start_message
+from tests.e2e.server_support import REPO, fetch_token, serving, start_message
 from tests.e2e.test_server_ws import Client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -48,8 +48,9 @@ async def test_the_embedded_default_holds_a_spoken_turn(
     frames = [pcm[i : i + 640].ljust(640, b"\0") for i in range(0, len(pcm), 640)]
     app = create_app(build_container(settings))
     with serving(app) as server:
+        token = await fetch_token(server.port)
         async with websockets.connect(server.ws_url) as ws:
-            await ws.send(start_message())
+            await ws.send(start_message(token=token))
             client = Client(ws)
             # Let the greeting finish: barge-in on the embedded default is another test's job.
             await client.wait_for("agent_message", timeout_s=20)

@@ -1,0 +1,159 @@
+"""The talk page and the operator console in real headless Chromium (issue 17).
+
+A real ``parley serve`` (pocketsphinx, espeak-ng, webrtcvad, the offline dialog model) on
+127.0.0.1; Chromium's fake capture device plays a shared real-speech clip as the microphone.
+Everything is checked through the pages themselves (their DOM and ``window.parley``, which
+the page fills from what its audio worklets report).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, OPERATOR_KEY, Served, launch_args
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CLIP = "go_forward.wav"  # "go forward ten meters"; pocketsphinx hears it well
+GREETING_PLAYED = 8000  # samples at 16 kHz: half a second of the greeting reached the output
+
+
+async def _wait(page: Any, expression: str, timeout_s: float = 30.0) -> Any:
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        handle = await page.wait_for_function(expression, timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        seen = await page.evaluate("JSON.stringify(window.parley || window.parleyConsole)")
+        raise AssertionError(f"not true within {timeout_s} s: {expression}\n{seen}") from None
+    return await handle.json_value()
+
+
+async def test_a_caller_talks_with_the_agent_and_an_operator_sees_the_call(
+    chromium_path: str,
+    parley_serve: Served,
+    shared_audio_dir: Path,
+    tmp_path: Path,
+    report_figure: Callable[[str], None],
+) -> None:
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+
+    def watch(page: Any, name: str) -> None:
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(f"{name}: console {m.type}: {m.text}")
+                if m.type == "error"
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: problems.append(f"{name}: page error: {e}"))
+
+    clip = shared_audio_dir / CLIP
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh profile for every run
+            executable_path=chromium_path,
+            headless=True,
+            args=launch_args(clip),
+        )
+        try:
+            talk = await context.new_page()
+            watch(talk, "talk")
+            # Muted at first: the microphone (and so the clip) starts when the test unmutes.
+            await talk.goto(f"{parley_serve.base_url}/?muted=1")
+            await _wait(talk, "window.parley && window.parley.ready")
+            await talk.click("#start")
+
+            # The greeting plays: its audio frames reach the page's output.
+            await _wait(talk, f"window.parley.samplesPlayed > {GREETING_PLAYED}")
+            call_id = await talk.evaluate("window.parley.callId")
+            assert call_id
+
+            # The caller speaks over the greeting: barge-in stops playback in the page.
+            await talk.click("#mute")
+            stop_ms = await _wait(talk, "window.parley.stopLatenciesMs[0]")
+            events = await talk.evaluate("window.parley.events.map(e => e.type)")
+            assert "stop_audio" in events
+
+            # The clip's words appear as the caller's final transcript...
+            final = await _wait(
+                talk,
+                "[...document.querySelectorAll('#transcript .line.caller.final')]"
+                ".map(e => e.textContent).find(t => t.includes('forward'))",
+            )
+            assert "go forward" in final
+            # ...and the agent's reply appears after it and plays.
+            await _wait(
+                talk,
+                "(() => { const lines = [...document.querySelectorAll('#transcript .line')];"
+                " const i = lines.findIndex(e => e.classList.contains('final'));"
+                " return i >= 0 && lines.slice(i + 1).some(e => e.classList.contains('agent'));"
+                " })()",
+            )
+            await _wait(
+                talk,
+                "window.parley.samplesPlayed > window.parley.samplesPlayedAtFinal + 8000",
+            )
+            # The console lists the live call (the key sits in sessionStorage, as the form
+            # leaves it) and opens its live view.
+            console = await context.new_page()
+            watch(console, "console")
+            await console.add_init_script(
+                f"sessionStorage.setItem('parley.operatorKey', {json.dumps(OPERATOR_KEY)})"
+            )
+            await console.goto(f"{parley_serve.base_url}/console")
+            row = f"tr.call[data-call-id='{call_id}']"
+            await console.wait_for_selector(row, timeout=10_000)
+            assert "live" in await console.inner_text(row)
+            await console.click(row)
+            await _wait(console, "window.parleyConsole.events.length > 3", timeout_s=10)
+            await console.screenshot(path=str(ARTIFACTS / "console.png"), full_page=True)
+            await talk.screenshot(path=str(ARTIFACTS / "talk.png"), full_page=True)
+
+            # Hang-up ends the call on both sides.
+            await talk.click("#hangup")
+            close_code = await _wait(talk, "window.parley.closeCode")
+            assert close_code == 1000
+            assert await talk.evaluate("window.parley.endReason")
+            await console.wait_for_selector(f"{row}:has-text('ended')", timeout=10_000)
+            recording = await console.get_attribute(f"{row} a.recording", "href")
+            assert recording == f"/api/calls/{call_id}/call.html"
+            # Every agent message the server reported as interrupted (barge-in kept) is marked
+            # in the page, and no other: whether the greeting stays cut is the runtime's call
+            # (a barge-in with no words resumes it), the marking is the page's.
+            marked = await talk.evaluate(
+                "document.querySelectorAll('#transcript .line.agent.interrupted').length"
+            )
+            reported = await talk.evaluate(
+                "window.parley.events.filter(e => e.type === 'agent_message' && e.interrupted)"
+                ".length"
+            )
+            assert marked == reported
+            round_trip = await talk.evaluate("window.parley.stopRoundTripMs[0]")
+            report_figure(
+                f"barge-in: worklet buffer emptied {round_trip} ms after stop_audio reached "
+                f"the page; {stop_ms} ms including the output latency the AudioContext reports"
+            )
+        finally:
+            await context.close()
+
+    async with httpx.AsyncClient(base_url=parley_serve.base_url) as http:
+        calls = (
+            await http.get("/api/live-calls", headers={"Authorization": f"Bearer {OPERATOR_KEY}"})
+        ).json()["calls"]
+        picture = await http.get(
+            str(recording), headers={"Authorization": f"Bearer {OPERATOR_KEY}"}
+        )
+    assert [c["live"] for c in calls if c["call_id"] == call_id] == [False]
+    assert picture.status_code == 200, picture.text  # the recorded call the console links
+    assert problems == []
