@@ -15,12 +15,21 @@ from adapters.acs_emulator.server import free_port
 
 @contextlib.asynccontextmanager
 async def serve_app(
-    app: Any, *, port: int = 0, lifespan: str = "auto", start_timeout_s: float = 20.0
+    app: Any,
+    *,
+    port: int = 0,
+    lifespan: str = "auto",
+    start_timeout_s: float = 20.0,
+    stop_timeout_s: float = 30.0,
 ) -> AsyncIterator[str]:
     """Serve ``app`` on ``127.0.0.1`` and yield its base URL (``http://127.0.0.1:PORT``).
 
     The server runs as a task of the current loop and is shut down (graceful, then cancelled)
-    when the context exits.
+    when the context exits. The graceful part includes the lifespan shutdown, which closes
+    the adapters (decoder processes, TTS workers: up to 5 s each); ``stop_timeout_s`` leaves
+    room for that on a loaded machine, since a cancelled lifespan leaves its resource
+    generators running when the loop closes (an "athrow(): asynchronous generator is already
+    running" error at exit).
 
     Raises:
         TimeoutError: The server did not start within ``start_timeout_s``.
@@ -50,7 +59,7 @@ async def serve_app(
     finally:
         server.should_exit = True
         try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=10.0)
+            await asyncio.wait_for(asyncio.shield(task), timeout=stop_timeout_s)
         except (TimeoutError, asyncio.CancelledError):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
