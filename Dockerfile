@@ -23,9 +23,11 @@ COPY ports ./ports
 COPY adapters ./adapters
 COPY bootstrap ./bootstrap
 COPY parley ./parley
-# A venv for the build tools: Debian's own python3 refuses pip installs (PEP 668).
-RUN python3 -m venv /opt/build \
-    && /opt/build/bin/python -m pip wheel --no-cache-dir --wheel-dir /wheels ".[${PARLEY_EXTRAS}]"
+# A venv for the build tools: Debian's own python3 refuses pip installs (PEP 668). pip's
+# download cache is a build cache mount: kept between builds, never part of an image layer.
+RUN --mount=type=cache,target=/root/.cache/pip \
+    python3 -m venv /opt/build \
+    && /opt/build/bin/python -m pip wheel --wheel-dir /wheels ".[${PARLEY_EXTRAS}]"
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG PARLEY_EXTRAS=local,azure,openai,redis,azuremonitor
@@ -45,8 +47,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     && /opt/parley/bin/python -m pip install --no-cache-dir --no-index --find-links /wheels \
         "parley[${PARLEY_EXTRAS}]" \
     && /opt/parley/bin/python -m pip uninstall --yes pip \
-    && groupadd --system --gid 10001 parley \
-    && useradd --system --uid 10001 --gid parley --home-dir /app --create-home \
+    && groupadd --gid 10001 parley \
+    && useradd --uid 10001 --gid parley --home-dir /app --create-home \
         --shell /usr/sbin/nologin parley
 # An empty working folder: the bundled example agents serve unless PARLEY_AGENTS_DIR (or a
 # volume at /app/agents) says otherwise.
