@@ -7,6 +7,7 @@
 # (python@sha256:...) in a release pipeline, or pass a locally built Debian base with Python 3.11+
 # and python3-venv (tests/package/test_container.py builds one with debootstrap).
 ARG PYTHON_IMAGE=docker.io/library/python:3.11.11-slim-bookworm
+# checkov:skip=CKV_DOCKER_7: FROM takes the exact tag of PYTHON_IMAGE above (checkov cannot see through the build argument)
 
 FROM ${PYTHON_IMAGE} AS builder
 # Which optional engines and SDKs the image carries (pyproject.toml extras).

@@ -13,6 +13,7 @@ param capacity int
 var openAiUserRole = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd')
 
 resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
+  // checkov:skip=CKV_AZURE_134: the consumption Container Apps environment has no VNet for a private endpoint; access is Microsoft Entra only (disableLocalAuth) with one role assignment (docs/deploy.md, Hardening)
   name: name
   location: location
   tags: tags

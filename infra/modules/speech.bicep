@@ -8,6 +8,7 @@ param userPrincipalId string
 var speechUserRole = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'f2dc8367-1007-4938-bd23-fe263f013447')
 
 resource speech 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
+  // checkov:skip=CKV_AZURE_134: the consumption Container Apps environment has no VNet for a private endpoint; access is Microsoft Entra only (disableLocalAuth) with one role assignment (docs/deploy.md, Hardening)
   name: name
   location: location
   tags: tags
