@@ -28,7 +28,5 @@ def init(
         raise typer.Exit(1) from exc
     for path in written:
         console.print(f"  wrote {path}")
-    hint = (
-        "" if directory == Path("agents") else f"; set PARLEY_AGENTS_DIR={directory} to use it"
-    )
+    hint = "" if directory == Path("agents") else f"; set PARLEY_AGENTS_DIR={directory} to use it"
     console.print(f"[bold green]starter agents in {directory}[/]{hint}. Next: parley check")

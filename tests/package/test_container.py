@@ -179,7 +179,7 @@ async def test_the_image_serves_runs_the_demo_and_drains_a_live_call_on_sigterm(
     assert podman.run("healthcheck", "run", name, check=False).returncode == 0
     assert podman.run("exec", name, "id", "-u").stdout.strip() == "10001"
 
-    demo = await asyncio.to_thread(podman.run, "exec", "-w", "/tmp", name, "parley", "demo")
+    demo = await asyncio.to_thread(podman.run, "exec", "-w", "/app", name, "parley", "demo")
     assert "ended by" in demo.stdout and noise(demo.stderr) == [], demo.stdout + demo.stderr
 
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws/browser") as live:
