@@ -126,6 +126,10 @@ def container(podman: Podman, image: str) -> Iterator[tuple[str, int]]:
         "--name",
         name,
         *LIMITS,
+        # As compose.yaml runs it: a read-only root, a tmpfs for /tmp.
+        "--read-only",
+        "--tmpfs",
+        "/tmp",  # noqa: S108 (a tmpfs inside the container)
         "--publish",
         f"127.0.0.1:{port}:8000",
         "--env",
@@ -179,7 +183,8 @@ async def test_the_image_serves_runs_the_demo_and_drains_a_live_call_on_sigterm(
     assert podman.run("healthcheck", "run", name, check=False).returncode == 0
     assert podman.run("exec", name, "id", "-u").stdout.strip() == "10001"
 
-    demo = await asyncio.to_thread(podman.run, "exec", "-w", "/app", name, "parley", "demo")
+    # The root is read-only: the demo writes its outputs under /tmp.
+    demo = await asyncio.to_thread(podman.run, "exec", "-w", "/tmp", name, "parley", "demo")  # noqa: S108
     assert "ended by" in demo.stdout and noise(demo.stderr) == [], demo.stdout + demo.stderr
 
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws/browser") as live:
