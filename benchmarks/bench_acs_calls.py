@@ -375,7 +375,9 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
         calls=calls,
         connected=len(sockets),
         setup_s=setup_s,
-        frames_in_s=(metric(after, "parley_frames_in_total") - metric(before, "parley_frames_in_total"))
+        frames_in_s=(
+            metric(after, "parley_frames_in_total") - metric(before, "parley_frames_in_total")
+        )
         / span,
         frames_out_s=(
             metric(after, "parley_frames_out_total") - metric(before, "parley_frames_out_total")
@@ -402,7 +404,9 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
 # --------------------------------------------------------------------------- profiling
 
 
-def start_profiler(args: argparse.Namespace, server: Server, window: float) -> subprocess.Popen[bytes]:
+def start_profiler(
+    args: argparse.Namespace, server: Server, window: float
+) -> subprocess.Popen[bytes]:
     spy = shutil.which("py-spy") or str(REPO / ".venv" / "bin" / "py-spy")
     out = Path(args.profile)
     command = [spy, "record", "-p", str(server.pids()[0]), "-d", str(int(window)), "-r", "200"]
@@ -431,12 +435,14 @@ def print_profile(path: Path, top: int = 25) -> None:
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         n = int(count)
+        if "Thread._bootstrap" in stack:
+            continue  # threads other than the event loop's (idle pool workers)
         frames = [re.sub(r" \(.*/(site-packages/|h-perf/)?", " (", f) for f in stack.split(";")]
         total += n
         own[frames[-1]] = own.get(frames[-1], 0) + n
         for f in set(frames):
             incl[f] = incl.get(f, 0) + n
-    print(f"profile {path} ({total} samples): top self")
+    print(f"profile {path} ({total} event-loop samples): top self")
     for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {100 * n / total:5.1f}%  {f}")
     print("top inclusive")
@@ -477,8 +483,10 @@ def print_result(r: Result, args: argparse.Namespace) -> None:
 
 
 def print_sweep(results: list[Result]) -> None:
-    print("sweep: calls | CPU/frame µs | dropped | late % | jitter p50/p99 ms | barge-in beyond"
-          " window p50/p99 ms | KiB/call | server lag p99 ms | load | result")
+    print(
+        "sweep: calls | CPU/frame µs | dropped | late % | jitter p50/p99 ms | barge-in beyond"
+        " window p50/p99 ms | KiB/call | server lag p99 ms | load | result"
+    )
     for r in sorted(results, key=lambda r: r.calls):
         print(
             f"  {r.calls:5d} | {r.cpu_us:6.1f} | {r.dropped:4.0f} | {r.late_pct:5.2f} |"
