@@ -65,10 +65,12 @@ from ports import PCM16_16K  # noqa: E402
 FRAME_S = 0.020
 MIN_SPEECH_MS = 300.0  # agents/concierge.yaml barge_in.min_speech_ms
 LATE_GAP_S = 0.040
+# About 70 s of speech (fake TTS: 60 ms per character), as long as a sweep step needs; not
+# longer, since the conversation handles the text of a barge-in or resume in one step.
 GREETING = (
     "Thank you for calling Parley Bank. This is a long announcement read to every caller so"
     " that the agent speaks for the whole measured window. "
-) * 40
+) * 8
 
 
 # --------------------------------------------------------------------------- /proc and /metrics
