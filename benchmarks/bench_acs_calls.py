@@ -209,6 +209,17 @@ def start_server(args: argparse.Namespace, emulator: AcsEmulator, calls: int, tm
         command += ["serve", "--env-file", "/nonexistent"]
     if args.workers > 1:
         command += ["--workers", str(args.workers)]
+    if args.callgrind:
+        # Instruction counts: deterministic whatever else the machine does. Instrumentation is
+        # switched on for the measured window only (callgrind_control -i on/off).
+        out = tmp / "callgrind.out"
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out}",
+            *command,
+        ]
     if args.server_cores and shutil.which("taskset"):
         command = ["taskset", "-c", args.server_cores, *command]
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 (lives as long as the server)
@@ -266,6 +277,7 @@ class Result:
     server_lag_p99: float
     client_lag_p99: float
     load: float
+    instructions_per_frame: float = float("nan")
 
     @property
     def passed(self) -> bool:
@@ -333,7 +345,7 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
     profiler: subprocess.Popen[bytes] | None = None
     try:
         async with httpx.AsyncClient(timeout=60.0) as http:
-            for _ in range(600):
+            for _ in range(6000 if args.callgrind else 600):
                 with contextlib.suppress(httpx.HTTPError):
                     if (await http.get(server.base + "/health")).status_code == 200:
                         break
@@ -378,7 +390,12 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
             sent0 = sum(s.stats.sent for s in sockets)
             if args.profile:
                 profiler = start_profiler(args, server, window)
+            if args.callgrind:
+                callgrind(server, "-z")
+                callgrind(server, "-i", "on")
             await asyncio.sleep(window)
+            if args.callgrind:
+                callgrind(server, "-i", "off")
             cpu1, wall1 = server.cpu_s(), time.monotonic()
             sent1 = sum(s.stats.sent for s in sockets)
             t1 = time.monotonic()
@@ -411,6 +428,7 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
             sum(len([t for t in s.stats.frame_times if t0 <= t <= t1]) for s in sockets)
         )
     handled = frames_in + frames_out
+    instructions = callgrind_total(tmp) if args.callgrind else float("nan")
     jitter, late, frames, barge = wire_figures(sockets, t0, t1)
     lag_name = "parley_event_loop_lag_seconds"
     server_lag = histogram_p(histogram(before, lag_name), histogram(after, lag_name), 99) * 1000
@@ -422,6 +440,7 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
         frames_in_s=frames_in / span,
         frames_out_s=frames_out / span,
         cpu_us=(cpu1 - cpu0) / max(handled, 1) * 1e6,
+        instructions_per_frame=instructions / max(handled, 1),
         cpu_share=(cpu1 - cpu0) / span,
         dropped=metric(after, "parley_frames_dropped_total")
         - metric(before, "parley_frames_dropped_total"),
@@ -440,6 +459,31 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
 
 
 # --------------------------------------------------------------------------- profiling
+
+
+def callgrind(server: Server, *options: str) -> None:
+    """``callgrind_control`` on the server (valgrind runs it as the same pid)."""
+    subprocess.run(  # noqa: S603
+        ["callgrind_control", *options, str(server.process.pid)],  # noqa: S607
+        check=False,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def callgrind_total(tmp: Path) -> float:
+    """Instructions (Ir) over every dump of the run: the instrumented window.
+
+    Needs a machine quiet enough for the server to keep real time under valgrind (a few
+    calls): a server falling behind takes other paths and the count means something else.
+    """
+    total = 0.0
+    for dump in tmp.glob("callgrind.out*"):
+        for line in dump.read_text(errors="replace").splitlines():
+            if line.startswith("totals:"):
+                total += float(line.split()[1])
+                break
+    return total
 
 
 def start_profiler(
@@ -497,6 +541,7 @@ def print_result(r: Result, args: argparse.Namespace) -> None:
         ("server processes, cores", f"{args.workers}, {args.server_cores or 'all'}"),
         ("media frames/s in, out (server)", f"{r.frames_in_s:.0f}, {r.frames_out_s:.0f}"),
         ("server CPU per media frame", f"{r.cpu_us:.1f} µs ({r.cpu_share * 100:.0f}% of a core)"),
+        ("server instructions per frame", f"{r.instructions_per_frame:,.0f} (callgrind)"),
         ("frames dropped (server)", f"{r.dropped:.0f}"),
         ("late agent frames (gap > 40 ms)", f"{r.late_pct:.2f} %"),
         ("pacing jitter p50/p99", f"{r.jitter_p50:.2f} / {r.jitter_p99:.2f} ms"),
@@ -582,6 +627,11 @@ def main() -> None:
         "--baseline-tree", default="", help="serve another checkout (before/after comparisons)"
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs (medians are printed)")
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count the server's instructions per frame under valgrind (use a few calls)",
+    )
     args = parser.parse_args()
     if args.client_cores and hasattr(os, "sched_setaffinity"):
         cpus = {int(c) for part in args.client_cores.split(",") for c in _cpu_range(part)}

@@ -42,7 +42,7 @@ async def serve_app(
         lifespan=lifespan,  # type: ignore[arg-type]
         access_log=False,
         ws_max_size=2**20,
-        ws=ws,  # type: ignore[arg-type]
+        ws=ws,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name=f"uvicorn-{port}")

@@ -6,6 +6,10 @@ burst of frames, a garbage collection, a blocking call by mistake), every call's
 and records how much later than asked it woke up (the loop's timer granularity is about 1 ms
 on uvloop), into a histogram a dashboard or ``benchmarks/bench_acs_calls.py`` turns into
 percentiles. It costs one wake-up every ``interval_s``.
+
+The histogram is registered while the monitor runs (two apps of one process sharing a
+registry in turn each get it; while one runs, a second monitor of the same registry does not
+sample: the loop is already measured).
 """
 
 from __future__ import annotations
@@ -51,26 +55,33 @@ class LoopLagMonitor:
         if interval_s <= 0:
             raise ValueError(f"lag sampling interval must be positive, got {interval_s}")
         self._interval_s = interval_s
+        self._registry = registry
         self._histogram = Histogram(
             "parley_event_loop_lag_seconds",
             "How late the event loop ran a timer that was due (sampled every interval).",
             buckets=LAG_BUCKETS_S,
-            registry=registry,
+            registry=None,
         )
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start sampling on the running loop (once)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-lag")
+        """Register the histogram and start sampling on the running loop (once)."""
+        if self._task is not None:
+            return
+        try:
+            self._registry.register(self._histogram)
+        except ValueError:
+            return  # another monitor of this registry is running: the loop is measured
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-lag")
 
     async def stop(self) -> None:
-        """Stop sampling; idempotent."""
+        """Stop sampling and unregister the histogram; idempotent."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            self._registry.unregister(self._histogram)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -17,19 +17,30 @@ is on the runtime's :class:`~ports.Clock`, so tests drive it with a manual clock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
 import math
-from typing import Protocol
-
 from ports import Clock
 
 logger = logging.getLogger(__name__)
 
 
-class Paced(Protocol):
-    """What the pacer drives (one per call's outbound audio)."""
+class PacerSlot:
+    """What the pacer drives (one per call's outbound audio): at most one pending due time.
+
+    A sender is its own slot (no second object pointing back at it, so a finished call leaves
+    no reference cycle through the pacer).
+
+    Attributes:
+        due_ms: When it is due, or ``None`` when not scheduled.
+    """
+
+    __slots__ = ("due_ms",)
+
+    def __init__(self) -> None:
+        self.due_ms: float | None = None
 
     def pace(self, now_ms: float, limit_ms: float) -> float | None:
         """Send every frame due by ``limit_ms`` (``now_ms`` is the tick's time).
@@ -38,22 +49,7 @@ class Paced(Protocol):
             When the next frame is due (ms on the clock), or ``None`` when nothing is due
             until the sender schedules itself again.
         """
-        ...
-
-
-class PacerSlot:
-    """One sender's place in the pacer: at most one pending due time.
-
-    Attributes:
-        sender: The sender.
-        due_ms: When it is due, or ``None`` when not scheduled.
-    """
-
-    __slots__ = ("due_ms", "sender")
-
-    def __init__(self, sender: Paced) -> None:
-        self.sender = sender
-        self.due_ms: float | None = None
+        raise NotImplementedError
 
 
 class Pacer:
@@ -105,7 +101,8 @@ class Pacer:
         heapq.heappush(self._heap, (due_ms, next(self._seq), slot))
         task = self._task
         if task is None or task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="pacer")
+            task = self._task = asyncio.get_running_loop().create_task(self._run(), name="pacer")
+            task.add_done_callback(_release)
         elif (
             self._sleep_until < math.inf
             and due_ms < self._sleep_until - self._batch_ms
@@ -156,7 +153,7 @@ class Pacer:
                     slot.due_ms = None
                     self._live -= 1
                     try:
-                        following = slot.sender.pace(now, limit)
+                        following = slot.pace(now, limit)
                     except Exception:
                         logger.exception("a paced sender failed; it is no longer paced")
                         continue
@@ -173,11 +170,25 @@ class Pacer:
         try:
             await self._clock.sleep_until(until_ms)
         except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if not self._interrupted or task is None or self._live == 0:
+            if not self._interrupted or self._live == 0:
                 raise
             self._interrupted = False
-            if task.uncancel() > 0:
+            if _uncancel() > 0:
                 raise  # cancelled for real as well
         finally:
             self._sleep_until = math.inf
+
+
+def _uncancel() -> int:
+    """Withdraw one cancellation of the current task; the cancellations left."""
+    # A helper, so no frame of the pacer's task holds the task (its stored CancelledError's
+    # traceback would then make a cycle).
+    task = asyncio.current_task()
+    return task.uncancel() if task is not None else 0
+
+
+def _release(task: asyncio.Task[None]) -> None:
+    """Drop a finished pacer task's stored cancellation (its traceback holds its frames)."""
+    if task.cancelled():
+        with contextlib.suppress(asyncio.CancelledError):
+            task.exception()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -71,24 +72,24 @@ def _take(p: Playout, speech: _Speech) -> AudioFrame:
     return frame
 
 
-class PacedSender:
+class PacedSender(PacerSlot):
     """A playout's frames, sent by the process pacer through ``try_send_audio``.
 
     Args:
-        playout: The playout whose queue this sends.
+        playout: The playout whose queue this sends (held weakly: the playout owns this).
         pacer: The process's pacer.
         try_send: The stream's ``try_send_audio``: True when sent, False when it would wait.
     """
 
-    __slots__ = ("_closed", "_p", "_pacer", "_slot", "_slow", "_try_send")
+    __slots__ = ("_closed", "_p", "_pacer", "_slow", "_try_send")
 
     def __init__(
         self, playout: Playout, pacer: Pacer, try_send: Callable[[AudioFrame], bool]
     ) -> None:
-        self._p = playout
+        super().__init__()
+        self._p = weakref.proxy(playout)
         self._pacer = pacer
         self._try_send = try_send
-        self._slot = PacerSlot(self)
         self._slow: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -105,13 +106,13 @@ class PacedSender:
         now = p._clock.now_ms()
         if not speech.frames:
             if speech.synth_done:
-                self._pacer.schedule(self._slot, now)  # completion is due now
+                self._pacer.schedule(self, now)  # completion is due now
             return
-        self._pacer.schedule(self._slot, max(p._play_end_ms, now) - p._config.pacing_lead_ms)
+        self._pacer.schedule(self, max(p._play_end_ms, now) - p._config.pacing_lead_ms)
 
     def stopped(self) -> None:
         """The playout was stopped: nothing is due."""
-        self._pacer.cancel(self._slot)
+        self._pacer.cancel(self)
 
     def pace(self, now_ms: float, limit_ms: float) -> float | None:
         """Send every frame due by ``limit_ms``; the next due time, or None (see the pacer)."""
@@ -132,7 +133,7 @@ class PacedSender:
                 # Underrun (or first frame): the far end has played everything; restart the
                 # schedule from now.
                 p._play_end_ms = now_ms
-            send_at = p._play_end_ms - lead
+            send_at: float = p._play_end_ms - lead
             if send_at > limit_ms:
                 return send_at
             generation = p._generation

@@ -11,10 +11,11 @@ from adapters.memory import ManualClock
 from domain.runtime.pacer import Pacer, PacerSlot
 
 
-class Periodic:
+class Periodic(PacerSlot):
     """A sender with one frame every ``period_ms`` from ``first_ms``; records when it sent."""
 
     def __init__(self, first_ms: float, period_ms: float = 20.0, frames: int = 10) -> None:
+        super().__init__()
         self.next_ms = first_ms
         self.period_ms = period_ms
         self.left = frames
@@ -37,7 +38,7 @@ async def test_each_sender_is_served_at_its_due_time_never_late() -> None:
     pacer = Pacer(clock, batch_ms=0.0)
     senders = [Periodic(first_ms=float(k * 7)) for k in range(3)]
     for sender in senders:
-        pacer.schedule(PacerSlot(sender), sender.next_ms)
+        pacer.schedule(sender, sender.next_ms)
     await clock.advance(400)
     for sender in senders:
         assert len(sender.sent) == 10
@@ -50,7 +51,7 @@ async def test_senders_due_within_the_batch_share_one_tick_and_leave_at_most_tha
     # 40 calls at scattered phases over one 20 ms period.
     senders = [Periodic(first_ms=k * 0.5, frames=5) for k in range(40)]
     for sender in senders:
-        pacer.schedule(PacerSlot(sender), sender.next_ms)
+        pacer.schedule(sender, sender.next_ms)
     ticks: set[float] = set()
     await clock.advance(200)
     for sender in senders:
@@ -66,10 +67,10 @@ async def test_an_earlier_frame_cuts_the_sleep_towards_a_later_one_short() -> No
     clock = ManualClock()
     pacer = Pacer(clock, batch_ms=2.0)
     late = Periodic(first_ms=100.0, frames=1)
-    pacer.schedule(PacerSlot(late), 100.0)
+    pacer.schedule(late, 100.0)
     await clock.advance(10)
     early = Periodic(first_ms=30.0, frames=1)
-    pacer.schedule(PacerSlot(early), 30.0)
+    pacer.schedule(early, 30.0)
     await clock.advance(200)
     assert early.sent == [(30.0, 30.0)]
     assert late.sent == [(100.0, 100.0)]
@@ -79,12 +80,12 @@ async def test_no_task_is_left_once_nothing_is_scheduled() -> None:
     clock = ManualClock()
     pacer = Pacer(clock)
     done = Periodic(first_ms=0.0, frames=2)
-    pacer.schedule(PacerSlot(done), 0.0)
+    pacer.schedule(done, 0.0)
     await clock.advance(100)
     assert done.left == 0
     await clock.settle()
     assert pacer_tasks() == []
-    waiting = PacerSlot(Periodic(first_ms=500.0))
+    waiting = Periodic(first_ms=500.0)
     pacer.schedule(waiting, 500.0)
     await clock.settle()
     assert len(pacer_tasks()) == 1
@@ -97,8 +98,8 @@ async def test_a_cancelled_slot_is_not_served() -> None:
     clock = ManualClock()
     pacer = Pacer(clock)
     kept, dropped = Periodic(first_ms=10.0, frames=1), Periodic(first_ms=10.0, frames=1)
-    slot = PacerSlot(dropped)
-    pacer.schedule(PacerSlot(kept), 10.0)
+    slot = dropped
+    pacer.schedule(kept, 10.0)
     pacer.schedule(slot, 10.0)
     pacer.cancel(slot)
     await clock.advance(50)
@@ -108,15 +109,15 @@ async def test_a_cancelled_slot_is_not_served() -> None:
 async def test_a_failing_sender_is_logged_and_dropped_and_the_others_go_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    class Broken:
+    class Broken(PacerSlot):
         def pace(self, now_ms: float, limit_ms: float) -> float | None:
             raise RuntimeError("bug in a sender")
 
     clock = ManualClock()
     pacer = Pacer(clock)
     healthy = Periodic(first_ms=5.0, frames=3)
-    pacer.schedule(PacerSlot(Broken()), 5.0)
-    pacer.schedule(PacerSlot(healthy), 5.0)
+    pacer.schedule(Broken(), 5.0)
+    pacer.schedule(healthy, 5.0)
     with caplog.at_level(logging.ERROR):
         await clock.advance(100)
     assert len(healthy.sent) == 3
