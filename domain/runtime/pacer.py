@@ -22,6 +22,7 @@ import heapq
 import itertools
 import logging
 import math
+
 from ports import Clock
 
 logger = logging.getLogger(__name__)

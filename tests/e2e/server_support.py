@@ -17,8 +17,8 @@ from dependency_injector import providers
 from starlette.applications import Starlette
 
 from adapters.http import DrainingServer
-from adapters.http.media_socket import MediaSocketProtocol
 from adapters.http.browser_auth import BrowserTokens
+from adapters.http.media_socket import MediaSocketProtocol
 from adapters.memory import FakeSpeechToText, FakeTextToSpeech, FakeVadFactory, tone_frames
 from bootstrap.containers import ApplicationContainer, build_container
 from bootstrap.settings import Settings, load_settings

@@ -38,7 +38,8 @@ def app_for(endpoint: Endpoint) -> Starlette:
 
 
 def inbound(pcm: bytes) -> str:
-    return encode_inbound_audio(pcm, timestamp="2026-01-01T00:00:00.000Z", participant_raw_id="4:+1")
+    stamp = "2026-01-01T00:00:00.000Z"
+    return encode_inbound_audio(pcm, timestamp=stamp, participant_raw_id="4:+1")
 
 
 async def test_an_acs_stream_on_the_channel_reads_in_order_and_writes_at_once() -> None:
@@ -57,12 +58,14 @@ async def test_an_acs_stream_on_the_channel_reads_in_order_and_writes_at_once() 
                 sent.append(stream.try_send_audio(event.frame))
         await stream.close()
 
-    async with serve_app(app_for(endpoint)) as base:
-        async with websockets.connect(base.replace("http", "ws") + "/ws") as client:
-            await client.send(encode_audio_metadata(PCM16_16K))
-            for frame in frames:
-                await client.send(inbound(frame.data))
-            echoed = [json.loads(await client.recv()) for _ in frames]
+    async with (
+        serve_app(app_for(endpoint)) as base,
+        websockets.connect(base.replace("http", "ws") + "/ws") as client,
+    ):
+        await client.send(encode_audio_metadata(PCM16_16K))
+        for frame in frames:
+            await client.send(inbound(frame.data))
+        echoed = [json.loads(await client.recv()) for _ in frames]
     assert offered == [True]
     assert isinstance(seen[0], StreamStarted) and isinstance(seen[-1], StreamClosed)
     audio = [e.frame.data for e in seen if isinstance(e, AudioReceived)]
@@ -86,10 +89,12 @@ async def test_plain_uvicorn_offers_no_channel_and_the_stream_speaks_asgi() -> N
         await stream.close()
 
     frame = tone_frames(PCM16_16K, 20)[0]
-    async with serve_app(app_for(endpoint), ws="websockets-sansio") as base:
-        async with websockets.connect(base.replace("http", "ws") + "/ws") as client:
-            await client.send(inbound(frame.data))
-            assert json.loads(await client.recv())["kind"] == "AudioData"
+    async with (
+        serve_app(app_for(endpoint), ws="websockets-sansio") as base,
+        websockets.connect(base.replace("http", "ws") + "/ws") as client,
+    ):
+        await client.send(inbound(frame.data))
+        assert json.loads(await client.recv())["kind"] == "AudioData"
     assert offered == [False]
     assert sent == [False]  # no channel: the frame went through ASGI
 
@@ -116,12 +121,14 @@ async def test_reading_pauses_once_the_unread_messages_reach_the_bound() -> None
             if channel.closed:
                 break
 
-    async with serve_app(app_for(endpoint), ws=SmallBound) as base:
-        async with websockets.connect(base.replace("http", "ws") + "/ws") as client:
-            for i in range(200):
-                await client.send(json.dumps({"n": i}))
-            await asyncio.wait_for(release.wait(), 5)
-            await asyncio.sleep(0.5)
+    async with (
+        serve_app(app_for(endpoint), ws=SmallBound) as base,
+        websockets.connect(base.replace("http", "ws") + "/ws") as client,
+    ):
+        for i in range(200):
+            await client.send(json.dumps({"n": i}))
+        await asyncio.wait_for(release.wait(), 5)
+        await asyncio.sleep(0.5)
     # A paused socket may still hold what one read brought in; never the whole backlog.
     assert backlog and backlog[0] < 200
     assert sum(taken) == 200  # and nothing was lost once the app read again
@@ -139,10 +146,12 @@ async def test_a_silent_stream_on_the_channel_closes_after_the_idle_deadline() -
             seen.extend([event async for event in stream.events()])
         await stream.close()
 
-    async with serve_app(app_for(endpoint)) as base:
-        async with websockets.connect(base.replace("http", "ws") + "/ws") as client:
-            await client.send(encode_audio_metadata(PCM16_16K))
-            await client.wait_closed()
+    async with (
+        serve_app(app_for(endpoint)) as base,
+        websockets.connect(base.replace("http", "ws") + "/ws") as client,
+    ):
+        await client.send(encode_audio_metadata(PCM16_16K))
+        await client.wait_closed()
     assert seen[-1] == StreamClosed("idle_timeout")
 
 
@@ -158,9 +167,12 @@ async def test_a_closed_stream_refuses_audio_on_the_channel() -> None:
         except StreamClosedError:
             outcome.append("refused")
 
-    async with serve_app(app_for(endpoint)) as base:
-        async with websockets.connect(base.replace("http", "ws") + "/ws") as client:
-            await client.send(encode_audio_metadata(PCM16_16K))
+    async with (
+        serve_app(app_for(endpoint)) as base,
+        websockets.connect(base.replace("http", "ws") + "/ws") as client,
+    ):
+        await client.send(encode_audio_metadata(PCM16_16K))
+        await client.close()  # the peer hangs up; the server keeps serving a moment
         await asyncio.sleep(0.3)
     assert outcome == ["refused"]
 
