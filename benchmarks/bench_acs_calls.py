@@ -5,6 +5,9 @@
     python benchmarks/bench_acs_calls.py --sweep               # largest N meeting the criteria
     python benchmarks/bench_acs_calls.py --sweep --workers 2 --server-cores 0,1 --client-cores ""
     python benchmarks/bench_acs_calls.py --calls 200 --profile /tmp/acs200   # py-spy, top items
+    python benchmarks/bench_acs_calls.py --calls 200 --profile /tmp/acs200.svg   # flame graph
+    python benchmarks/bench_acs_calls.py --calls 100 --baseline-tree /tmp/main  # a `git archive`
+    python benchmarks/bench_acs_calls.py --calls 3 --callgrind   # instructions per frame (quiet)
 
 The server is a real `parley serve` subprocess (PARLEY_STT/TTS/LLM/VAD=fake, memory stores,
 Python's default GC unless ``--tuned-gc``) pinned with ``taskset`` to ``--server-cores``
@@ -31,8 +34,11 @@ Figures, per run (all over the measured window):
   * client loop lag p99: this process's own tick lateness (the measurement floor).
 
 Pass criteria (``--sweep``): every call connected, 0 frames dropped, < 1% late frames, pacing
-jitter p99 < 10 ms. Wall-clock figures (jitter, late frames, barge-in, loop lag) only mean
-something on a quiet machine (``uptime`` load under 0.5); CPU per frame is robust to load.
+jitter p99 < 10 ms. With ``--workers N`` (``PARLEY_STORE=redis``, a throwaway redis-server
+unless ``--redis-url``), ``/metrics`` answers for one process at a time, so frames are counted
+on the wire and CPU is summed over the workers. Wall-clock figures (jitter, late frames,
+barge-in, loop lag) only mean something on a quiet machine (``uptime`` load under 0.5); CPU per
+frame is less sensitive to load, but a starved server batches more and looks cheaper per frame.
 """
 
 from __future__ import annotations
