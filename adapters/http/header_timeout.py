@@ -10,7 +10,8 @@ larger gets 431/400). Sources: uvicorn "Settings" (www.uvicorn.org/settings/, ``
 ``--h11-max-incomplete-event-size``, ``--timeout-keep-alive``) and
 ``uvicorn/protocols/http/h11_impl.py``; with ``httptools`` (the faster parser ``parley serve``
 uses where it is installed) the same deadline is kept by ``httptools_impl.py``'s
-``on_headers_complete`` callback, and httptools bounds the head size itself.
+``on_headers_complete`` callback; httptools sets no bound on the head's size, so that protocol
+answers **431** and closes once a head passes :data:`MAX_HEAD_BYTES` (h11's default bound).
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_HEADER_TIMEOUT_S = 10.0
 """Longest time a client may take to send a request line and its headers, seconds."""
+
+MAX_HEAD_BYTES = 16 * 1024
+"""Largest request line and headers accepted over httptools, bytes (h11's own default)."""
+
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-length: 0\r\nconnection: close\r\n\r\n"
+)
 
 
 class _HeaderDeadlineH11Protocol(H11Protocol):
@@ -81,6 +90,21 @@ def _httptools_protocol() -> type[Any]:
         header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
         _header_deadline: asyncio.TimerHandle | None = None
         _head_pending = False
+        _head_bytes = 0
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_pending:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    logger.info(
+                        "closing a connection whose request head passed %d bytes", MAX_HEAD_BYTES
+                    )
+                    self._disarm_header_deadline()
+                    self._head_pending = False
+                    self.transport.write(_HEAD_TOO_LARGE)
+                    self.transport.close()
+                    return
+            super().data_received(data)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -92,6 +116,7 @@ def _httptools_protocol() -> type[Any]:
 
         def on_headers_complete(self) -> None:
             self._head_pending = False
+            self._head_bytes = 0
             self._disarm_header_deadline()
             super().on_headers_complete()
 
@@ -103,6 +128,7 @@ def _httptools_protocol() -> type[Any]:
         def _arm_header_deadline(self) -> None:
             self._disarm_header_deadline()
             self._head_pending = True
+            self._head_bytes = 0
             self._header_deadline = self.loop.call_later(
                 self.header_timeout_s, self._header_deadline_expired
             )
