@@ -11,7 +11,7 @@ whatever the number of calls.
 The pacer's task exists only while something is scheduled: it ends when the heap empties and
 is started again by the next :meth:`Pacer.schedule`, so no task outlives the calls. The sleep
 is on the runtime's :class:`~ports.Clock`, so tests drive it with a manual clock. See
-``docs/adr/0005-process-pacer.md``.
+``docs/adr/0005-media-hot-path.md``.
 """
 
 from __future__ import annotations
