@@ -51,6 +51,9 @@ _DOTTED_PATH = re.compile(
 """A dotted import path (``pkg.mod``, ``pkg.mod:attr``, ``pkg:attr``) rooted at an internal
 package; a bare ``"adapters"`` (a container attribute, a word) is not one."""
 
+_CODE_IMPORT = re.compile(rf"(?:^|[;\n])\s*(?:from|import)\s+(?:{_NAMES})\b")
+"""An import statement of an internal package inside a string (code run with ``python -c``)."""
+
 _STATEMENT_START = {tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT}
 
 
@@ -186,7 +189,26 @@ def check_source(source: str, where: str = "<source>") -> None:
         RelocationError: An import statement or a string constant does, naming the line.
     """
     tree = ast.parse(source, filename=where)
+    docstrings = {
+        id(body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and (body := node.body)
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+    }
     for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and _CODE_IMPORT.search(node.value)
+        ):
+            raise RelocationError(
+                f"{where}:{node.lineno}: {node.value[:60]!r} is Python code importing a"
+                " top-level package, which the build cannot rewrite; run a module by its"
+                " whole dotted path instead (`python -m bootstrap.cli`)"
+            )
         bare: str | None = None
         if isinstance(node, ast.Import):
             bare = next((a.name for a in node.names if a.name.split(".")[0] in INTERNAL), None)

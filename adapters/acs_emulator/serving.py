@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 
 from adapters.acs_emulator.server import free_port
+from adapters.http.media_socket import MediaSocketProtocol
 
 
 @contextlib.asynccontextmanager
@@ -21,6 +22,7 @@ async def serve_app(
     lifespan: str = "auto",
     start_timeout_s: float = 20.0,
     stop_timeout_s: float = 30.0,
+    ws: str | type[Any] = MediaSocketProtocol,
 ) -> AsyncIterator[str]:
     """Serve ``app`` on ``127.0.0.1`` and yield its base URL (``http://127.0.0.1:PORT``).
 
@@ -29,7 +31,9 @@ async def serve_app(
     the adapters (decoder processes, TTS workers: up to 5 s each); ``stop_timeout_s`` leaves
     room for that on a loaded machine, since a cancelled lifespan leaves its resource
     generators running when the loop closes (an "athrow(): asynchronous generator is already
-    running" error at exit).
+    running" error at exit). WebSockets use ``ws``: by default the media channel protocol
+    ``parley serve`` uses (:mod:`adapters.http.media_socket`); ``"websockets-sansio"`` is
+    plain uvicorn (streams then speak ASGI only).
 
     Raises:
         TimeoutError: The server did not start within ``start_timeout_s``.
@@ -43,6 +47,7 @@ async def serve_app(
         lifespan=lifespan,  # type: ignore[arg-type]
         access_log=False,
         ws_max_size=2**20,
+        ws=ws,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name=f"uvicorn-{port}")

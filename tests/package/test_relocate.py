@@ -70,6 +70,16 @@ def test_a_dotted_path_the_rewrite_cannot_reach_is_refused(relocate: ModuleType)
         relocate.rewrite_source('X = ("adapters." "local")\n', "y.py")
 
 
+def test_code_in_a_string_that_imports_an_internal_package_is_refused(
+    relocate: ModuleType,
+) -> None:
+    # `python -c "from bootstrap.cli import main; main()"` would fail in the wheel.
+    with pytest.raises(relocate.RelocationError, match=r"z\.py:2: .*python -m"):
+        relocate.rewrite_source(
+            '"""Doc: from domain.x import y."""\nC = "from bootstrap.cli import main"\n', "z.py"
+        )
+
+
 def test_every_module_of_the_repository_can_be_relocated(relocate: ModuleType) -> None:
     assert relocate.check_tree(REPO) == []
 
