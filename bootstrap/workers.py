@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 WORKER_ENTRY = "bootstrap.cli"
 """The module each child runs (``python -m``): the same CLI, with ``serve --reuse-port``. A
-whole dotted path, so the wheel's build rewrites it with the package (docs/adr/0005)."""
+whole dotted path, so the wheel's build rewrites it with the package (docs/adr/0007)."""
 
 
 def worker_command(serve_args: Sequence[str]) -> list[str]:

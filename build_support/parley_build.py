@@ -2,7 +2,7 @@
 
 ``pyproject.toml`` names this module as the backend (``backend-path = ["build_support"]``)
 and :class:`BuildPy` as setuptools' ``build_py`` command. Every PEP 517 hook is setuptools'
-own; the only difference is what lands in the wheel (docs/adr/0005-one-import-package.md):
+own; the only difference is what lands in the wheel (docs/adr/0007-one-import-package.md):
 
 1. setuptools copies the packages and their data into its build directory, as usual;
 2. :func:`parley_relocate.relocate_tree` moves ``domain``, ``ports``, ``adapters`` and

@@ -4,7 +4,7 @@ The repository keeps ``domain``, ``ports``, ``adapters`` and ``bootstrap`` at it
 (the hexagon's floors, docs/adr/0001); a wheel that installed them as they are would put four
 generic names into site-packages, where another distribution's ``domain`` or ``adapters``
 would overwrite them or be overwritten. The wheel ships them as ``parley.domain``,
-``parley.ports``, ``parley.adapters`` and ``parley.bootstrap`` instead (docs/adr/0005).
+``parley.ports``, ``parley.adapters`` and ``parley.bootstrap`` instead (docs/adr/0007).
 
 What changes in the copies that go into the wheel (the sources are never touched):
 

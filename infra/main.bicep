@@ -1,6 +1,6 @@
 // Parley on Azure: the production topology for `azd up` (docs/deploy.md).
 //
-// Container Apps runs the image (docs/adr/0006-container-apps.md) and scales on live calls;
+// Container Apps runs the image (docs/adr/0008-container-apps.md) and scales on live calls;
 // Redis (TLS, Microsoft Entra auth) holds sessions, transcripts and the call registry, so an
 // ACS callback may land on any replica; ACS, Speech and Azure OpenAI are reached with the app's
 // managed identity (role assignments, no keys); Key Vault holds the few real secrets;

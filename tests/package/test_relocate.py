@@ -1,4 +1,4 @@
-"""The wheel's relocation of domain/ports/adapters/bootstrap under ``parley`` (ADR 0005)."""
+"""The wheel's relocation of domain/ports/adapters/bootstrap under ``parley`` (ADR 0007)."""
 
 from __future__ import annotations
 
