@@ -36,6 +36,7 @@ from ports.chat import (
     TransferCall,
 )
 from ports.clock import Clock
+from ports.end_of_turn import EndOfTurnDetector
 from ports.driving import (
     CallHandler,
     CallInfo,
@@ -113,6 +114,7 @@ __all__ = [
     "ContentFilteredError",
     "ConversationUpdate",
     "DtmfReceived",
+    "EndOfTurnDetector",
     "EventBus",
     "HandOff",
     "HangUp",
