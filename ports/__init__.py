@@ -36,7 +36,6 @@ from ports.chat import (
     TransferCall,
 )
 from ports.clock import Clock
-from ports.end_of_turn import EndOfTurnDetector
 from ports.driving import (
     CallHandler,
     CallInfo,
@@ -46,6 +45,7 @@ from ports.driving import (
     InboundCall,
     UpdateKind,
 )
+from ports.end_of_turn import EndOfTurnDetector
 from ports.errors import (
     AuthenticationError,
     CallNotFoundError,

@@ -309,8 +309,8 @@ def extract_amount(text: str) -> float | None:
     """
     match = _AMOUNT_RE.search(figures(text))
     if match:
-        value = float((match.group(1) or match.group(2)).replace(",", ""))
-        return value + int(match.group(3)) / 100.0 if match.group(3) else value
+        dollars = float((match.group(1) or match.group(2)).replace(",", ""))
+        return dollars + int(match.group(3)) / 100.0 if match.group(3) else dollars
     tokens = _tokens(text)
     for i, token in enumerate(tokens):
         if token in ("dollar", "dollars", "bucks"):

@@ -44,9 +44,7 @@ def package_dir(package: str, distribution: str, *, port: str) -> Path:
     spec = importlib.util.find_spec(package)
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     if not locations:
-        raise ProviderUnavailableError(
-            f"{distribution} is not installed: {MODELS_HINT}", port=port
-        )
+        raise ProviderUnavailableError(f"{distribution} is not installed: {MODELS_HINT}", port=port)
     return Path(locations[0])
 
 

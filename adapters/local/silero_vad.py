@@ -107,7 +107,9 @@ class SileroVadFactory:
     def __init__(self, model_path: str | Path | None = None) -> None:
         self.model_path = Path(model_path) if model_path is not None else models.silero_vad_onnx()
         if not self.model_path.is_file():
-            raise ProviderUnavailableError(f"Silero VAD model {self.model_path} missing", port="vad")
+            raise ProviderUnavailableError(
+                f"Silero VAD model {self.model_path} missing", port="vad"
+            )
         self._session: Any = None
         self._lock = threading.Lock()
 

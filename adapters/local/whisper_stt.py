@@ -213,7 +213,9 @@ class WhisperSession:
         if self._ended:
             raise StreamClosedError("Whisper session is flushed or closed")
         if frame.format != self.format:
-            raise InvalidAudioError(f"frame in {frame.format} pushed to a session for {self.format}")
+            raise InvalidAudioError(
+                f"frame in {frame.format} pushed to a session for {self.format}"
+            )
         data = frame.data if self._converter is None else self._converter.convert(frame).data
         self._buffer += data
         excess = len(self._buffer) - self._engine.max_buffer_bytes
