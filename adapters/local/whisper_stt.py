@@ -121,8 +121,12 @@ class WhisperSpeechToText:
             logger.warning("the bundled Whisper model is English only; ignoring %s", language)
         return WhisperSession(self, fmt)
 
-    async def warm_up(self) -> None:
+    async def warm_up(self, count: int = 1) -> None:
         """Load the model and run one short decode now (about 0.5 s), in a thread.
+
+        Args:
+            count: Accepted for symmetry with pocketsphinx's decoder processes; one model
+                serves every call, so it is loaded once whatever ``count`` is.
 
         Raises:
             ProviderUnavailableError: The model does not load.
