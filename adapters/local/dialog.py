@@ -263,8 +263,9 @@ def extract_digits(text: str, *, min_digits: int = 1, max_digits: int = 0) -> st
     current = ""
     for token in _tokens(text):
         piece = _DIGIT_WORDS.get(token)
-        if piece is None and token.replace("-", "").isdigit():
-            piece = token.replace("-", "")
+        written = token.replace("-", "").replace(",", "")  # Whisper writes "4,242"
+        if piece is None and written.isdigit():
+            piece = written
         if piece is None:
             if current:
                 runs.append(current)

@@ -287,7 +287,10 @@ class PiperTextToSpeech:
                 ahead.cancel()
 
     async def prewarm(self, texts: Iterable[str], voice: Voice | None = None) -> None:
-        """Synthesise ``texts`` into the cache now (fixed lines: greeting, reprompts...).
+        """Synthesise ``texts`` into the cache (fixed lines: greeting, reprompts...).
+
+        Background work: one piece at a time, and only while no synthesis is running, so it
+        never queues ahead of a call's request.
 
         Raises:
             ProviderError: The voice failed.
@@ -295,8 +298,11 @@ class PiperTextToSpeech:
         scale = self._scale(voice or Voice())
         for text in texts:
             for _, piece in split_pieces(text, self.max_piece_chars):
-                if len(piece) <= self.cache_max_chars:
-                    await self._wait(self._piece(piece, scale))
+                if len(piece) > self.cache_max_chars or (piece, scale) in self._cache:
+                    continue
+                while self._busy:
+                    await asyncio.sleep(0.05)
+                await self._wait(self._piece(piece, scale))
 
     async def health_check(self) -> None:
         """Return when the voice files exist and no thread is stuck on one piece.

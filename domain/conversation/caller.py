@@ -77,6 +77,11 @@ def on_speech_stopped(tx: Tx, ev: UserSpeechStopped) -> str | None:
     tx.state = replace(s, user=replace(s.user, speaking=False))
     if s.timers:
         tx.disarm(Timer.BARGE_IN)
+    if s.resume is not None:
+        # The false-interruption window counts from the end of the speech: a batch
+        # recogniser (Whisper) gives its final only after the caller stopped.
+        pol = tx.cfg.barge[s.resume.agent]
+        tx.arm(Timer.FALSE_INTERRUPTION, pol.false_interruption_timeout_ms)
     endpointing.speech_stopped(tx)
     if idle(tx.state):
         tx.arm(Timer.NO_INPUT, tx.cfg.policy.no_input.no_input_timeout_ms)
