@@ -21,13 +21,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from adapters.acs_emulator.scenario import CallerTurn
 from adapters.audio.convert import read_wav
 from bootstrap.call_command import open_stack, place_call, wav_turns, write_outputs
 from ports import PCM16_16K
-from tests.e2e.local_support import WerTable, report_tables
+from tests.e2e.local_support import WerTable, noises, report_tables
 
 from .acs_support import offline_settings, rms_dbfs, speech_onset_ms, wer
 
@@ -147,3 +148,21 @@ async def test_caller_barge_in_stops_playback_within_the_policy_window(
     assert cut, "the interrupted agent message was not stored as interrupted"
     full = "Sorry, I did not catch that. I can check your balance, read recent transactions, or"
     assert len(cut[0]["text"]) < len(full)
+
+
+async def test_noise_and_silence_through_a_whole_call_make_no_caller_turn() -> None:
+    # Issue 15: line hiss, noise and hum on the caller's line never become a caller turn.
+    picked = ("line hiss (white, -50 dBFS)", "white noise (-30 dBFS)", "digital silence")
+    picked += ("mains hum 50 Hz + harmonics (-20 dBFS)",)
+    signals = noises(seconds=3.0)
+    turns = [
+        CallerTurn(name, (np.clip(signals[name], -1, 1) * 32767).astype("<i2").tobytes())
+        for name in picked
+    ]
+    async with open_stack(offline_settings(), warm_decoders=1) as stack:
+        outcome = await place_call(stack, turns, speed=1.0, reply_timeout_s=2.5, settle_s=1.0)
+    assert outcome.result.ok, outcome.result.error
+    assert len(outcome.result.turns) == len(picked)
+    heard = [e["text"] for e in outcome.transcript if e["kind"] == "user"]
+    assert heard == [], heard
+    assert not outcome.result.stop_audio_times, "noise barged in on the agent"

@@ -24,7 +24,7 @@ from adapters.local.whisper_stt import WhisperSpeechToText
 from domain.runtime import RuntimeConfig
 from domain.runtime.speech_detector import STARTED, SpeechDetector
 from ports import MULAW_8K, PCM16_16K, AudioFormat, AudioFrame, Voice
-from tests.e2e.local_support import WerTable, report_tables
+from tests.e2e.local_support import WerTable, noises, report_tables
 
 pytestmark = pytest.mark.e2e
 
@@ -117,27 +117,6 @@ async def test_piper_to_whisper_round_trip_recovers_the_words(
         await tts.aclose()
     report_tables(request.config).append(table)
     assert table.pooled <= ROUND_TRIP_WER_LIMIT, "\n".join(table.lines())
-
-
-def noises(seconds: float = 4.0) -> dict[str, np.ndarray]:
-    """Noise-only signals at 16 kHz (float, full scale 1.0), seeded: no speech in any."""
-    rng = np.random.default_rng(15)
-    n = int(16000 * seconds)
-    t = np.arange(n) / 16000
-    white = rng.standard_normal(n)
-    pink = np.cumsum(white)
-    pink = (pink - np.convolve(pink, np.ones(64) / 64, mode="same")) / 8
-    hum = sum(np.sin(2 * np.pi * 50 * k * t) / k for k in (1, 2, 3, 5))
-    crackle = np.where(rng.random(n) < 0.002, rng.standard_normal(n) * 10, 0.0)
-    return {
-        "digital silence": np.zeros(n),
-        "line hiss (white, -50 dBFS)": white * 10 ** (-50 / 20),
-        "white noise (-30 dBFS)": white * 10 ** (-30 / 20),
-        "loud white noise (-15 dBFS)": white * 10 ** (-15 / 20),
-        "pink noise (-25 dBFS)": pink / np.std(pink) * 10 ** (-25 / 20),
-        "mains hum 50 Hz + harmonics (-20 dBFS)": hum / np.std(hum) * 10 ** (-20 / 20),
-        "crackle on hiss": np.clip(crackle * 0.05 + white * 10 ** (-45 / 20), -1, 1),
-    }
 
 
 def speech_starts(frames: list[AudioFrame], factory: Any) -> int:
