@@ -18,9 +18,12 @@ from collections.abc import AsyncIterator, Iterable
 
 from bootstrap.factories import BuildContext
 from domain.segmenter import ClauseSegmenter
-from ports import EndOfTurnDetector, SpeechToText, TextToSpeech, VadFactory
+from ports import EndOfTurnDetector, ProviderError, SpeechToText, TextToSpeech, VadFactory
 
 logger = logging.getLogger(__name__)
+
+GREETING_PREWARM_TIMEOUT_S = 30.0
+"""Longest start-up wait for the start agent's greeting to be synthesised, s."""
 
 
 @contextlib.asynccontextmanager
@@ -84,8 +87,9 @@ def fixed_lines(ctx: BuildContext) -> list[str]:
 async def piper_tts(ctx: BuildContext) -> AsyncIterator[TextToSpeech]:
     """Piper with the bundled en_US-joe-medium voice (``PARLEY_TTS=piper``), ``LOCAL_PIPER_*``.
 
-    A Resource: the agents' fixed lines are synthesised into the cache by a background task
-    (cancelled at shutdown); the synthesis threads stop at shutdown.
+    A Resource: the start agent's greeting is synthesised into the cache before the app takes
+    calls, the other fixed lines by a background task (cancelled at shutdown); the synthesis
+    threads stop at shutdown.
     """
     from adapters.local.piper_tts import PiperTextToSpeech
 
@@ -96,9 +100,18 @@ async def piper_tts(ctx: BuildContext) -> AsyncIterator[TextToSpeech]:
         length_scale=local.piper_length_scale,
     )
 
+    lines = fixed_lines(ctx)
+    try:
+        # The greeting first, before the server takes calls: the first call's greeting then
+        # plays without a gap even when the machine is busy (Piper is a sentence at a time).
+        async with asyncio.timeout(GREETING_PREWARM_TIMEOUT_S):
+            await adapter.prewarm(lines[:1])
+    except (TimeoutError, ProviderError):  # a voice that fails shows on the first call
+        logger.warning("Piper could not pre-synthesise the greeting", exc_info=True)
+
     async def prewarm() -> None:
         try:
-            await adapter.prewarm(fixed_lines(ctx))
+            await adapter.prewarm(lines[1:])
         except Exception:  # a voice that fails shows on the first call; start-up goes on
             logger.warning("Piper could not pre-synthesise the fixed lines", exc_info=True)
 
