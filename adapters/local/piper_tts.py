@@ -47,7 +47,7 @@ import numpy as np
 
 from adapters.audio import FormatConverter
 from adapters.local import models
-from adapters.local._imports import require
+from adapters.local._imports import require, shutdown_pool
 from ports import (
     AudioFormat,
     AudioFrame,
@@ -300,7 +300,7 @@ class PiperTextToSpeech:
             for _, piece in split_pieces(text, self.max_piece_chars):
                 if len(piece) > self.cache_max_chars or (piece, scale) in self._cache:
                     continue
-                while self._busy:
+                while self._busy:  # noqa: ASYNC110 - worker threads fill it; a 50 ms poll
                     await asyncio.sleep(0.05)
                 await self._wait(self._piece(piece, scale))
 
@@ -320,7 +320,7 @@ class PiperTextToSpeech:
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+            await shutdown_pool(executor, 5.0)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from adapters.audio import convert_frame
 from adapters.audio.convert import check_resample
 from adapters.local import models
-from adapters.local._imports import require
+from adapters.local._imports import require, shutdown_pool
 from ports import (
     PCM16_16K,
     AudioFrame,
@@ -135,7 +135,7 @@ class SmartTurnDetector:
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+            await shutdown_pool(executor, 5.0)
 
     def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
         with self._lock:

@@ -38,6 +38,7 @@ from typing import Self
 
 from adapters.audio import FormatConverter
 from adapters.audio.convert import check_resample
+from adapters.local._imports import shutdown_pool
 from adapters.local.whisper_decode import SAMPLE_RATE_HZ, Decoded, WhisperDecoder
 from ports import (
     PCM16_16K,
@@ -155,7 +156,7 @@ class WhisperSpeechToText:
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+            await shutdown_pool(executor, 5.0)
 
     def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
         with self._lock:
