@@ -156,7 +156,8 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
     # end-of-turn model
     AdapterOption(
         "turn", "smart_turn", "Smart Turn v3 (offline)", "bootstrap.local_engines:smart_turn",
-        module="adapters.local.smart_turn", resource=True,
+        module="adapters.local.smart_turn", resource=True, optional=True,
+        hint="without the local extra the end-of-turn model is off",
     ),
     AdapterOption(
         "turn", "off", "none (each final transcript ends the turn)",
