@@ -3,6 +3,8 @@ the turn's audio, the conversation holds a final judged incomplete, failures onl
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from adapters.memory import ScriptedEndOfTurnDetector
@@ -131,3 +133,30 @@ async def test_without_a_model_nothing_is_held():
     await rig.silence(400)
     assert user_texts(rig) == ["hello"]
     await rig.hang_up_remote()
+
+
+async def test_the_ring_keeps_exactly_the_latest_window_in_order_when_it_wraps():
+    from adapters.memory import ManualClock, RecordingMetrics
+    from domain.runtime.end_of_turn import EndOfTurnProbe
+    from domain.runtime.tasks import TaskOwner
+
+    detector = ScriptedEndOfTurnDetector(window_ms=1000.0)
+    fed = []
+    tasks = TaskOwner("call-1")
+    probe = EndOfTurnProbe(
+        detector, PCM16_16K, clock=ManualClock(), tasks=tasks, metrics=RecordingMetrics(),
+        feed=fed.append, timeout_ms=1000.0, call_id="call-1",
+    )  # fmt: skip
+    probe.speech_started(0.0)
+    for i in range(137):  # 2.74 s of 20 ms frames, each filled with its own index
+        probe.push(bytes([i % 256, 0]) * 320)
+    probe.speech_stopped(2740.0)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    [audio] = detector.audio
+    assert audio.duration_ms == 1000.0
+    samples = audio.data[::2]
+    expected = b"".join(bytes([i % 256]) * 320 for i in range(87, 137))
+    assert samples == expected
+    assert fed and fed[0].speech_stopped_ms == 2740.0
+    await tasks.shutdown(1.0)
