@@ -5,8 +5,8 @@ The caller barges in when speech that began over the current reply has lasted
 the response is cancelled in the same step, and only the heard words are kept. With
 ``resume_false_interruption``, the unplayed rest waits ``false_interruption_timeout_ms``
 (counted again from the end of the caller's speech, so a recogniser that transcribes only
-then is not outrun): if the caller said nothing by then, it is spoken again. Speech that ends in a hang-up or a
-transfer, and uninterruptible clauses, are never cut.
+then is not outrun): if the caller said nothing by then, it is spoken again. Speech that
+ends in a hang-up or a transfer, and uninterruptible clauses, are never cut.
 """
 
 from __future__ import annotations
