@@ -153,7 +153,13 @@ async def bench_whole_calls() -> None:
         rows.append(tuple(row))
     rows.append(
         ("pooled", *(x for r in totals.values() for x in (f"{r[0] / r[1]:.3f}", f"{r[0]}/{r[1]}")))
-    )
+    )  # Late finals are attributed to the clip during which they arrived, so also score the
+    # whole call at once: every reference in order against everything heard in order.
+    reference = " ".join(c["ref"] for c in manifest())
+    for name, run in runs.items():
+        e, n = errors(reference, " ".join(run["heard"][c["file"]] for c in manifest()))
+        rows.append((f"whole call in order ({name})", f"{e / n:.3f}", f"{e}/{n}", "", ""))
+
     table(
         "WER through one whole parley call (12 shared clips, 16 kHz, real time)",
         ("clip", "old WER", "old heard", "new WER", "new heard"),
