@@ -37,7 +37,7 @@ from adapters.audio.convert import read_wav, write_wav
 from bootstrap.acs import parse_connection_string
 from bootstrap.containers import ApplicationContainer, build_container, resolve
 from bootstrap.settings import Settings, SettingsError, load_settings
-from ports import AudioFormat, AudioFrame, TextToSpeech, Voice
+from ports import AudioFormat, AudioFrame, ProviderUnavailableError, TextToSpeech, Voice
 
 logger = logging.getLogger(__name__)
 
@@ -185,26 +185,27 @@ def wav_turns(paths: Sequence[Path], fmt: AudioFormat) -> list[CallerTurn]:
     return [CallerTurn(name=path.name, pcm=read_wav(path, fmt).data) for path in paths]
 
 
-@contextlib.asynccontextmanager
-async def caller_tts(stack: CallStack) -> AsyncIterator[TextToSpeech]:
-    """The local espeak-ng TTS (closed on exit), else the in-process server's configured TTS.
+async def caller_tts(stack: CallStack) -> TextToSpeech:
+    """The synthesised caller's voice: a local engine, else the in-process server's TTS.
 
-    The local one is closed here: its worker thread and the resamplers it holds end before
-    the interpreter does (a soxr resampler alive at exit is reported as a leak).
+    espeak-ng (klatt4) when the server hears with pocketsphinx, which understands that voice
+    best; Piper otherwise: Whisper mishears espeak-ng's formant voice and the end-of-turn model
+    judges its flat intonation unfinished (``benchmarks/bench_local_engines.py``).
     """
     try:
+        if stack.settings.providers.stt != "local":
+            from adapters.local.piper_tts import PiperTextToSpeech
+
+            return PiperTextToSpeech()
         from adapters.local.tts import EspeakTextToSpeech
-    except ImportError:
+
+        local: TextToSpeech = EspeakTextToSpeech()
+        return local
+    except (ImportError, ProviderUnavailableError):
         if stack.container is None:
             raise
         tts: TextToSpeech = await resolve(stack.container.adapters.tts)
-        yield tts
-        return
-    local = EspeakTextToSpeech()
-    try:
-        yield local
-    finally:
-        await local.aclose()
+        return tts
 
 
 @dataclass(slots=True)
@@ -432,8 +433,12 @@ async def run_call(
         if wavs:
             turns = wav_turns(wavs, stack.format)
         else:
-            async with caller_tts(stack) as tts:
-                turns = await synthesize_turns(tts, DEMO_CALLER_LINES, stack.format)
+            tts = await caller_tts(stack)
+            turns = await synthesize_turns(tts, DEMO_CALLER_LINES, stack.format)
+            if stack.container is None or tts is not await resolve(stack.container.adapters.tts):
+                close = getattr(tts, "aclose", None)
+                if close is not None:
+                    await close()  # the caller's own engine, not the server's
         if progress:
             progress(f"server {stack.base_url}, ACS emulator {stack.emulator.endpoint}")
         report = await place_call(stack, turns, speed=speed, progress=progress)
