@@ -12,6 +12,8 @@ Commands:
   outputs in ``demo-call/`` (``make demo``); ``--text`` gives the scripted text conversation.
 * ``parley call [CALLER.wav ...] [--server URL] [--speed X] [--out DIR]``: one inbound ACS
   call through the local ACS emulator (:mod:`bootstrap.call_command`).
+* ``parley init [DIR]``: copy the bundled example agents into ``DIR`` (default ``agents``).
+* ``parley --version``: the installed version (``pyproject.toml``, read from the metadata).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bootstrap.agents import AgentFileError, LoadedAgents
+from bootstrap.bundled import parley_version
 from bootstrap.call_command import call as call_command
 from bootstrap.chat import ChatLine, TextConversation
 from bootstrap.containers import (
@@ -35,6 +38,7 @@ from bootstrap.containers import (
     build_container,
     resolve,
 )
+from bootstrap.init_command import init as init_command
 from bootstrap.logging import configure_logging
 from bootstrap.runtime_settings import runtime_knobs
 from bootstrap.selection import PORT_TITLES, SETTING_OF, SelectionError
@@ -48,6 +52,25 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"parley {parley_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Parley: a real-time voice agent server for Azure Communication Services callers."""
+
 
 EnvFile = Annotated[Path, typer.Option("--env-file", help="dotenv file to read (missing is fine).")]
 
@@ -373,6 +396,9 @@ def _serve_workers(
     raise typer.Exit(Supervisor(count, worker_command(args)).run())
 
 
+# `parley init [DIR]`: a starter agents folder (bootstrap/init_command.py).
+app.command(name="init")(init_command)
+
 # `parley call`: one inbound ACS call through the local ACS emulator (bootstrap/call_command.py).
 app.command(name="call")(call_command)
 
@@ -381,3 +407,7 @@ def main() -> None:
     """Console-script entry point (``parley``)."""
     logging.captureWarnings(True)
     app()
+
+
+if __name__ == "__main__":  # `python -m bootstrap.cli`: how `serve --workers N` starts workers
+    main()

@@ -41,9 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bootstrap import settings_checks as checks
+from bootstrap.bundled import bundled_agents_dir
 from bootstrap.runtime_settings import RuntimeSettings
 from bootstrap.settings_base import SettingsGroup as _Group
 from bootstrap.settings_base import group_config as _config
@@ -90,6 +91,7 @@ class ServerSettings(_Group):
     log_format: LogFormat = "text"
     log_level: LogLevel = "INFO"
     agents_dir: Path = Path("agents")
+    """Agent files; unset and no ``./agents`` here: the bundled examples (``parley init``)."""
     tools_module: Path | None = None
     """Python file defining the tools; default ``<agents_dir>/tools.py``."""
     instance_id: str = ""
@@ -112,6 +114,16 @@ class ServerSettings(_Group):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bundled_agents_by_default(cls, data: Any) -> Any:
+        # Run from a folder without agents/ (an installed wheel, a container) and no
+        # PARLEY_AGENTS_DIR: the example agents shipped with Parley. A folder the user names
+        # is never replaced: a missing one fails at start, naming the key.
+        if isinstance(data, dict) and not data.get("agents_dir") and not Path("agents").is_dir():
+            return {**data, "agents_dir": bundled_agents_dir()}
+        return data
 
     def resolved_tools_module(self) -> Path:
         """The tools file: ``PARLEY_TOOLS_MODULE`` or ``<agents_dir>/tools.py``."""
