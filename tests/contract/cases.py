@@ -267,3 +267,11 @@ class ToolExecutorCase:
     executor: ToolExecutor
     probe: ToolProbe
     advance: Advance | None = None
+
+
+@dataclass(frozen=True)
+class CallHistoryCase:
+    """``failures``: rigged stores (closed, unreachable) whose every operation must raise."""
+
+    history: Any
+    failures: Sequence[Failing[Any]] = ()

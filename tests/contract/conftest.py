@@ -97,6 +97,12 @@ from tests.contract.cases import (
 )
 from tests.contract.helpers import silence
 from tests.contract.impl_acs import acs_call_control  # noqa: F401 - fixture, resolved by name
+from tests.contract.impl_call_history import (  # noqa: F401 - fixtures, resolved by name
+    contract_postgres_url,
+    memory_call_history,
+    postgres_call_history,
+    sqlite_call_history,
+)
 from tests.contract.impl_azure_speech import (  # noqa: F401 - fixtures, resolved by name
     azure_speech_to_text,
     azure_text_to_speech,
@@ -163,6 +169,11 @@ EVENT_BUS = [
 CALL_REGISTRY = [
     pytest.param("memory_call_registry", id="memory"),
     pytest.param("redis_call_registry", id="redis", marks=pytest.mark.redis),
+]
+CALL_HISTORY = [
+    pytest.param("memory_call_history", id="memory"),
+    pytest.param("sqlite_call_history", id="sqlite"),
+    pytest.param("postgres_call_history", id="postgres", marks=pytest.mark.postgres),
 ]
 TOOL_EXECUTOR = [pytest.param("memory_tool_executor", id="memory")]
 CLOCK = [
