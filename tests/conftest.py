@@ -40,8 +40,8 @@ def speech_manifest(shared_audio_dir: Path) -> list[dict[str, Any]]:
 
 
 # Real-server fixtures shared by the contract and end-to-end suites.
-from tests.fixtures.redis_server import redis_server, redis_server_process  # noqa: E402, F401
 from tests.fixtures.postgres_server import (  # noqa: E402, F401
     postgres_server_process,
     postgres_url,
 )
+from tests.fixtures.redis_server import redis_server, redis_server_process  # noqa: E402, F401

@@ -97,17 +97,17 @@ from tests.contract.cases import (
 )
 from tests.contract.helpers import silence
 from tests.contract.impl_acs import acs_call_control  # noqa: F401 - fixture, resolved by name
-from tests.contract.impl_call_history import (  # noqa: F401 - fixtures, resolved by name
-    contract_postgres_url,
-    memory_call_history,
-    postgres_call_history,
-    sqlite_call_history,
-)
 from tests.contract.impl_azure_speech import (  # noqa: F401 - fixtures, resolved by name
     azure_speech_to_text,
     azure_text_to_speech,
     contract_rate_limited_standin,
     contract_speech_standin,
+)
+from tests.contract.impl_call_history import (  # noqa: F401 - fixtures, resolved by name
+    contract_postgres_url,
+    memory_call_history,
+    postgres_call_history,
+    sqlite_call_history,
 )
 from tests.contract.impl_local import (  # noqa: F401 - fixtures, resolved by name
     _espeak_engine,
