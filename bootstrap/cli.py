@@ -12,6 +12,8 @@ Commands:
   outputs in ``demo-call/`` (``make demo``); ``--text`` gives the scripted text conversation.
 * ``parley call [CALLER.wav ...] [--server URL] [--speed X] [--out DIR]``: one inbound ACS
   call through the local ACS emulator (:mod:`bootstrap.call_command`).
+* ``parley calls list|show|export|delete``: durable call records
+  (:mod:`bootstrap.calls_command`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from rich.table import Table
 
 from bootstrap.agents import AgentFileError, LoadedAgents
 from bootstrap.call_command import call as call_command
+from bootstrap.calls_command import calls_app
 from bootstrap.chat import ChatLine, TextConversation
 from bootstrap.containers import (
     ApplicationContainer,
@@ -347,6 +350,8 @@ def serve(
 
 # `parley call`: one inbound ACS call through the local ACS emulator (bootstrap/call_command.py).
 app.command(name="call")(call_command)
+# `parley calls list|show|export|delete`: durable call records (bootstrap/calls_command.py).
+app.add_typer(calls_app, name="calls")
 
 
 def main() -> None:

@@ -35,6 +35,8 @@ EXPECTED = {
     ("vad", "fake"): "FakeVadFactory",
     ("store", "memory"): "Stores",
     ("store", "redis"): "Stores",  # opening the pool does not connect
+    ("call_records", "sqlite"): "WriteBehindCallHistory",
+    ("call_records", "memory"): "WriteBehindCallHistory",
 }
 """The adapter class each available option builds (others are added with their adapters)."""
 
