@@ -51,7 +51,7 @@ async def render_history_call(history: CallHistory, call_id: str) -> str:
             "interrupted": line.interrupted,
             "data": line.data,
         }
-        for line in record.lines
+        for line in record.timeline()
     ]
     return await asyncio.to_thread(render_call_html, record_from_transcript(call_id, rows))
 

@@ -194,7 +194,7 @@ def _print_record(console: Console, record: CallRecord) -> None:
         console.print(f"disposition: {summary.disposition}; fields: {json.dumps(summary.fields)}")
     for rec in record.recordings:
         console.print(f"recording {rec.kind} {rec.state}: {rec.location or rec.recording_id}")
-    for line in record.lines:
+    for line in record.timeline():
         at = f"{line.offset_ms / 1000:7.2f}s"
         if line.kind == "user":
             console.print(f"{at} [bold]caller[/]: {line.text}")

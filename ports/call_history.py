@@ -224,6 +224,14 @@ class CallRecord:
     recordings: tuple[RecordingRef, ...] = ()
     summary: PostCallSummary | None = None
 
+    def timeline(self) -> list[RecordLine]:
+        """The lines by time (``offset_ms``, then ``seq``).
+
+        ``seq`` is arrival order: a tool call, reported as it starts, may arrive before the
+        caller's line that led to it, which is written a moment later.
+        """
+        return sorted(self.lines, key=lambda line: (line.offset_ms, line.seq))
+
     def lines_of(self, kind: str) -> list[RecordLine]:
         """The lines of one kind, in order (``"tool"`` gives the tool calls and results)."""
         return [line for line in self.lines if line.kind == kind]

@@ -137,7 +137,9 @@ class AcsCallRecording:
                         return await op()
                 except (azure_errors.AzureError, TimeoutError) as exc:
                     error = map_sdk_error(exc)
-                    logger.warning("ACS %s failed: %s", what, error.code)
+                    # Stopping a recording whose call has ended is routine: ACS stopped it.
+                    log = logger.debug if error.code == "call_not_found" else logger.warning
+                    log("ACS %s failed: %s", what, error.code)
                     raise error from exc
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 

@@ -56,7 +56,7 @@ def record_json(record: CallRecord) -> dict[str, Any]:
 
     return {
         "header": header_json(record.header),
-        "lines": lines(record.lines),
+        "lines": lines(record.timeline()),
         "tool_calls": lines(record.lines_of("tool_call")),
         "tool_results": lines(record.lines_of("tool")),
         "handoffs": lines(record.handoffs()),

@@ -22,6 +22,8 @@ from domain.records.recorder import CallRecorder, LiveRecord
 from ports import (
     AudioFrame,
     AudioReceived,
+    CallEvent,
+    CallEventKind,
     CallHandler,
     CallObserver,
     CallSummary,
@@ -150,6 +152,23 @@ class RecordedMediaStream:
         await self._inner.close()
 
 
+class _WatchedEvents:
+    """The call's telephony events, passed through; an accepted transfer is noted."""
+
+    def __init__(self, inner: AsyncIterator[CallEvent], live: LiveRecord) -> None:
+        self._inner = inner
+        self._live = live
+
+    def __aiter__(self) -> _WatchedEvents:
+        return self
+
+    async def __anext__(self) -> CallEvent:
+        event = await anext(self._inner)
+        if event.kind is CallEventKind.TRANSFER_ACCEPTED:
+            self._live.transfer_accepted = True
+        return event
+
+
 class RecordedCallHandler:
     """The core's ``CallHandler``, with each call's record written as it goes.
 
@@ -169,8 +188,12 @@ class RecordedCallHandler:
         media = call.media
         if recorder.config.recording is not RecordingWhen.OFF:
             media = RecordedMediaStream(media, recorder, live)
+        events = call.call_events
         observed = replace(
-            call, media=media, observer=_Observer(recorder, call.info.call_id, call.observer)
+            call,
+            media=media,
+            observer=_Observer(recorder, call.info.call_id, call.observer),
+            call_events=_WatchedEvents(events, live) if events is not None else None,
         )
         call_id = call.info.call_id
         try:

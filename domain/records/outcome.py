@@ -13,17 +13,21 @@ FAILED_REASONS: Final = frozenset(
 """End reasons that mean the call was cut by a fault, not by a person."""
 
 
-def classify(summary: CallSummary) -> CallOutcome:
+def classify(summary: CallSummary, *, transfer_accepted: bool = False) -> CallOutcome:
     """The outcome of a finished call.
 
-    * ``transfer`` -> transferred;
+    ``transfer_accepted``: the provider accepted a transfer of the call (ACS
+    ``CallTransferAccepted``): the caller's leg may then close before the disconnect event
+    names the transfer, so the end reason alone would say ``remote_closed``.
+
+    * ``transfer``, or an accepted transfer -> transferred;
     * a fault (:data:`FAILED_REASONS`) -> failed;
     * the agent hung up (``hang_up``) -> resolved;
     * the caller left (disconnect, media closed) without a finished turn -> abandoned, after
       at least one -> resolved (the post-call summary's disposition and fields say more).
     """
     reason = summary.end_reason
-    if reason == "transfer":
+    if reason == "transfer" or transfer_accepted:
         return CallOutcome.TRANSFERRED
     if reason in FAILED_REASONS:
         return CallOutcome.FAILED

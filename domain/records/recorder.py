@@ -66,6 +66,7 @@ class LiveRecord:
     audio: CallAudioRecording | None = None
     acs: asyncio.Task[RecordingRef | None] | None = None
     recording_on: bool = False
+    transfer_accepted: bool = False
     agents: list[str] = field(default_factory=list)
 
 
@@ -322,7 +323,7 @@ class CallRecorder:
         header = replace(
             live.header,
             agents=tuple(live.agents),
-            outcome=classify(summary).value,
+            outcome=classify(summary, transfer_accepted=live.transfer_accepted).value,
             end_reason=summary.end_reason,
             ended_at_ms=int(self._wall_ms()),
             duration_ms=round(summary.duration_ms, 1),

@@ -128,7 +128,7 @@ class SummaryJobs:
                         logger.warning("call %s: no record to summarise", call_id)
                         return None
                     request = SummaryRequest(
-                        record.header, record.lines, config.dispositions, config.fields
+                        record.header, record.timeline(), config.dispositions, config.fields
                     )
                     result = coerce(await self._summarizer.summarize(request), config)
             except Exception as exc:  # noqa: BLE001 (any failure is retried, then recorded)
