@@ -47,7 +47,7 @@ class TranscriptMode(StrEnum):
 
 
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DIGITS: Final = re.compile(r"\+?\d(?:[\s.-]?\d){3,}")
+_DIGITS: Final = re.compile(r"\+?\d(?:[\s-]?\d){3,}")
 _DIGIT_WORD: Final = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
 _SPOKEN: Final = re.compile(rf"\b{_DIGIT_WORD}(?:[\s,-]+{_DIGIT_WORD}){{3,}}\b", re.IGNORECASE)
 _KEPT_KEYS: Final = frozenset({"name", "event", "from", "to", "reason", "call_id", "id"})
@@ -111,21 +111,29 @@ class PrivacyPolicy:
         return redact_text(value)
 
     def data(self, value: JsonObject) -> JsonObject:
-        """A line's data as stored (strings redacted or dropped, numbers kept)."""
+        """A line's data as stored.
+
+        Strings are redacted (``redact``) or dropped (``drop``, but for tool, agent and event
+        names); numbers, booleans and nesting are kept.
+        """
         if self.transcript is TranscriptMode.KEEP:
             return value
-        return {k: self._value(k, v) for k, v in value.items() if self._keeps(k, v)}
-
-    def _keeps(self, key: str, value: JsonValue) -> bool:
-        if self.transcript is TranscriptMode.REDACT:
-            return True
-        return not isinstance(value, str | list | dict) or key in _KEPT_KEYS
+        out: JsonObject = {}
+        for key, item in value.items():
+            if isinstance(item, str) and self.transcript is TranscriptMode.DROP:
+                if key in _KEPT_KEYS:
+                    out[key] = item
+                continue
+            out[key] = self._value(key, item)
+        return out
 
     def _value(self, key: str, value: JsonValue) -> JsonValue:
         if isinstance(value, str):
-            return value if key in _KEPT_KEYS else redact_text(value)
+            if key in _KEPT_KEYS:
+                return value
+            return "" if self.transcript is TranscriptMode.DROP else redact_text(value)
         if isinstance(value, dict):
             return self.data(value)
         if isinstance(value, list):
-            return [self._value(key, item) for item in value]
+            return [self._value("", item) for item in value]
         return value
