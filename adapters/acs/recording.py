@@ -38,7 +38,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from adapters.acs.call_control import TRANSIENT_ERRORS, RetryConfig, map_sdk_error
+from adapters.acs.call_control import PORT, TRANSIENT_ERRORS, RetryConfig, map_sdk_error
+from ports import CallNotFoundError, ProviderError
 from ports.call_history import RecordingKind, RecordingRef, RecordingState
 
 logger = logging.getLogger(__name__)
@@ -185,8 +186,11 @@ class AcsCallRecording:
     async def delete(self, recording: RecordingRef) -> None:
         """Delete the recorded file at its ``deleteLocation`` (nothing when there is none).
 
+        The SDK sends the account's credentials only to ACS recording hosts
+        (``*.asm.skype.com``...): any other location (the local emulator's) is refused.
+
         Raises:
-            ProviderError: ACS refused or failed.
+            ProviderError: ACS refused or failed, or the location is not an ACS one.
         """
         location = recording.data.get("deleteLocation")
         if recording.kind != RecordingKind.ACS.value or not isinstance(location, str):
@@ -196,7 +200,7 @@ class AcsCallRecording:
                 "delete_recording",
                 lambda: self._client.delete_recording(location, **self._kwargs),
             )
-        except Exception as exc:
-            if getattr(exc, "code", "") == "call_not_found":
-                return  # already gone (ACS keeps recordings 48 h)
-            raise
+        except ValueError as exc:  # the SDK's recording URL guard
+            raise ProviderError(f"not an ACS recording location: {exc}", port=PORT) from exc
+        except CallNotFoundError:
+            return  # already gone (ACS keeps recordings 48 h)

@@ -27,7 +27,10 @@ def test_hashed_numbers_match_each_other_and_reveal_nothing() -> None:
     hashed = policy.number("+14255550123")
     assert hashed == policy.number("+14255550123") != policy.number("+14255550124")
     assert hashed.startswith("h:") and "0123" not in hashed
-    assert PrivacyPolicy(CallerMode.HASH, hash_key=b"another-key-0000").number("+14255550123") != hashed
+    assert (
+        PrivacyPolicy(CallerMode.HASH, hash_key=b"another-key-0000").number("+14255550123")
+        != hashed
+    )
 
 
 def test_hashing_without_a_key_is_refused() -> None:

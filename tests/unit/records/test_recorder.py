@@ -92,7 +92,9 @@ class ScriptedCore:
         )
         await self.log.append(cid, TranscriptEntry("user", "lock card 4242", 250.0, "fraud"))
         latency = {"voice_to_voice": 812.0, "marks": {"final": 260.0, "first_frame": 1072.0}}
-        await self.log.append(cid, TranscriptEntry("turn_latency", "", 1080.0, "fraud", data=latency))
+        await self.log.append(
+            cid, TranscriptEntry("turn_latency", "", 1080.0, "fraud", data=latency)
+        )
         if call.call_events is not None:
             async for event in call.call_events:
                 if event.kind is CallEventKind.CALL_DISCONNECTED:
@@ -132,8 +134,9 @@ async def run(
     handler = RecordedCallHandler(ScriptedCore(log, clock, end_reason), recorder)
     media = FakeMediaStream(PCM16_16K, "call-1")
     media.feed_audio(*tone_frames(PCM16_16K, 200))
-    info = CallInfo("call-1", "acs", caller="+14255550123", callee="+14255550199",
-                    telephony=telephony)
+    info = CallInfo(
+        "call-1", "acs", caller="+14255550123", callee="+14255550199", telephony=telephony
+    )
     stream = events(*call_events) if call_events is not None else None
     summary = await handler.handle_call(InboundCall(info, media, call_events=stream))
     assert summary.call_id == "call-1"
@@ -151,7 +154,12 @@ async def test_a_call_leaves_its_header_lines_tool_call_and_outcome() -> None:
     assert header.caller == "+14255550123" and header.instance_id == "i-1"
     assert header.agents == ("concierge", "fraud")
     assert (header.outcome, header.end_reason, header.user_turns) == ("resolved", "hang_up", 1)
-    assert [line.kind for line in record.lines] == ["assistant", "tool_call", "user", "turn_latency"]
+    assert [line.kind for line in record.lines] == [
+        "assistant",
+        "tool_call",
+        "user",
+        "turn_latency",
+    ]
     assert [line.seq for line in record.lines] == [0, 1, 2, 3]
     tool = record.lines_of("tool_call")[0]
     assert tool.data == {"name": "lock_card", "call_id": "t1", "arguments": {"n": "4242"}}
