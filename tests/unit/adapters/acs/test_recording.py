@@ -16,7 +16,7 @@ from adapters.acs.auth import AcsAuthConfig, AcsTokenValidator
 from adapters.acs.call_control import build_call_automation_client
 from adapters.acs.recording import AcsCallRecording, RecordingTokens
 from adapters.acs.recording_events import RecordingEndpoints
-from adapters.acs_emulator.server import AcsEmulator, free_port
+from adapters.acs_emulator.server import free_port
 from adapters.acs_emulator.serving import serve_app
 from adapters.memory.call_history import MemoryCallHistory
 from ports import CallNotFoundError, ProviderError
