@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit bench clean chromium
+.PHONY: test demo lint typecheck unit bench clean chromium postgresql
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,14 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; } \
 		|| echo "chromium could not be installed: browser tests are skipped outside CI"
 
-unit: $(STAMP) chromium
+# The call-history tests run a real PostgreSQL from Debian's server binaries (never a download);
+# the fixture runs them as an unprivileged user (tests/fixtures/postgres_server.py).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq postgresql; } \
+		|| echo "postgresql could not be installed: PostgreSQL tests are skipped outside CI"
+
+unit: $(STAMP) chromium postgresql
 	$(BIN)/pytest
 
 test: lint typecheck unit
