@@ -12,7 +12,8 @@ Promise:
     * ``append_lines(call_id, lines)`` stores lines by their ``seq``; a line whose ``seq`` is
       already stored is skipped, so a retried batch is never stored twice. ``get`` returns
       lines ordered by ``seq``. Lines may arrive before the header (no record is visible
-      until the header is saved).
+      until the header is saved). ``append_batch`` does the same for lines of several calls
+      in one transaction (the write-behind drain's way: one commit for many calls).
     * ``save_recording(call_id, recording)`` creates or replaces the recording keyed by
       ``(kind, recording_id)``; ``find_recording(server_call_id)`` returns the call and the
       recording made on an ACS server call (its file notification carries only that id).
@@ -303,6 +304,14 @@ class CallHistory(Protocol):
 
     async def append_lines(self, call_id: str, lines: Sequence[RecordLine]) -> None:
         """Store ``lines``; a ``seq`` already stored is skipped.
+
+        Raises:
+            StoreError: The database failed; none or all of ``lines`` are stored.
+        """
+        ...
+
+    async def append_batch(self, lines: Sequence[tuple[str, RecordLine]]) -> None:
+        """Store ``(call_id, line)`` pairs of any calls in one transaction (as ``append_lines``).
 
         Raises:
             StoreError: The database failed; none or all of ``lines`` are stored.

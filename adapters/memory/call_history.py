@@ -82,6 +82,15 @@ class MemoryCallHistory:
                 stored[line.seq] = replace(line, data=_copy(line.data))
         self.writes += 1
 
+    async def append_batch(self, lines: Sequence[tuple[str, RecordLine]]) -> None:
+        """Store new lines of several calls."""
+        self._check()
+        for call_id, line in lines:
+            stored = self._call(call_id).lines
+            if line.seq not in stored:
+                stored[line.seq] = replace(line, data=_copy(line.data))
+        self.writes += 1
+
     async def save_recording(self, call_id: str, recording: RecordingRef) -> None:
         """Create or replace the recording ``(kind, recording_id)``."""
         self._check()

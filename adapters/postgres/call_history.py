@@ -209,6 +209,14 @@ class PostgresCallHistory:
         async with self._op(write=True) as conn, conn.cursor() as cursor:
             await cursor.executemany(r.sql(r.INSERT_LINE, "postgres"), params)
 
+    async def append_batch(self, lines: Sequence[tuple[str, RecordLine]]) -> None:
+        """Store new lines of several calls in one transaction (one commit)."""
+        if not lines:
+            return
+        params = [r.line_params(cid, line, Jsonb(line.data)) for cid, line in lines]
+        async with self._op(write=True) as conn, conn.cursor() as cursor:
+            await cursor.executemany(r.sql(r.INSERT_LINE, "postgres"), params)
+
     async def save_recording(self, call_id: str, recording: RecordingRef) -> None:
         """Create or replace the recording."""
         params = r.recording_params(call_id, recording, Jsonb(recording.data))

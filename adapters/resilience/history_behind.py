@@ -5,7 +5,8 @@ queued, retrying with exponential backoff (tenacity) while the database is down:
 
 * transcript lines wait in one FIFO bounded by ``max_pending``; past it a new line is refused,
   logged and counted in :attr:`WriteBehindCallHistory.overflowed` (the only loss). A batch takes
-  up to ``batch_max`` lines from the head and writes each call's lines in one transaction;
+  up to ``batch_max`` lines from the head and writes them, whatever their calls, in one
+  transaction;
   the store skips a ``seq`` it has, so a batch retried after a lost reply is not doubled.
 * headers, recordings and summaries keep only their latest value per key (they cannot
   overflow): a newer value written while an older one is being written stays queued.
@@ -141,6 +142,11 @@ class WriteBehindCallHistory:
         self._recordings[(call_id, recording.kind, recording.recording_id)] = recording
         self._queued()
 
+    async def append_batch(self, lines: Sequence[tuple[str, RecordLine]]) -> None:
+        """Queue lines of several calls (as :meth:`append_lines`, bounded the same way)."""
+        for call_id, line in lines:
+            await self.append_lines(call_id, (line,))
+
     async def save_summary(self, call_id: str, summary: PostCallSummary) -> None:
         """Queue the summary (replacing a queued older one)."""
         self._summaries[call_id] = summary
@@ -270,12 +276,9 @@ class WriteBehindCallHistory:
                 del self._headers[call_id]
         batch = [self._lines[i] for i in range(min(self._batch_max, len(self._lines)))]
         if batch:
-            by_call: dict[str, list[RecordLine]] = {}
-            for call_id, line in batch:
-                by_call.setdefault(call_id, []).append(line)
-            for call_id, lines in by_call.items():
-                await inner.append_lines(call_id, lines)
-                self.written += 1
+            # One transaction (one commit) for the lines of every call in the batch.
+            await inner.append_batch(batch)
+            self.written += 1
             # Only now: a failed batch keeps its place at the head (order and no loss). By
             # identity: a delete() may have rebuilt the queue while the batch was written.
             written = {id(item) for item in batch}

@@ -178,6 +178,14 @@ class SqliteCallHistory:
         async with self._op(write=True) as db:
             await db.executemany(r.INSERT_LINE, params)
 
+    async def append_batch(self, lines: Sequence[tuple[str, RecordLine]]) -> None:
+        """Store new lines of several calls in one transaction."""
+        if not lines:
+            return
+        params = [r.line_params(cid, line, r.json_text(line.data)) for cid, line in lines]
+        async with self._op(write=True) as db:
+            await db.executemany(r.INSERT_LINE, params)
+
     async def save_recording(self, call_id: str, recording: RecordingRef) -> None:
         """Create or replace the recording."""
         params = r.recording_params(call_id, recording, r.json_text(recording.data))

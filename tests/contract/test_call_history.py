@@ -264,6 +264,7 @@ async def test_every_operation_of_a_failing_store_raises_a_port_error(
         operations = [
             store.save_call(header()),
             store.append_lines("c1", [line(0)]),
+            store.append_batch([("c1", line(0))]),
             store.save_recording("c1", RecordingRef("wav", "x", "available")),
             store.find_recording("server-1"),
             store.save_summary("c1", PostCallSummary("done")),
@@ -276,3 +277,16 @@ async def test_every_operation_of_a_failing_store_raises_a_port_error(
             with pytest.raises(failing.expected) as caught:
                 await operation
             assert isinstance(caught.value, StoreError), failing.label
+
+
+async def test_a_batch_of_several_calls_lines_is_stored_once_each(case: CallHistoryCase) -> None:
+    history = case.history
+    await history.save_call(header("a"))
+    await history.save_call(header("b"))
+    batch = [("a", line(0)), ("b", line(0, text="b0")), ("a", line(1))]
+    await history.append_batch(batch)
+    await history.append_batch(batch)  # a retried batch
+    a = await history.get("a")
+    b = await history.get("b")
+    assert a is not None and [entry.seq for entry in a.lines] == [0, 1]
+    assert b is not None and [entry.text for entry in b.lines] == ["b0"]
