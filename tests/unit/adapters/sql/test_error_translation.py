@@ -62,3 +62,16 @@ def test_a_database_from_a_newer_parley_is_refused_by_name() -> None:
         pending(LATEST_VERSION + 1)
     assert pending(LATEST_VERSION) == ()
     assert [m.version for m in pending(0)] == list(range(1, LATEST_VERSION + 1))
+
+
+async def test_a_postgres_store_down_at_start_opens_and_says_it_is_unavailable() -> None:
+    from adapters.postgres import PostgresCallHistory
+    from tests.fixtures.redis_server import free_port
+
+    store = PostgresCallHistory(f"postgresql://parley@127.0.0.1:{free_port()}/x", timeout_ms=100)
+    await store.open()  # logs, does not raise: the server starts and /ready names the store
+    try:
+        with pytest.raises(StoreUnavailableError):
+            await store.health_check()
+    finally:
+        await store.aclose()
