@@ -175,3 +175,62 @@ async def test_an_acs_call_leaves_a_complete_record_in_postgres(
     finally:
         await fresh.aclose()
     assert stored == record
+
+
+@pytest.mark.postgres
+async def test_a_call_goes_on_while_postgres_is_down_and_its_record_lands_when_it_returns(
+    tmp_path: Path, postgres_server_process: Any
+) -> None:
+    server = postgres_server_process
+    url = server.create_database()
+    settings = records_settings(tmp_path / "records", call_records="postgres")
+    settings = dataclasses.replace(
+        settings,
+        records=settings.records.model_copy(update={"recording": "off", "timeout_ms": 300.0}),
+        postgres=settings.postgres.model_copy(update={"url": SecretStr(url)}),
+        server=settings.server.model_copy(update={"ready_timeout_s": 1.0}),
+    )
+    try:
+        async with open_stack(
+            settings, configure=scripted_engines(UTTERANCES), warm_decoders=0
+        ) as stack:
+            assert stack.container is not None
+            records = await resolve(stack.container.records.records)
+            call = await stack.emulator.offer_call(stack.events_url)
+            await asyncio.wait_for(call.media_ready.wait(), 10)
+            media = call.media
+            assert media is not None
+            media.start_line()
+            await until(lambda: media.stats.frames_received > 0, what="greeting audio")
+            await speak_and_wait_for_reply(media, caller_turn())
+            # A clean stop: the test server runs without fsync, so a crash could lose commits.
+            await asyncio.to_thread(server.stop, "fast")
+            # The database is gone: the caller is still heard and answered...
+            await speak_and_wait_for_reply(media, caller_turn())
+            async with httpx.AsyncClient(base_url=stack.base_url) as http:
+                ready = await http.get("/ready")
+            # ...and /ready names the store.
+            assert ready.status_code == 503
+            assert any(f.startswith("call_records") for f in ready.json()["failed"])
+            await until(lambda: records.history.depth > 0, what="record writes queued")
+            await asyncio.to_thread(server.start)
+            await media.speak(caller_turn())
+            await until(call.ended.is_set, timeout_s=20, what="the transfer ends the call")
+            assert await records.recorder.flush(timeout_s=10)
+            assert await records.jobs.join(timeout_s=30)
+            assert await records.history.flush(timeout_s=30)
+            assert records.history.overflowed == 0
+    finally:
+        if not Path(server.data_dir / "postmaster.pid").exists():
+            await asyncio.to_thread(server.start)
+    from adapters.postgres import PostgresCallHistory
+
+    fresh = PostgresCallHistory(url)
+    await fresh.open()
+    try:
+        stored = await fresh.get(call.call_connection_id)
+    finally:
+        await fresh.aclose()
+    assert stored is not None and stored.header.outcome == "transferred"
+    assert [line.text for line in stored.lines_of("user")] == UTTERANCES
+    assert stored.summary is not None and stored.summary.status == "done"
