@@ -93,6 +93,9 @@ async def run_call(settings: Settings) -> tuple[str, CallRecord, dict[str, Any]]
             view = (await http.get(f"/api/calls/{call_id}")).json()
             unauthorized = await http.get("/api/calls", headers={"Authorization": "Bearer no"})
             assert unauthorized.status_code == 401
+            metrics = (await http.get("/metrics")).text
+            assert 'parley_write_behind_depth{queue="call_records"}' in metrics
+            assert 'parley_write_behind_overflow_total{queue="call_records"} 0.0' in metrics
         return call_id, record, view
 
 

@@ -1,8 +1,8 @@
 """Killing ``parley serve`` mid-call loses no transcript line already written (issue 19).
 
 A real ``parley serve`` subprocess (pocketsphinx hears real speech clips, the fake model
-echoes them) answers a call from the local ACS emulator. After two caller turns and their
-replies, while the call is still live, the test snapshots the call's record straight from the
+echoes them) answers a call from the local ACS emulator. After a caller turn and its reply,
+while the call is still live, the test snapshots the call's record straight from the
 SQLite file, SIGKILLs the server and reads the file again: every line written before the kill
 is still there, and the caller's words and the agent's replies were written during the call,
 not at its end. (That a restarted instance marks such a call ``lost`` is the retention job's
@@ -25,7 +25,7 @@ from tests.reliability.test_acs_serve import connected, parley_serve, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CLIPS = ("book_a_room.wav", "whats_the_weather_like.wav")
+CLIP = "book_a_room.wav"
 
 
 async def read_record(directory: Path, call_id: str) -> CallRecord | None:
@@ -55,16 +55,14 @@ async def test_a_killed_server_keeps_every_line_written_before_the_kill(
         assert media is not None
         media.start_line()
         await until(lambda: media.stats.frames_received > 0, "the greeting")
-        said = ["book a room", "what's the weather like"]
-        for clip, words in zip(CLIPS, said, strict=True):
-            # Spoken over the agent if it is still talking: a barge-in, then the answer.
-            await media.speak(read_wav(shared_audio_dir / clip, PCM16_16K).data)
-            for _ in range(300):
-                record = await read_record(records, call_id)
-                replies = [line.text for line in record.lines_of("assistant")] if record else []
-                if f"You said: {words}." in replies:
-                    break
-                await asyncio.sleep(0.1)
+        # Spoken over the greeting: a barge-in, then the answer (no wait for the agent).
+        await media.speak(read_wav(shared_audio_dir / CLIP, PCM16_16K).data)
+        for _ in range(300):
+            record = await read_record(records, call_id)
+            replies = [line.text for line in record.lines_of("assistant")] if record else []
+            if "You said: book a room." in replies:
+                break
+            await asyncio.sleep(0.1)
         before = await read_record(records, call_id)
         served.process.send_signal(signal.SIGKILL)
         await asyncio.to_thread(served.process.wait, 10)
@@ -74,8 +72,8 @@ async def test_a_killed_server_keeps_every_line_written_before_the_kill(
     assert before is not None and after is not None
     assert kept(before, after)
     assert after.header.outcome == "in_progress" and after.header.ended_at_ms is None
-    # Written during the call: the caller's words, the echoing replies, the turn latencies.
-    assert [line.text for line in before.lines_of("user")] == said
-    replies = {line.text for line in before.lines_of("assistant")}
-    assert {f"You said: {words}." for words in said} <= replies
-    assert len(before.lines_of("turn_latency")) >= 2
+    # Written during the call: the greeting, the caller's words, the echo, the turn latency.
+    assert [line.text for line in before.lines_of("user")] == ["book a room"]
+    replies = [line.text for line in before.lines_of("assistant")]
+    assert replies[0].startswith("Thank you for calling") and "You said: book a room." in replies
+    assert before.lines_of("turn_latency")
