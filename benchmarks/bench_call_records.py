@@ -19,6 +19,7 @@ SQLite runs on a temp file (WAL, synchronous=NORMAL); PostgreSQL on a server sta
 Debian binaries (fsync on), both on this machine. Figures vary with load: quote them with it.
 
     python benchmarks/bench_call_records.py [--calls 50] [--turns 20] [--no-postgres]
+        [--pg-no-fsync]
 """
 
 from __future__ import annotations
@@ -181,13 +182,14 @@ async def audio_path(frames: int, tmp: Path) -> dict[str, float]:
     return results
 
 
-async def main(calls: int, turns: int, postgres: bool) -> None:
+async def main(calls: int, turns: int, postgres: bool, no_fsync: bool) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="parley-bench-records-"))
     stores: list[tuple[str, CallHistory, object]] = []
     sqlite = SqliteCallHistory(tmp / "calls.sqlite3")
     await sqlite.open()
     stores.append(("sqlite", sqlite, None))
     server = None
+    servers: list[object] = []
     if postgres:
         from tests.fixtures.postgres_server import PostgresServer, find_pg_bin
         from tests.fixtures.redis_server import free_port
@@ -203,6 +205,13 @@ async def main(calls: int, turns: int, postgres: bool) -> None:
             pg = PostgresCallHistory(server.create_database(), max_size=8)
             await pg.open()
             stores.append(("postgres", pg, None))
+            if no_fsync:
+                fast = PostgresServer(bin_dir, free_port(), durable=False)
+                fast.start()
+                servers.append(fast)
+                pg_fast = PostgresCallHistory(fast.create_database(), max_size=8)
+                await pg_fast.open()
+                stores.append(("pg no-fsync", pg_fast, None))
     print(f"\nCall records, {calls} concurrent calls x {turns} turns ({len(TURN)} lines a turn)\n")
     print(
         f"{'store':10} {'turn write p50 ms':>18} {'p99 ms':>8} {'header p99 ms':>14} {'turns/s':>8}"
@@ -231,8 +240,9 @@ async def main(calls: int, turns: int, postgres: bool) -> None:
         print(f"{label:22} {audio[label]:10.0f} {added:8.0f}")
     for _, store, _ in stores:
         await store.aclose()  # type: ignore[attr-defined]
-    if server is not None:
-        server.remove()
+    for extra in [server, *servers]:
+        if extra is not None:
+            extra.remove()  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
@@ -240,5 +250,10 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--pg-no-fsync",
+        action="store_true",
+        help="also PostgreSQL with fsync off (the disk's share)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.calls, args.turns, not args.no_postgres))
+    asyncio.run(main(args.calls, args.turns, not args.no_postgres, args.pg_no_fsync))
