@@ -332,6 +332,7 @@ def records_routes(settings: Settings, records: CallRecords, tokens: Any) -> lis
         operator.get_secret_value() if operator is not None else None,
         caller_key=records.privacy.number,
         erase=records.keeper.erase,
+        recordings_dir=settings.records.dir / RECORDINGS_FOLDER,
     )
     if _acs_on(settings):
         routes.extend(_recording_routes(settings, records.history, tokens))

@@ -128,6 +128,7 @@ def call_history_routes(
     *,
     caller_key: Callable[[str], str] = lambda c: c,
     erase: Callable[[str], Awaitable[DeletedCall | None]] | None = None,
+    recordings_dir: Path | None = None,
     timeout_s: float = 10.0,
 ) -> list[BaseRoute]:
     """The routes of the table above.
@@ -138,9 +139,14 @@ def call_history_routes(
         caller_key: Turns a caller number into its stored form (masking or hashing).
         erase: Deletes a record and its recordings (``RecordsKeeper.erase``); default: the
             history's ``delete`` (files stay).
+        recordings_dir: The own recordings' folder; a file elsewhere is never served.
         timeout_s: Deadline of each request's database work.
     """
     delete = erase or history.delete
+
+    def servable(path: Path) -> bool:
+        inside = recordings_dir is None or path.resolve().parent == recordings_dir.resolve()
+        return inside and path.is_file()
 
     async def guarded(request: Request, work: Callable[[], Awaitable[Response]]) -> Response:
         denied = operator_denied(request, operator_key)
@@ -199,7 +205,7 @@ def call_history_routes(
                 ),
                 None,
             )
-            if wav is None or not await asyncio.to_thread(Path(wav.location).is_file):
+            if wav is None or not await asyncio.to_thread(servable, Path(wav.location)):
                 return JSONResponse({"error": "not_found"}, status_code=404)
             return FileResponse(wav.location, media_type="audio/wav", headers=_NO_CACHE)
 

@@ -17,8 +17,12 @@ T0 = 1_760_000_000_000
 KEY = {"Authorization": "Bearer k-1"}
 
 
-def client(history: MemoryCallHistory, key: str | None = "k-1") -> httpx.AsyncClient:
-    routes = call_history_routes(history, key, caller_key=lambda c: f"h:{c}")
+def client(
+    history: MemoryCallHistory, key: str | None = "k-1", recordings: Path | None = None
+) -> httpx.AsyncClient:
+    routes = call_history_routes(
+        history, key, caller_key=lambda c: f"h:{c}", recordings_dir=recordings
+    )
     app = Starlette(routes=routes)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
@@ -94,11 +98,14 @@ async def test_the_own_recording_is_served_as_a_wav(tmp_path: Path) -> None:
         file.writeframes(bytes(640))
     history = await filled()
     await history.save_recording("a", RecordingRef("wav", "a.wav", "available", str(path)))
-    async with client(history) as http:
+    async with client(history, recordings=tmp_path) as http:
         found = await http.get("/api/calls/a/recording", headers=KEY)
         none = await http.get("/api/calls/b/recording", headers=KEY)
     assert found.status_code == 200 and found.headers["content-type"] == "audio/wav"
     assert found.content == path.read_bytes() and none.status_code == 404
+    async with client(history, recordings=tmp_path / "elsewhere") as http:
+        outside = await http.get("/api/calls/a/recording", headers=KEY)
+    assert outside.status_code == 404  # a location outside the recordings folder is never served
 
 
 def test_times_are_iso_or_epoch_ms() -> None:
