@@ -72,8 +72,9 @@ async def test_a_killed_server_keeps_every_line_written_before_the_kill(
     assert before is not None and after is not None
     assert kept(before, after)
     assert after.header.outcome == "in_progress" and after.header.ended_at_ms is None
-    # Written during the call: the greeting, the caller's words, the echo, the turn latency.
+    # Written during the call: the caller's words, the echo, the turn latency (and the greeting,
+    # as far as it was heard before the caller spoke over it).
     assert [line.text for line in before.lines_of("user")] == ["book a room"]
     replies = [line.text for line in before.lines_of("assistant")]
-    assert replies[0].startswith("Thank you for calling") and "You said: book a room." in replies
+    assert "You said: book a room." in replies
     assert before.lines_of("turn_latency")
