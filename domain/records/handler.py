@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
 from domain.records.config import RecordingWhen
@@ -110,6 +110,21 @@ class RecordedMediaStream:
         self._inner = inner
         self._recorder = recorder
         self._live = live
+        # The runtime paces frames itself through ``try_send_audio`` when the stream offers
+        # it (a capability, looked up with getattr): offer it exactly when the inner does.
+        inner_try: Callable[[AudioFrame], bool] | None = getattr(inner, "try_send_audio", None)
+        self.try_send_audio: Callable[[AudioFrame], bool] | None = None
+        if inner_try is not None:
+
+            def try_send_audio(frame: AudioFrame) -> bool:
+                if not inner_try(frame):
+                    return False
+                audio = live.audio
+                if audio is not None:
+                    audio.agent(frame)
+                return True
+
+            self.try_send_audio = try_send_audio
 
     async def events(self) -> AsyncIterator[MediaEvent]:
         """The inner stream's events; caller audio is copied to the recording."""

@@ -21,6 +21,7 @@ from domain.records import (
     CallRecorder,
     PrivacyPolicy,
     RecordedCallHandler,
+    RecordedMediaStream,
     RecordingMode,
     RecordingTranscriptLog,
     RecordingWhen,
@@ -249,4 +250,24 @@ async def test_a_full_write_queue_drops_and_counts_instead_of_growing() -> None:
     await asyncio.sleep(0)
     assert await recorder.flush(timeout_s=1)
     recorder.finish(live, CallSummary("c", "hang_up"))
+    await recorder.aclose()
+
+
+async def test_the_media_wrapper_offers_non_waiting_sends_exactly_when_the_stream_does(
+    tmp_path: Path,
+) -> None:
+    recorder = CallRecorder(MemoryCallHistory(), clock=ManualClock(), wall_ms=lambda: T0)
+    live = recorder.begin(CallInfo("c", "test"))
+    live.audio = WavCallRecorder(tmp_path).open("c", PCM16_16K)
+    media = FakeMediaStream(PCM16_16K, "c")
+    wrapped = RecordedMediaStream(media, recorder, live)
+    frame = tone_frames(PCM16_16K, 20)[0]
+    assert wrapped.try_send_audio is not None and wrapped.try_send_audio(frame)
+    assert media.sent_frames == [frame]
+
+    class Plain:
+        """A stream without try_send_audio."""
+
+    assert RecordedMediaStream(Plain(), recorder, live).try_send_audio is None  # type: ignore[arg-type]
+    await live.audio.close()
     await recorder.aclose()
