@@ -339,8 +339,16 @@ class CallRecorder:
 
     async def _after(self, live: LiveRecord) -> None:
         await self._stop_recordings(live)
-        if self.config.summary and self.submit_summary is not None:
-            self.submit_summary(live.header.call_id)
+        submit = self.submit_summary
+        if self.config.summary and submit is not None:
+            call_id = live.header.call_id
+
+            async def start_summary() -> None:
+                submit(call_id)
+
+            # Through the ordered queue: the job starts only once the final header and every
+            # line are in the history, so it never reads the call as still in progress.
+            self._queue(start_summary)
 
     async def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until every queued write was handed to the history; False on timeout."""
