@@ -121,6 +121,7 @@ class AdaptersContainer(containers.DeclarativeContainer):
     tts = providers.Resource(open_adapter, "tts", core.build_context)
     llm = providers.Resource(open_adapter, "llm", core.build_context)
     vad_factory = providers.Resource(open_adapter, "vad", core.build_context)
+    end_of_turn = providers.Resource(open_adapter, "turn", core.build_context)
     stores = providers.Resource(open_adapter, "store", core.build_context)
     call_control = providers.Resource(open_adapter, "telephony", core.build_context)
     call_history = providers.Resource(open_adapter, "call_records", core.build_context)
@@ -170,6 +171,7 @@ class RuntimeContainer(containers.DeclarativeContainer):
         metrics=adapters.metrics,
         call_control=adapters.call_control,
         tracing=adapters.tracing,
+        end_of_turn=adapters.end_of_turn,
     )
     call_runtime = providers.Factory(CallRuntime, conversation, deps, config)
     handler = providers.Singleton(CallContextHandler, call_runtime)
