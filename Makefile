@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit bench clean chromium tools container-test
+.PHONY: test demo lint typecheck unit bench clean chromium postgresql tools container-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,16 @@ $(CHECKOV): | $(BIN)/python
 
 tools: $(CHECKOV)
 
-unit: $(STAMP) chromium $(CHECKOV)
+
+# The call-history tests run a real PostgreSQL from Debian's server binaries (never a download);
+# the fixture runs them as an unprivileged user (tests/fixtures/postgres_server.py).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq postgresql; } \
+		|| echo "postgresql could not be installed: PostgreSQL tests are skipped outside CI"
+
+
+unit: $(STAMP) chromium postgresql $(CHECKOV)
 	$(BIN)/pytest
 
 # The image build-and-run test with podman (Debian's podman, runc for cgroup v1 hosts, and

@@ -61,6 +61,7 @@ from adapters.local.dialog_schema import (
     DialogSectionError,
     dialog_agent_from_section,
 )
+from bootstrap.records_file import RecordsFile, records_problems
 from domain.agents import AgentGraph, AgentSpec, HandoffTarget
 from domain.policies import (
     BargeInPolicy,
@@ -246,6 +247,7 @@ class ConversationFile(BaseModel):
     start: str | None = None
     variables: dict[str, Any] = {}
     policy: PolicyFile = PolicyFile()
+    records: RecordsFile = RecordsFile()
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,12 +259,14 @@ class LoadedAgents:
         policy: The conversation policy.
         dialog_agents: The offline dialog model's agents, by name.
         files: The file each agent came from, by agent name.
+        records: The ``records:`` section (dispositions, summary fields, recording agents).
     """
 
     graph: AgentGraph
     policy: ConversationPolicy
     dialog_agents: Mapping[str, DialogAgent]
     files: Mapping[str, Path]
+    records: RecordsFile = dataclasses.field(default_factory=RecordsFile)
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -506,6 +510,8 @@ def load_agents(
         if agent is not None:
             dialog[name] = agent
 
+    if specs:
+        problems.extend(records_problems(conversation_path, conversation.records, specs))
     if problems:
         raise AgentFileError(problems)
     graph = AgentGraph(start=start or "", agents=tuple(agents))
@@ -525,4 +531,10 @@ def load_agents(
             if (override := getattr(conversation.policy, f.name, None)) is not None
         }
     )
-    return LoadedAgents(graph=graph, policy=policy, dialog_agents=dialog, files=files)
+    return LoadedAgents(
+        graph=graph,
+        policy=policy,
+        dialog_agents=dialog,
+        files=files,
+        records=conversation.records,
+    )

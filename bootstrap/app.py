@@ -41,8 +41,10 @@ from bootstrap.browser import (
     browser_routes,
     start_agent_handler,
 )
+from bootstrap.call_records import records_routes
 from bootstrap.containers import ApplicationContainer, build_container, resolve
 from bootstrap.settings import Settings, load_settings
+from domain.records import RecordedCallHandler
 from ports import CallControl, CallHandler, CallMetrics, HealthCheck, StoreError
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,8 @@ async def readiness_probes(container: ApplicationContainer) -> dict[str, HealthC
     probes: dict[str, HealthCheck] = {}
     sessions = await resolve(adapters.sessions)
     probes["store"] = sessions if isinstance(sessions, HealthCheck) else StoreProbe(sessions)
+    history = await resolve(adapters.call_history)
+    probes["call_records"] = history if isinstance(history, HealthCheck) else StoreProbe(history)
     for name, provider in (
         ("speech_to_text", adapters.stt),
         ("text_to_speech", adapters.tts),
@@ -176,7 +180,14 @@ def call_picture_for(container: ApplicationContainer) -> BaseRoute:
 
     async def render(call_id: str) -> str:
         transcripts = await resolve(container.adapters.transcripts)
-        return await render_recorded_call(transcripts, call_id)
+        try:
+            return await render_recorded_call(transcripts, call_id)
+        except KeyError:
+            # Gone from the transcript log (its TTL): the durable call record has the lines.
+            from bootstrap.call_records_views import render_history_call
+
+            history = await resolve(container.adapters.call_history)
+            return await render_history_call(history, call_id)
 
     return call_picture_route(render, key)
 
@@ -208,7 +219,11 @@ def create_app(
 
     async def serving_app() -> Starlette:
         # Every channel's calls pass the registry, so the operator console sees them all.
-        handler: CallHandler = ObservedHandler(await start_agent_handler(container), live_calls)
+        records = await resolve(container.records.records)
+        handler: CallHandler = ObservedHandler(
+            RecordedCallHandler(await start_agent_handler(container), records.recorder),
+            live_calls,
+        )
         metrics: PrometheusCallMetrics = container.adapters.metrics()
         routes = list(extra_routes) if extra_routes is not None else None
         if routes is None:
@@ -223,6 +238,8 @@ def create_app(
                 ),
                 call_picture_for(container),
             ]
+        tokens = container.records.recording_tokens()
+        routes.extend(records_routes(settings, records, tokens))
         routes.extend(
             browser_routes(
                 settings,

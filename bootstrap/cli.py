@@ -14,6 +14,8 @@ Commands:
   call through the local ACS emulator (:mod:`bootstrap.call_command`).
 * ``parley init [DIR]``: copy the bundled example agents into ``DIR`` (default ``agents``).
 * ``parley --version``: the installed version (``pyproject.toml``, read from the metadata).
+* ``parley calls list|show|export|delete``: durable call records
+  (:mod:`bootstrap.calls_command`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from rich.table import Table
 from bootstrap.agents import AgentFileError, LoadedAgents
 from bootstrap.bundled import parley_version
 from bootstrap.call_command import call as call_command
+from bootstrap.calls_command import calls_app
 from bootstrap.chat import ChatLine, TextConversation
 from bootstrap.containers import (
     ApplicationContainer,
@@ -401,6 +404,8 @@ app.command(name="init")(init_command)
 
 # `parley call`: one inbound ACS call through the local ACS emulator (bootstrap/call_command.py).
 app.command(name="call")(call_command)
+# `parley calls list|show|export|delete`: durable call records (bootstrap/calls_command.py).
+app.add_typer(calls_app, name="calls")
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from bootstrap.settings import GROUPS, Settings
 
-Port = Literal["stt", "tts", "llm", "vad", "turn", "store", "telephony"]
+Port = Literal["stt", "tts", "llm", "vad", "turn", "store", "telephony", "call_records"]
 
 SETTING_OF: dict[Port, str] = {
     "stt": "PARLEY_STT",
@@ -38,6 +38,7 @@ SETTING_OF: dict[Port, str] = {
     "turn": "PARLEY_TURN",
     "store": "PARLEY_STORE",
     "telephony": "PARLEY_TELEPHONY",
+    "call_records": "PARLEY_CALL_RECORDS",
 }
 
 PORT_TITLES: dict[Port, str] = {
@@ -48,6 +49,7 @@ PORT_TITLES: dict[Port, str] = {
     "turn": "end-of-turn model",
     "store": "session, transcript, registry and event-bus stores",
     "telephony": "telephony (call control)",
+    "call_records": "call records (durable call history)",
 }
 
 
@@ -180,6 +182,20 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
         module="adapters.acs", requires=("ACS_CONNECTION_STRING|ACS_ENDPOINT",),
         resource=True, optional=True,
         hint="ACS endpoints answer 503 until ACS_CONNECTION_STRING or ACS_ENDPOINT is set",
+    ),
+    # call records (bootstrap/call_records.py; docs/call-records.md)
+    AdapterOption(
+        "call_records", "sqlite", "SQLite file in PARLEY_RECORDS_DIR (write-behind)",
+        "bootstrap.call_records:sqlite_history", module="adapters.sqlite", resource=True,
+    ),
+    AdapterOption(
+        "call_records", "postgres", "PostgreSQL, psycopg 3 pool (write-behind when down)",
+        "bootstrap.call_records:postgres_history", module="adapters.postgres",
+        requires=("POSTGRES_URL",), resource=True,
+    ),
+    AdapterOption(
+        "call_records", "memory", "in-process memory (tests; lost when the process stops)",
+        "bootstrap.call_records:memory_history", module="adapters.memory", resource=True,
     ),
 )  # fmt: skip
 

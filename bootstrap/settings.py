@@ -26,6 +26,8 @@ Groups and prefixes:
     OtelSettings         ``OTEL_``         OpenTelemetry SDK standard keys
     AppInsightsSettings  ``APPLICATIONINSIGHTS_`` Azure Monitor connection string
     BrowserSettings      ``PARLEY_``       browser socket, talk page, operator console
+    CallRecordsSettings  ``PARLEY_RECORDS_`` call records (:mod:`bootstrap.records_settings`)
+    PostgresSettings     ``POSTGRES_``     PostgreSQL call history
     ==================== ================= ===========================================
 
 Bad values fail at start with :class:`SettingsError`, whose message names every bad env key
@@ -67,6 +69,7 @@ class ProviderSelection(_Group):
     """End-of-turn model asked at each pause of the caller (``off``: none)."""
     store: Literal["memory", "redis"] = "memory"
     telephony: Literal["acs"] = "acs"
+    call_records: Literal["sqlite", "postgres", "memory"] = "sqlite"
 
 
 class ServerSettings(_Group):
@@ -388,6 +391,7 @@ class SettingsError(ValueError):
 
 
 # The tracing groups live in their own module, which builds on _Group above.
+from bootstrap.records_settings import CallRecordsSettings, PostgresSettings  # noqa: E402
 from bootstrap.tracing_settings import (  # noqa: E402
     AppInsightsSettings,
     OtelSettings,
@@ -408,6 +412,8 @@ GROUPS: tuple[type[_Group], ...] = (
     OtelSettings,
     AppInsightsSettings,
     BrowserSettings,
+    CallRecordsSettings,
+    PostgresSettings,
 )
 
 
@@ -428,6 +434,8 @@ class Settings:
     otel: OtelSettings
     appinsights: AppInsightsSettings
     browser: BrowserSettings
+    records: CallRecordsSettings
+    postgres: PostgresSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -445,6 +453,8 @@ class Settings:
             self.otel,
             self.appinsights,
             self.browser,
+            self.records,
+            self.postgres,
         )
 
     def secret_values(self) -> list[str]:

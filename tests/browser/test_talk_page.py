@@ -129,6 +129,12 @@ async def test_a_caller_talks_with_the_agent_and_an_operator_sees_the_call(
             await console.wait_for_selector(f"{row}:has-text('ended')", timeout=10_000)
             recording = await console.get_attribute(f"{row} a.recording", "href")
             assert recording == f"/api/calls/{call_id}/call.html"
+            # The durable record of the call is listed under the recorded calls and opens.
+            record_row = f"tr.record[data-call-id='{call_id}']"
+            await console.wait_for_selector(record_row, timeout=15_000)
+            await console.click(record_row)
+            await _wait(console, "window.parleyConsole.record?.lines.length > 1", timeout_s=10)
+            assert await console.inner_text("#record-lines")
             # Every agent message the server reported as interrupted (barge-in kept) is marked
             # in the page, and no other: whether the greeting stays cut is the runtime's call
             # (a barge-in with no words resumes it), the marking is the page's.

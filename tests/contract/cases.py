@@ -270,6 +270,14 @@ class ToolExecutorCase:
     advance: Advance | None = None
 
 
+@dataclass(frozen=True)
+class CallHistoryCase:
+    """``failures``: rigged stores (closed, unreachable) whose every operation must raise."""
+
+    history: Any
+    failures: Sequence[Failing[Any]] = ()
+
+
 @dataclass
 class EndOfTurnCase:
     """An end-of-turn detector under contract.

@@ -106,6 +106,12 @@ from tests.contract.impl_azure_speech import (  # noqa: F401 - fixtures, resolve
     contract_speech_standin,
     dead_host,
 )
+from tests.contract.impl_call_history import (  # noqa: F401 - fixtures, resolved by name
+    contract_postgres_url,
+    memory_call_history,
+    postgres_call_history,
+    sqlite_call_history,
+)
 from tests.contract.impl_local import (  # noqa: F401 - fixtures, resolved by name
     _espeak_engine,
     _pocketsphinx_engine,
@@ -185,6 +191,11 @@ EVENT_BUS = [
 CALL_REGISTRY = [
     pytest.param("memory_call_registry", id="memory"),
     pytest.param("redis_call_registry", id="redis", marks=pytest.mark.redis),
+]
+CALL_HISTORY = [
+    pytest.param("memory_call_history", id="memory"),
+    pytest.param("sqlite_call_history", id="sqlite"),
+    pytest.param("postgres_call_history", id="postgres", marks=pytest.mark.postgres),
 ]
 TOOL_EXECUTOR = [pytest.param("memory_tool_executor", id="memory")]
 CLOCK = [

@@ -40,6 +40,8 @@ EXPECTED = {
     ("turn", "off"): "NoneType",
     ("store", "memory"): "Stores",
     ("store", "redis"): "Stores",  # opening the pool does not connect
+    ("call_records", "sqlite"): "WriteBehindCallHistory",
+    ("call_records", "memory"): "WriteBehindCallHistory",
 }
 """The adapter class each available option builds (others are added with their adapters)."""
 

@@ -28,6 +28,7 @@ CANDIDATES = ("not-a-number", "-5", "maybe", "__bogus__", "not-a-url", "ftp://x"
 FREE_TEXT = {
     "PARLEY_HOST",
     "PARLEY_AGENTS_DIR",
+    "PARLEY_RECORDS_DIR",
     "PARLEY_TOOLS_MODULE",
     "PARLEY_INSTANCE_ID",
     "AZURE_SPEECH_KEY",
