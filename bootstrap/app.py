@@ -105,12 +105,26 @@ def telephony_routes(
     metrics: CallMetrics,
     admission: CallAdmission,
 ) -> Sequence[BaseRoute]:
-    """ACS routes (``POST /api/acs/events``, ``POST /api/acs/callbacks``, ``WS /ws/acs/media``).
+    """The selected telephony provider's routes, over the opened adapters.
 
-    Built by :func:`bootstrap.acs.acs_routes_for` over the opened adapters, sharing
-    ``admission`` so the concurrent-call limit covers ACS calls too. Empty when ACS is not
-    configured: the HTTP adapter then serves 503 placeholders on those paths.
+    ACS (``POST /api/acs/events``, ``POST /api/acs/callbacks``, ``WS /ws/acs/media``) by
+    :func:`bootstrap.acs.acs_routes_for`; Twilio (``POST /api/twilio/voice``,
+    ``/api/twilio/status``, ``/api/twilio/transfer``, ``WS /ws/twilio/media``) by
+    :func:`bootstrap.twilio.twilio_routes_for`. Both share ``admission`` so the
+    concurrent-call limit covers telephony calls too. Empty when the provider is not
+    configured: the HTTP adapter then serves 503 placeholders on the ACS paths.
     """
+    if settings.providers.telephony == "twilio":
+        from bootstrap.twilio import twilio_routes_for
+
+        return twilio_routes_for(
+            settings,
+            call_control=call_control,
+            handler=handler,
+            metrics=metrics,
+            admission=admission,
+            router=router,
+        )
     from bootstrap.acs import acs_routes_for
 
     return acs_routes_for(

@@ -156,6 +156,15 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
         resource=True, optional=True,
         hint="ACS endpoints answer 503 until ACS_CONNECTION_STRING or ACS_ENDPOINT is set",
     ),
+    AdapterOption(
+        "telephony", "twilio", "Twilio Programmable Voice (Media Streams)",
+        "bootstrap.twilio:twilio_call_control",
+        module="adapters.twilio",
+        requires=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PUBLIC_BASE_URL"),
+        resource=True, optional=True,
+        hint="Twilio endpoints are off until TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+        "TWILIO_PUBLIC_BASE_URL are set",
+    ),
 )  # fmt: skip
 
 

@@ -25,6 +25,7 @@ Groups and prefixes:
     OtelSettings         ``OTEL_``         OpenTelemetry SDK standard keys
     AppInsightsSettings  ``APPLICATIONINSIGHTS_`` Azure Monitor connection string
     BrowserSettings      ``PARLEY_``       browser socket, talk page, operator console
+    TwilioSettings       ``TWILIO_``       Twilio Programmable Voice (Media Streams)
     ==================== ================= ===========================================
 
 Bad values fail at start with :class:`SettingsError`, whose message names every bad env key
@@ -35,6 +36,7 @@ Bad values fail at start with :class:`SettingsError`, whose message names every 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +64,7 @@ class ProviderSelection(_Group):
     llm: Literal["offline", "azure_openai", "openai", "fake"] = "offline"
     vad: Literal["webrtc", "fake"] = "webrtc"
     store: Literal["memory", "redis"] = "memory"
-    telephony: Literal["acs"] = "acs"
+    telephony: Literal["acs", "twilio"] = "acs"
 
 
 class ServerSettings(_Group):
@@ -283,6 +285,45 @@ class AcsSettings(_Group):
         return checks.url(value, schemes=("http", "https"))
 
 
+class TwilioSettings(_Group):
+    """Twilio Programmable Voice with Media Streams, for ``PARLEY_TELEPHONY=twilio``."""
+
+    prefix: ClassVar[str] = "TWILIO_"
+    model_config = _config(prefix)
+
+    account_sid: str = ""
+    """``AC...``: the account the REST API is called for."""
+    auth_token: SecretStr | None = None
+    """REST password and the key of every ``X-Twilio-Signature``."""
+    phone_number: str = ""
+    """E.164 Twilio number: the caller id of outbound calls."""
+    public_base_url: str = ""
+    """Public https base URL Twilio reaches this server at (webhooks, media WebSocket)."""
+    api_base_url: str = ""
+    """REST API base URL; empty for https://api.twilio.com (the local emulator sets it)."""
+    validate_signatures: bool = True
+    """Check X-Twilio-Signature on every webhook (off only offline, with a warning)."""
+
+    @field_validator("public_base_url", "api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return checks.url(value, schemes=("http", "https"))
+
+    @field_validator("phone_number")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        if value and not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError("must be an E.164 number such as +14255550100")
+        return value
+
+    @field_validator("account_sid")
+    @classmethod
+    def _account_sid(cls, value: str) -> str:
+        if value and not (value.startswith("AC") and len(value) == 34):
+            raise ValueError("must be an account SID: AC followed by 32 hex digits")
+        return value
+
+
 class LocalSettings(_Group):
     """Offline engines: espeak-ng, pocketsphinx, webrtcvad and the offline dialog model."""
 
@@ -352,6 +393,7 @@ GROUPS: tuple[type[_Group], ...] = (
     OtelSettings,
     AppInsightsSettings,
     BrowserSettings,
+    TwilioSettings,
 )
 
 
@@ -372,6 +414,7 @@ class Settings:
     otel: OtelSettings
     appinsights: AppInsightsSettings
     browser: BrowserSettings
+    twilio: TwilioSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -389,6 +432,7 @@ class Settings:
             self.otel,
             self.appinsights,
             self.browser,
+            self.twilio,
         )
 
     def secret_values(self) -> list[str]:

@@ -55,6 +55,8 @@ from adapters.memory import (
     tone_frames,
 )
 from adapters.system import SystemClock
+from adapters.tools import RegistryToolExecutor, ToolRegistry
+from adapters.tools.registry import ToolContext
 from ports import (
     MULAW_8K,
     PCM16_16K,
@@ -111,6 +113,11 @@ from tests.contract.impl_local import (  # noqa: F401 - fixtures, resolved by na
     local_vad,
     offline_language_model,
 )
+from tests.contract.impl_media import (  # noqa: F401 - fixtures, resolved by name
+    acs_media_stream,
+    browser_media_stream,
+    twilio_media_stream,
+)
 from tests.contract.impl_openai import (  # noqa: F401 - fixtures, resolved by name
     azure_openai_language_model,
     contract_openai_standin,
@@ -123,6 +130,7 @@ from tests.contract.impl_redis import (  # noqa: F401 - fixtures, resolved by na
     redis_session_store,
     redis_transcript_log,
 )
+from tests.contract.impl_twilio import twilio_call_control  # noqa: F401 - fixture
 
 # Implementations per port: fixture names, resolved by each suite's parametrized fixture.
 SPEECH_TO_TEXT = [
@@ -143,10 +151,16 @@ LANGUAGE_MODEL = [
     pytest.param("offline_language_model", id="offline"),
 ]
 VAD = [pytest.param("memory_vad", id="memory"), pytest.param("local_vad", id="webrtc")]
-MEDIA_STREAM = [pytest.param("memory_media_stream", id="memory")]
+MEDIA_STREAM = [
+    pytest.param("memory_media_stream", id="memory"),
+    pytest.param("acs_media_stream", id="acs"),
+    pytest.param("twilio_media_stream", id="twilio"),
+    pytest.param("browser_media_stream", id="browser"),
+]
 CALL_CONTROL = [
     pytest.param("memory_call_control", id="memory"),
     pytest.param("acs_call_control", id="acs", marks=pytest.mark.standin),
+    pytest.param("twilio_call_control", id="twilio", marks=pytest.mark.standin),
 ]
 SESSION_STORE = [
     pytest.param("memory_session_store", id="memory"),
@@ -164,7 +178,10 @@ CALL_REGISTRY = [
     pytest.param("memory_call_registry", id="memory"),
     pytest.param("redis_call_registry", id="redis", marks=pytest.mark.redis),
 ]
-TOOL_EXECUTOR = [pytest.param("memory_tool_executor", id="memory")]
+TOOL_EXECUTOR = [
+    pytest.param("memory_tool_executor", id="memory"),
+    pytest.param("registry_tool_executor", id="registry"),
+]
 CLOCK = [
     pytest.param("manual_clock", id="manual"),
     pytest.param("system_clock", id="system"),
@@ -524,3 +541,38 @@ def contract_tools(probe: ToolProbe) -> list[FunctionTool]:
 def memory_tool_executor() -> ToolExecutorCase:
     probe = ToolProbe()
     return ToolExecutorCase(FunctionToolExecutor(contract_tools(probe)), probe)
+
+
+@pytest.fixture
+def registry_tool_executor() -> ToolExecutorCase:
+    """The production executor: tools registered in a ToolRegistry as a tools module would."""
+    probe = ToolProbe()
+    registry = ToolRegistry()
+
+    @registry.tool
+    def echo(text: str) -> dict[str, str]:
+        """Echo the text back."""
+        return {"echo": text}
+
+    @registry.tool
+    def boom() -> str:
+        """Always fails."""
+        raise RuntimeError("kaboom")
+
+    @registry.tool
+    async def slow() -> str:
+        """Sleeps for a minute."""
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            probe.slow_cancelled = True
+            raise
+        return "done"
+
+    @registry.tool
+    def whoami(context: ToolContext) -> str:
+        """The conversation's call id."""
+        probe.calls_with_context.append(context.call_id)
+        return context.call_id
+
+    return ToolExecutorCase(RegistryToolExecutor(registry), probe)
