@@ -27,6 +27,7 @@ from typing import Any
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 
+from adapters.audio.beep import ToneBeepDetectors
 from adapters.http.metrics import PrometheusCallMetrics
 from adapters.system.clock import SystemClock
 from adapters.tools import RegistryToolExecutor, ToolRegistry
@@ -164,6 +165,7 @@ class RuntimeContainer(containers.DeclarativeContainer):
         metrics=adapters.metrics,
         call_control=adapters.call_control,
         tracing=adapters.tracing,
+        beep_detectors=providers.Singleton(ToneBeepDetectors),
     )
     call_runtime = providers.Factory(CallRuntime, conversation, deps, config)
     handler = providers.Singleton(CallContextHandler, call_runtime)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -325,12 +325,19 @@ class TwilioCallControl:
         )
 
     async def transfer(
-        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+        self,
+        call_connection_id: str,
+        target: Participant,
+        *,
+        operation_context: str = "",
+        custom_context: Mapping[str, str] | None = None,
     ) -> None:
         """Connect the caller to ``target`` with ``<Dial>`` (our media stream ends).
 
         The target's answer arrives as ``CallTransferAccepted``; a busy, unanswered or failed
         dial as ``CallTransferFailed``, after which the caller is streamed back to Parley.
+        ``custom_context`` is not carried: a ``<Dial><Number>`` to the phone network has no
+        custom headers (``<Dial><Sip>`` would).
 
         Raises:
             CallNotFoundError: The call has ended.

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, fields
 
 from ports import (
+    BeepDetectorFactory,
     CallControl,
     CallMetrics,
     Clock,
@@ -59,6 +60,7 @@ class RuntimeConfig:
         watchdog_tick_ms: Period of the per-call watchdog that enforces the deadlines of hot
             awaits (sends, synthesis chunks, model events, media reads) and so their precision.
         shutdown_timeout_ms: Longest wait for cancelled tasks at call end.
+        consult_timeout_ms: How long a warm transfer's person may take to answer.
         language: BCP-47 recognition language, ``None`` for the adapter's default.
 
     Raises:
@@ -86,6 +88,7 @@ class RuntimeConfig:
     stt_max_restarts: int = 2
     watchdog_tick_ms: float = 500.0
     shutdown_timeout_ms: float = 2000.0
+    consult_timeout_ms: float = 30000.0
     language: str | None = None
 
     def __post_init__(self) -> None:
@@ -124,6 +127,8 @@ class RuntimeDeps:
         call_control: Telephony operations for calls with ``CallInfo.telephony``; ``None``
             when the process has no telephony (browser and test calls).
         tracing: One trace per call, fed from the runtime's hooks (default: none).
+        beep_detectors: Makes a beep detector per outbound call (voicemail beeps); None
+            leaves the beep to the outbound policy's ``beep_timeout_ms``.
     """
 
     stt: SpeechToText
@@ -137,3 +142,4 @@ class RuntimeDeps:
     metrics: CallMetrics
     call_control: CallControl | None = None
     tracing: Tracing = NoTracing()
+    beep_detectors: BeepDetectorFactory | None = None
