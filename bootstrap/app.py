@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from bootstrap.browser import (
     start_agent_handler,
 )
 from bootstrap.containers import ApplicationContainer, build_container, resolve
+from bootstrap.outbound import Outbound, VariablesHandler, variables_builder
 from bootstrap.settings import Settings, load_settings
 from ports import CallControl, CallHandler, CallMetrics, HealthCheck, StoreError
 
@@ -104,6 +105,7 @@ def telephony_routes(
     router: CallEventRouter,
     metrics: CallMetrics,
     admission: CallAdmission,
+    on_gateway: Callable[[Any], None] | None = None,
 ) -> Sequence[BaseRoute]:
     """The selected telephony provider's routes, over the opened adapters.
 
@@ -124,6 +126,7 @@ def telephony_routes(
             metrics=metrics,
             admission=admission,
             router=router,
+            on_gateway=on_gateway,
         )
     from bootstrap.acs import acs_routes_for
 
@@ -134,6 +137,7 @@ def telephony_routes(
         metrics=metrics,
         admission=admission,
         router=router,
+        on_gateway=on_gateway,
     )
 
 
@@ -217,10 +221,19 @@ def create_app(
     slot = ServingSlot()
     live_calls = LiveCallRegistry()
     access = browser_access(settings, lambda: agent_names(container))
+    outbound = Outbound(settings, container.adapters.metrics_registry())
 
     async def serving_app() -> Starlette:
         # Every channel's calls pass the registry, so the operator console sees them all.
-        handler: CallHandler = ObservedHandler(await start_agent_handler(container), live_calls)
+        handler: CallHandler = ObservedHandler(
+            VariablesHandler(
+                await start_agent_handler(container),
+                variables_builder(
+                    container, await resolve(container.runtime.deps), container.runtime.config()
+                ),
+            ),
+            live_calls,
+        )
         metrics: PrometheusCallMetrics = container.adapters.metrics()
         routes = list(extra_routes) if extra_routes is not None else None
         if routes is None:
@@ -232,8 +245,10 @@ def create_app(
                     router=await resolve(container.adapters.call_router),
                     metrics=metrics,
                     admission=admission,
+                    on_gateway=outbound.on_gateway,
                 ),
                 call_picture_for(container),
+                *outbound.routes(lambda: agent_names(container)),
             ]
         routes.extend(
             browser_routes(
@@ -271,7 +286,11 @@ def create_app(
             # The mounted app's own lifespan drains live calls before the resources close.
             async with app.router.lifespan_context(app):
                 slot.app = app
-                yield
+                outbound.start()
+                try:
+                    yield
+                finally:
+                    await outbound.aclose()
             slot.app = None
 
     outer = Starlette(routes=[Mount("", app=slot)], lifespan=lifespan)

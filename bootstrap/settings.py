@@ -26,6 +26,7 @@ Groups and prefixes:
     AppInsightsSettings  ``APPLICATIONINSIGHTS_`` Azure Monitor connection string
     BrowserSettings      ``PARLEY_``       browser socket, talk page, operator console
     TwilioSettings       ``TWILIO_``       Twilio Programmable Voice (Media Streams)
+    OutboundSettings     ``PARLEY_OUTBOUND_`` outbound call limits (queue, concurrency, rate)
     ==================== ================= ===========================================
 
 Bad values fail at start with :class:`SettingsError`, whose message names every bad env key
@@ -324,6 +325,30 @@ class TwilioSettings(_Group):
         return value
 
 
+class OutboundSettings(_Group):
+    """Outbound calls (``POST /api/calls``, ``parley dial``): campaign limits per instance."""
+
+    prefix: ClassVar[str] = "PARLEY_OUTBOUND_"
+    model_config = _config(prefix)
+
+    max_queue: int = Field(default=1000, ge=1, le=100_000)
+    """Numbers waiting (scheduled ones included) at most; a bigger submit gets 429."""
+    max_concurrent: int = Field(default=10, ge=1, le=10_000)
+    """Outbound calls in progress at once at most (they also take call slots)."""
+    calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    """Call starts per second at most (keep under the provider's rate limits)."""
+    caller_id: str = ""
+    """Default E.164 number outbound calls are placed from (ACS; Twilio uses
+    TWILIO_PHONE_NUMBER)."""
+
+    @field_validator("caller_id")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        if value and not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError("must be an E.164 number such as +14255550100")
+        return value
+
+
 class LocalSettings(_Group):
     """Offline engines: espeak-ng, pocketsphinx, webrtcvad and the offline dialog model."""
 
@@ -394,6 +419,7 @@ GROUPS: tuple[type[_Group], ...] = (
     AppInsightsSettings,
     BrowserSettings,
     TwilioSettings,
+    OutboundSettings,
 )
 
 
@@ -415,6 +441,7 @@ class Settings:
     appinsights: AppInsightsSettings
     browser: BrowserSettings
     twilio: TwilioSettings
+    outbound: OutboundSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -433,6 +460,7 @@ class Settings:
             self.appinsights,
             self.browser,
             self.twilio,
+            self.outbound,
         )
 
     def secret_values(self) -> list[str]:

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from starlette.routing import BaseRoute
@@ -78,6 +78,7 @@ def twilio_routes_for(
     metrics: CallMetrics | None,
     router: Any,
     admission: Any = None,
+    on_gateway: Callable[[Any], None] | None = None,
 ) -> Sequence[BaseRoute]:
     """The Twilio routes for the app factory, or none when Twilio is not selected.
 
@@ -88,6 +89,7 @@ def twilio_routes_for(
         metrics: Counts dropped media messages.
         router: The process's call event router.
         admission: Shared call admission.
+        on_gateway: Given the gateway once built (the outbound dialer places calls on it).
     """
     twilio = settings.twilio
     if settings.providers.telephony != "twilio" or not twilio_configured(twilio):
@@ -117,4 +119,6 @@ def twilio_routes_for(
         metrics=metrics,
         admission=admission,
     )
+    if on_gateway is not None:
+        on_gateway(gateway)
     return gateway.routes()

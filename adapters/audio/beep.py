@@ -8,8 +8,8 @@ over harmonics and formants; a sine does not). A beep is ``min_ms`` of consecuti
 whose peak stays within one bin: :meth:`ToneBeepDetector.process` returns True once, on the
 frame that completes it. With the defaults (200 ms, 0.85) the twelve speech clips of the
 shared test audio gave no false beep at 8 kHz, and 440-2000 Hz sines under noise 20 dB down
-were all found (``tests/unit/adapters/audio/test_beep.py``). Cost: one ``rfft`` of 160-480 samples per frame, only while the
-conversation waits for a beep.
+were all found (``tests/unit/adapters/audio/test_beep.py``). Cost: one ``rfft`` of 160-480
+samples per frame, only while the conversation waits for a beep.
 """
 
 from __future__ import annotations

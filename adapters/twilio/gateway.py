@@ -43,12 +43,14 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from twilio.request_validator import RequestValidator
 
-from adapters.twilio.media_stream import TwilioMediaStream
+from adapters.outbound.calls import DialRequest, DialResult, OutboundTracker
+from adapters.twilio.media_stream import TWILIO_PCM_FORMAT, TwilioMediaStream
 from adapters.twilio.paths import (
     MEDIA_PATH,
     STATUS_PATH,
     TRANSFER_PATH,
     VOICE_PATH,
+    http_url,
     media_url,
 )
 from adapters.twilio.stream_tokens import TOKEN_PARAMETER, StreamTokens
@@ -61,6 +63,8 @@ from ports import (
     CallInfo,
     CallMetrics,
     InboundCall,
+    MediaOptions,
+    Participant,
     ProviderError,
 )
 
@@ -205,6 +209,7 @@ class TwilioGateway:
         self._calls: OrderedDict[str, _CallDetails] = OrderedDict()
         self._media_calls: set[str] = set()
         self.media_url = media_url(config.public_base_url)
+        self.outbound = OutboundTracker(max_calls=config.max_calls_remembered)
         self.refused_signatures = 0
         register = getattr(admission, "on_drain_timeout", None)
         if callable(register):
@@ -279,6 +284,7 @@ class TwilioGateway:
         event = status_to_event(form)
         if event is None:
             return Response(status_code=204)
+        self.outbound.observe(event)
         outcome = await self.router.deliver(event)
         logger.debug(
             "Twilio status %s for %s: %s", event.message, event.call_connection_id, outcome
@@ -315,6 +321,26 @@ class TwilioGateway:
         )
         logger.info("Twilio transfer of %s failed (%s): back to the agent", call_sid, status)
         return self._stream_twiml()
+
+    async def place_call(self, request: DialRequest) -> asyncio.Future[DialResult]:
+        """Place an outbound call whose TwiML streams it to this gateway.
+
+        Status callbacks (``busy``, ``no-answer``...) decide calls that never connect; the
+        conversation's end decides the others (:class:`~adapters.outbound.OutboundTracker`).
+
+        Raises:
+            ProviderError: Twilio refused the call (``InvalidTargetError`` for the number).
+        """
+        connection = await self._call_control.create_call(
+            Participant.parse(request.to),
+            callback_url=http_url(self.config.public_base_url, STATUS_PATH),
+            media=MediaOptions(self.media_url, TWILIO_PCM_FORMAT),
+            source_caller_id=request.caller_id or None,
+        )
+        call_sid = connection.call_connection_id
+        self._remember(call_sid, _CallDetails(request.caller_id, request.to, "outbound-api"))
+        logger.info("placed outbound Twilio call %s (request %s)", call_sid, request.id)
+        return self.outbound.expect(call_sid, request)
 
     # ------------------------------------------------------------------ media
 
@@ -365,21 +391,30 @@ class TwilioGateway:
         # Executing <Connect><Stream> answered the call: the stream's start says so.
         await self.router.deliver(CallEvent(CallEventKind.CALL_CONNECTED, call_sid))
         details = self._calls.get(call_sid)
+        placed = self.outbound.request_for(call_sid)
+        # An outbound call's remote party is the number called (``To``).
+        remote = (details.callee if placed else details.caller) if details else ""
         info = CallInfo(
             call_id=call_sid,
             channel="twilio",
-            caller=details.caller if details else "",
-            callee=details.callee if details else "",
+            caller=remote,
+            callee=(details.caller if placed else details.callee) if details else "",
             telephony=True,
+            direction="outbound" if placed is not None else "inbound",
+            start_agent=placed.agent if placed is not None else "",
+            variables=placed.variables if placed is not None else (),
         )
+        end_reason = "error"
         try:
             summary = await self._handler.handle_call(
                 InboundCall(info=info, media=stream, call_events=aiter(feed), observer=None)
             )
+            end_reason = summary.end_reason
             logger.info("Twilio call %s ended: %s", call_sid, summary.end_reason)
         except Exception:
             logger.exception("Twilio call %s failed in the core", call_sid)
         finally:
+            self.outbound.finished(call_sid, end_reason)
             await feed.aclose()
             with contextlib.suppress(Exception):
                 await stream.close()

@@ -357,7 +357,7 @@ class CallRun:
                 self._track(self._tasks.spawn(self._telephony.transfer(command), "transfer"))
             case cmds.HangUp():
                 announce(command, self.notify, self._trace, self._step_at_ms)
-                self._track(self._tasks.spawn(self._telephony.hang_up(), "hang-up"))
+                self._track(self._tasks.spawn(self._telephony.hang_up(command.reason), "hang-up"))
             case cmds.StartConsult() | cmds.CompleteTransfer() | cmds.CollectDtmf():
                 announce(command, self.notify, self._trace, self._step_at_ms)
                 self._track(self._tasks.spawn(self._telephony.run(command), "telephony"))

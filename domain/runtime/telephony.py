@@ -125,8 +125,11 @@ class Telephony:
         except Exception as exc:  # noqa: BLE001 (adapter failure must not end the call)
             logger.warning("call %s: call events failed: %r", self._call_id, exc)
 
-    async def hang_up(self) -> None:
-        """Let queued speech play, hang up for everyone, end the call (even if that failed)."""
+    async def hang_up(self, reason: str = "") -> None:
+        """Let queued speech play, hang up for everyone, end the call (even if that failed).
+
+        The call's end reason is ``hang_up``, or ``voicemail`` after a voicemail message.
+        """
         await self._drain()
         if self._control is not None:
             try:
@@ -135,7 +138,7 @@ class Telephony:
             except Exception as exc:  # noqa: BLE001 (the call ends either way)
                 logger.warning("call %s: hang-up failed: %r", self._call_id, exc)
                 self._metrics.provider_error("call_control", error_code(exc))
-        self._listener.end("hang_up")
+        self._listener.end("voicemail" if reason == "voicemail" else "hang_up")
 
     async def transfer(self, command: cmds.TransferCall) -> None:
         """Let queued speech play, then transfer; a failure is fed as ``TransferResult``."""
