@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import httpx
 import pytest
@@ -33,6 +34,7 @@ from bootstrap.twilio_call import open_twilio_stack, place_twilio_call
 from ports import ChatMessage, ModelOptions, Role, ToolCall, ToolSpec
 
 from .acs_support import offline_settings
+from .outbound_support import agents_dir, fakes, noise, place, result_of, settings_for, until
 
 pytestmark = pytest.mark.e2e
 
@@ -175,3 +177,31 @@ async def test_a_transfer_dials_the_desk_and_an_unanswered_one_comes_back(
 async def _until(predicate: Callable[[], bool]) -> None:
     while not predicate():
         await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize(("answer", "outcome"), [(None, "completed"), (Answer.BUSY, "busy")])
+async def test_an_outbound_twilio_call_runs_or_comes_back_busy(
+    tmp_path: Path, answer: Answer | None, outcome: str
+) -> None:
+    callee = "+14255550123"
+    outcomes = {callee: answer} if answer is not None else {}
+    settings = settings_for(agents_dir(tmp_path))
+    async with open_twilio_stack(
+        settings, configure=fakes(["hello"]), warm_decoders=0, outcomes=outcomes
+    ) as stack:
+        response = await place(stack.base_url, {"to": callee, "variables": {"name": "Ana"}})
+        assert response.status_code == 202, response.text
+        dial_id = response.json()["calls"][0]["id"]
+        call = await until(lambda: next(iter(stack.emulator.calls.values()), None))
+        if answer is None:
+            await until(lambda: call.media is not None)
+            call.media.start_line()
+            await call.media.speak(noise(PCM8K, 600))
+            await until(lambda: call.media.stats.frames_received > 20)
+            await stack.emulator.hang_up(call)
+        result = await result_of(stack.base_url, dial_id)
+    assert result["outcome"] == outcome
+    assert call.direction == "outbound-api" and call.to_number == callee
+    if answer is None:
+        names = [name for name, _ in call.callbacks]
+        assert "status:in-progress" in names  # the answered status callback, signed
