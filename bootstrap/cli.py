@@ -11,7 +11,10 @@ Commands:
 * ``parley demo``: a spoken bank call through the local ACS emulator, synthesised caller,
   outputs in ``demo-call/`` (``make demo``); ``--text`` gives the scripted text conversation.
 * ``parley call [CALLER.wav ...] [--server URL] [--speed X] [--out DIR]``: one inbound ACS
-  call through the local ACS emulator (:mod:`bootstrap.call_command`).
+  call through the local ACS emulator (:mod:`bootstrap.call_command`); ``--telephony twilio``
+  through the local Twilio emulator.
+* ``parley dial +1... [--agent A --var k=v --at ISO --server URL]``: outbound calls through a
+  running server (:mod:`bootstrap.dial_command`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from bootstrap.containers import (
     build_container,
     resolve,
 )
+from bootstrap.dial_command import dial as dial_command
 from bootstrap.logging import configure_logging
 from bootstrap.runtime_settings import runtime_knobs
 from bootstrap.selection import PORT_TITLES, SETTING_OF, SelectionError
@@ -347,6 +351,8 @@ def serve(
 
 # `parley call`: one inbound ACS call through the local ACS emulator (bootstrap/call_command.py).
 app.command(name="call")(call_command)
+# `parley dial`: outbound calls through a running server's POST /api/calls.
+app.command(name="dial")(dial_command)
 
 
 def main() -> None:

@@ -7,15 +7,20 @@ answer or does not exist. Fake engines (loudness VAD, scripted recogniser, tone 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
+from typer.testing import CliRunner
 
 from adapters.acs_emulator.telephony import Callee
 from bootstrap.call_command import open_stack, read_transcript
+from bootstrap.cli import app
 from ports import PCM16_16K
 
 from .outbound_support import (
+    OPERATOR_KEY,
     agents_dir,
     beep,
     fakes,
@@ -110,8 +115,6 @@ async def test_calls_that_never_connect_come_back_as_outcomes(
 
 
 async def test_the_calls_api_validates_and_authenticates(tmp_path: Path) -> None:
-    import httpx
-
     settings = settings_for(agents_dir(tmp_path))
     async with open_stack(settings, configure=fakes([]), warm_decoders=0) as stack:
         async with httpx.AsyncClient() as http:
@@ -130,3 +133,15 @@ async def test_the_calls_api_validates_and_authenticates(tmp_path: Path) -> None
     assert batch.status_code == 202 and [c["outcome"] for c in batch.json()["calls"]] == [
         "queued"
     ] * 3
+
+
+async def test_parley_dial_places_the_calls_and_prints_their_outcomes(tmp_path: Path) -> None:
+    settings = settings_for(agents_dir(tmp_path))
+    async with open_stack(settings, configure=fakes([]), warm_decoders=0) as stack:
+        stack.emulator.telephony.callees[CALLEE] = Callee.BUSY
+        args = ["dial", CALLEE, "--server", stack.base_url, "--key", OPERATOR_KEY,
+                "--env-file", str(tmp_path / "none.env"), "--timeout", "20"]  # fmt: skip
+        # The command is synchronous; the server runs on this loop meanwhile.
+        result = await asyncio.to_thread(CliRunner().invoke, app, args)
+    assert result.exit_code == 0, result.output
+    assert "queued +14255550123" in result.output and "busy" in result.output
