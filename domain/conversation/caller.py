@@ -103,7 +103,9 @@ def on_dtmf(tx: Tx, ev: DtmfDigit) -> str | None:
     s = tx.state
     if s.status.transferring:
         return "transfer pending"
-    recognized = ev.source == "recognize"
+    # Keys of a collection the conversation asked for wait for DtmfCollected; others are
+    # ordinary keys, whatever brought them.
+    recognized = ev.source == "recognize" and s.user.dtmf_recognizing
     if s.user.dtmf_recognizing and not recognized:
         return "the provider is collecting keys (they arrive from its recognize)"
     pol = tx.cfg.policy.dtmf

@@ -145,3 +145,66 @@ async def test_parley_dial_places_the_calls_and_prints_their_outcomes(tmp_path: 
         result = await asyncio.to_thread(CliRunner().invoke, app, args)
     assert result.exit_code == 0, result.output
     assert "queued +14255550123" in result.output and "busy" in result.output
+
+
+@pytest.mark.slow
+async def test_synthesised_greetings_are_told_apart_by_the_offline_engines(tmp_path: Path) -> None:
+    """espeak-ng speaks the callee; pocketsphinx and webrtcvad hear it; the beep detector is real.
+
+    A person says "Hello?"; an answering machine plays a voicemail greeting, then a beep.
+    """
+    from dataclasses import replace
+
+    from dependency_injector import providers
+    from pydantic import SecretStr
+
+    from adapters.local.tts import EspeakTextToSpeech
+    from adapters.memory import FakeTextToSpeech
+    from bootstrap.call_command import synthesize_turns
+
+    from .acs_support import offline_settings
+
+    base = offline_settings(llm="fake")
+    settings = replace(
+        base,
+        server=base.server.model_copy(
+            update={"agents_dir": agents_dir(tmp_path), "operator_key": SecretStr(OPERATOR_KEY)}
+        ),
+    )
+
+    def quick_agent_speech(container: object) -> None:
+        container.adapters.tts.override(  # type: ignore[attr-defined]
+            providers.Object(FakeTextToSpeech(ms_per_char=8))
+        )
+
+    person, machine = "+14255550123", "+14255550124"
+    lines = [
+        "Hello?",
+        "Hi, you have reached Ana. I cannot take your call right now. "
+        "Please leave a message after the tone.",
+    ]
+    async with open_stack(settings, configure=quick_agent_speech, warm_decoders=1) as stack:
+        hello, greeting = await synthesize_turns(EspeakTextToSpeech(), lines, PCM16_16K)
+        outcomes = {}
+        for number, turn, then_beep in ((person, hello, False), (machine, greeting, True)):
+            response = await place(stack.base_url, {"to": number, "agent": "caller"})
+            dial_id = response.json()["calls"][0]["id"]
+            call = await until(
+                lambda n=number: next(
+                    (c for c in stack.emulator.calls.values() if c.caller_raw_id == f"4:{n}"),
+                    None,
+                )
+            )
+            await until(lambda c=call: c.media is not None)
+            media = call.media
+            media.start_line()
+            await media.speak(turn.pcm)
+            if then_beep:
+                await media.speak(bytes(PCM16_16K.frame_bytes(20) * 40))
+                await media.speak(beep(PCM16_16K))
+            else:
+                await until(lambda m=media: m.stats.frames_received > 20, 20)
+                await stack.emulator.hang_up(call)
+            outcomes[number] = await result_of(stack.base_url, dial_id, timeout=40)
+    assert outcomes[person]["outcome"] == "completed"
+    assert outcomes[machine]["outcome"] == "voicemail"

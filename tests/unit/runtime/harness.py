@@ -170,6 +170,7 @@ def make_rig(
     conversation: object | None = None,
     llm: object | None = None,
     tracing: object | None = None,
+    beep_detectors: object | None = None,
 ) -> Rig:
     """A rig with one agent (greeting "Hello, how can I help?") unless ``agents`` is given."""
     clock = ManualClock(settle_rounds=40)
@@ -207,6 +208,7 @@ def make_rig(
         metrics=metrics,
         call_control=call_control,
         **({"tracing": tracing} if tracing is not None else {}),  # type: ignore[arg-type]
+        beep_detectors=beep_detectors,  # type: ignore[arg-type]
     )
     runtime = CallRuntime(conv, deps, config or RuntimeConfig())  # type: ignore[arg-type]
     return Rig(
