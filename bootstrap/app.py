@@ -221,7 +221,7 @@ def create_app(
     slot = ServingSlot()
     live_calls = LiveCallRegistry()
     access = browser_access(settings, lambda: agent_names(container))
-    outbound = Outbound(settings, container.adapters.metrics_registry())
+    outbound = Outbound(settings, container.adapters.outbound_counter())
 
     async def serving_app() -> Starlette:
         # Every channel's calls pass the registry, so the operator console sees them all.

@@ -35,6 +35,7 @@ from bootstrap.agents import LoadedAgents, load_agents
 from bootstrap.call_router import call_router_resource, store_metrics_resource
 from bootstrap.factories import BuildContext, Stores, open_adapter
 from bootstrap.logging import call_context, configure_logging
+from bootstrap.outbound_metrics import outbound_calls_counter
 from bootstrap.runtime_settings import runtime_config
 from bootstrap.settings import Settings
 from bootstrap.tools import load_tool_registry
@@ -130,6 +131,7 @@ class AdaptersContainer(containers.DeclarativeContainer):
     tools = providers.Singleton(RegistryToolExecutor, core.tool_registry)
     metrics_registry = providers.Singleton(CollectorRegistry)
     metrics = providers.Singleton(PrometheusCallMetrics, registry=metrics_registry)
+    outbound_counter = providers.Singleton(outbound_calls_counter, registry=metrics_registry)
     tracer_provider = providers.Singleton(make_tracer_provider, core.settings)
     tracing = providers.Resource(tracing_resource, core.settings, provider=tracer_provider)
 

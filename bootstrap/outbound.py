@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import Counter
 from starlette.routing import BaseRoute
 
 from adapters.http.outbound_api import outbound_routes
@@ -47,18 +47,13 @@ class Outbound:
 
     Args:
         settings: All settings (``PARLEY_OUTBOUND_*``, ``PARLEY_OPERATOR_KEY``).
-        registry: Where ``parley_outbound_calls_total{outcome}`` is registered.
+        counter: ``parley_outbound_calls_total{outcome}`` (the container's).
     """
 
-    def __init__(self, settings: Settings, registry: CollectorRegistry) -> None:
+    def __init__(self, settings: Settings, counter: Counter) -> None:
         self._settings = settings
         self.dialer: Dialer | None = None
-        self._counter = Counter(
-            "parley_outbound_calls",
-            "Outbound calls by final outcome (completed, voicemail, busy, no_answer, ...).",
-            ["outcome"],
-            registry=registry,
-        )
+        self._counter = counter
 
     def on_gateway(self, gateway: Any) -> None:
         """The telephony gateway is built: the dialer places its calls through it."""

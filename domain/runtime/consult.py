@@ -7,7 +7,7 @@ summary is written by the language model while their phone rings (bounded by
 ``AddParticipantSucceeded``/``Failed`` (or the invitation deadline) becomes ``ConsultResult``;
 when nobody answered the caller is taken off hold first. ``CompleteTransfer`` takes the caller
 off hold and leaves the call. Without the consult capability (``ports.ConsultingCallControl``)
-the transfer is blind.
+the telephony side transfers blind instead (:meth:`Consults.available`).
 
 ``CollectDtmf`` starts the provider's key collection (``ports.DtmfCollector``: ACS
 ``recognize``) for the caller; without it, or when it fails, ``DtmfCollected`` is fed at once
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Protocol
 
 from domain import commands as cmds
@@ -87,7 +87,6 @@ class Consults:
         timeout_s: Deadline of each provider operation, seconds.
         invitation_timeout_s: How long the person consulted may take to answer, seconds.
         summary_timeout_s: Longest wait for a model summary, seconds.
-        blind: Runs a blind transfer (the fallback without the consult capability).
         listener: The call.
     """
 
@@ -103,7 +102,6 @@ class Consults:
         timeout_s: float,
         invitation_timeout_s: float,
         summary_timeout_s: float,
-        blind: Callable[[cmds.TransferCall], Awaitable[None]],
         listener: ConsultListener,
     ) -> None:
         self._control = control
@@ -115,7 +113,6 @@ class Consults:
         self._timeout_s = timeout_s
         self._invitation_timeout_s = invitation_timeout_s
         self._summary_timeout_s = summary_timeout_s
-        self._blind = blind
         self._listener = listener
         self._ids = itertools.count(1)
         self._waiting: dict[str, asyncio.Future[bool]] = {}
@@ -138,15 +135,16 @@ class Consults:
             return False
         return True
 
+    @property
+    def available(self) -> bool:
+        """True when the call's provider can consult (else the transfer is blind)."""
+        return isinstance(self._control, ConsultingCallControl)
+
     async def consult(self, command: cmds.StartConsult) -> None:
         """Hold the caller, invite the person, feed ``ConsultResult``."""
         control = self._control
-        if control is None:
-            self._listener.end("transfer")
-            return
         if not isinstance(control, ConsultingCallControl):
-            logger.info("call %s: no consult capability; transferring blind", self._call_id)
-            await self._blind(cmds.TransferCall(command.target, command.reason, command.context))
+            self._listener.end("transfer")
             return
         context = f"consult:{next(self._ids)}"
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()

@@ -92,7 +92,6 @@ class Telephony:
             timeout_s=self._timeout_s,
             invitation_timeout_s=config.consult_timeout_ms / 1000.0,
             summary_timeout_s=config.first_token_timeout_ms / 1000.0,
-            blind=self.transfer,
             listener=listener,
         )
         self.trace: CallTrace = NO_CALL_TRACE
@@ -163,6 +162,12 @@ class Telephony:
     async def run(self, command: cmds.Command) -> None:
         """A consult, its completion or a key collection (after queued speech has played)."""
         if isinstance(command, cmds.StartConsult):
+            if self._control is not None and not self.consults.available:
+                logger.info("call %s: no consult capability; transferring blind", self._call_id)
+                await self.transfer(
+                    cmds.TransferCall(command.target, command.reason, command.context)
+                )
+                return
             await self._drain()
             await self.consults.consult(command)
         elif isinstance(command, cmds.CompleteTransfer):

@@ -14,6 +14,7 @@ from dataclasses import replace
 from adapters.memory import FunctionTool, FunctionToolExecutor, ScriptedTurn
 from adapters.memory.signals import frame_rms
 from domain.agents import AgentSpec
+from domain.runtime import RuntimeConfig
 from ports import AudioFormat, AudioFrame, CallEvent, CallEventKind, ToolCall, ToolSpec
 from ports import TransferCall as TransferAction
 
@@ -50,6 +51,8 @@ def consult_rig(**agent: object) -> Rig:
             ScriptedTurn("Ana wants to close her account."),
         ],
         telephony=True,
+        # The summary's deadline is a safety net on the loop's time: far beyond a loaded run.
+        config=RuntimeConfig(first_token_timeout_ms=120_000),
     )
     rig.tools = transfer_tools(rig.clock)
     rig.runtime._deps = replace(rig.runtime._deps, tools=rig.tools)  # noqa: SLF001 (test wiring)
