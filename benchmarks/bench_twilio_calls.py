@@ -43,7 +43,7 @@ from adapters.memory.signals import tone_frame  # noqa: E402
 from adapters.twilio.media_codec import encode_inbound_media  # noqa: E402
 from adapters.twilio_emulator import EmulatedTwilioCall, TwilioEmulator  # noqa: E402
 from adapters.twilio_emulator.media_client import PCM8K  # noqa: E402
-from benchmarks.bench_acs_calls import metric, percentile, proc_cpu_s, proc_rss_mb  # noqa: E402
+from benchmarks.bench_acs_calls import metric, percentile, proc_cpu_s, proc_rss_kib  # noqa: E402
 
 FRAME_S = 0.020
 
@@ -135,7 +135,7 @@ async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str,
             else:
                 raise SystemExit("parley serve did not start")
             await asyncio.sleep(0.5)
-            rss_idle = proc_rss_mb(server.pid)
+            rss_idle = proc_rss_kib(server.pid) / 1024
             voice_url = base + "/api/twilio/voice"
             t_setup = time.monotonic()
             calls: list[EmulatedTwilioCall] = []
@@ -168,7 +168,7 @@ async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str,
             cpu1, t1 = proc_cpu_s(server.pid), time.monotonic()
             sent1 = sum(line.frames_sent for line in lines)
             recv1 = sum(c.media.stats.frames_received for c in calls if c.media)
-            rss_busy = proc_rss_mb(server.pid)
+            rss_busy = proc_rss_kib(server.pid) / 1024
             after_metrics = (await http.get(base + "/metrics")).text
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
