@@ -5,10 +5,11 @@
     python benchmarks/bench_twilio_calls.py --cores 0          # pin the server to CPU 0
 
 The ``bench_acs_calls.py`` figures for Twilio. The server is a real `parley serve` subprocess
-(PARLEY_TELEPHONY=twilio, fake engines, memory stores) pinned to one core, talking to the local
-Twilio emulator in this process: signed Voice webhooks, ``<Connect><Stream>``, Media Streams
-sockets carrying 8 kHz mu-law at 50 frames/s, ``mark`` echoes from a real-time playout. During
-the agent's greeting each caller talks (a loud tone) to barge in.
+(PARLEY_TELEPHONY=twilio, fake engines, memory stores) pinned to one core. Each call is offered
+by the local Twilio emulator (a signed Voice webhook; the server answers ``<Connect><Stream>``)
+and streamed by the lean load client of :mod:`benchmarks.twilio_load` (8 kHz mu-law at 50
+frames/s for every call from one timer, marks echoed at once), so the client, not the server,
+is cheap. One second into the agent's greeting each caller talks (a loud tone) to barge in.
 
 Figures:
   * server CPU per media frame: server CPU time (utime+stime, /proc) over the window divided
@@ -17,7 +18,7 @@ Figures:
   * outbound pacing jitter: |gap between consecutive agent frames - 20 ms| on the wire,
     skipping the first 6 frames of each utterance (the pacing lead burst);
   * barge-in to ``clear`` on the wire: first loud caller frame sent -> ``clear`` received;
-  * marks echoed: how many of the server's marks the emulator confirmed played;
+  * marks echoed: how many of the server's marks the load client confirmed played;
   * memory per call: server RSS with all calls up minus idle RSS, over the call count.
 """
 
@@ -40,56 +41,14 @@ sys.path.insert(0, str(REPO))
 from adapters.acs_emulator.server import free_port  # noqa: E402
 from adapters.audio.convert import mulaw_encode  # noqa: E402
 from adapters.memory.signals import tone_frame  # noqa: E402
-from adapters.twilio.media_codec import encode_inbound_media  # noqa: E402
-from adapters.twilio_emulator import EmulatedTwilioCall, TwilioEmulator  # noqa: E402
+from adapters.twilio_emulator import TwilioEmulator  # noqa: E402
 from adapters.twilio_emulator.media_client import PCM8K  # noqa: E402
 from benchmarks.bench_acs_calls import metric, percentile, proc_cpu_s, proc_rss_kib  # noqa: E402
+from benchmarks.twilio_load import LeanTwilioSocket, TwilioCallerClock, open_call  # noqa: E402
 
 FRAME_S = 0.020
-
-
-class CallerLine:
-    """One call's caller: 50 mu-law frames/s of silence, with a loud stretch to barge in."""
-
-    SILENCE = mulaw_encode(bytes(320))
-    LOUD = mulaw_encode(tone_frame(PCM8K, 20, amplitude=6000).data)
-
-    def __init__(self, call: EmulatedTwilioCall) -> None:
-        self.call = call
-        self.loud_at: float | None = None
-        self.frames_sent = 0
-
-    async def run(self, stop: asyncio.Event, barge_after_s: float, barge_for_s: float) -> None:
-        media = self.call.media
-        assert media is not None
-        start = time.monotonic()
-        greeting_at: float | None = None
-        i = 0
-        while not stop.is_set() and not media.closed.is_set():
-            now = time.monotonic()
-            if greeting_at is None and media.stats.frames_received:
-                greeting_at = now
-            speaking = greeting_at is not None and (
-                greeting_at + barge_after_s <= now < greeting_at + barge_after_s + barge_for_s
-            )
-            if speaking and self.loud_at is None:
-                self.loud_at = now
-            i += 1
-            message = encode_inbound_media(
-                media.stream_sid,
-                self.LOUD if speaking else self.SILENCE,
-                sequence_number=i + 1,
-                chunk=i,
-                timestamp_ms=i * 20,
-            )
-            try:
-                await media.send_raw(message)
-            except Exception:
-                return
-            self.frames_sent += 1
-            delay = start + i * FRAME_S - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+SILENCE = mulaw_encode(bytes(320))
+LOUD = mulaw_encode(tone_frame(PCM8K, 20, amplitude=6000).data)
 
 
 def server_command(port: int, cores: str) -> list[str]:
@@ -105,7 +64,7 @@ def server_command(port: int, cores: str) -> list[str]:
 
 
 async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str, str]]:
-    emulator = TwilioEmulator(record_media=False, keep_frame_times=True)
+    emulator = TwilioEmulator(record_media=False)
     await emulator.start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -137,44 +96,50 @@ async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str,
             await asyncio.sleep(0.5)
             rss_idle = proc_rss_kib(server.pid) / 1024
             voice_url = base + "/api/twilio/voice"
+            # The caller line runs from the first call on, as a telephone line does; each
+            # caller talks one second into the agent's greeting.
+            sockets: list[LeanTwilioSocket] = []
+            barge_at: list[float | None] = []
+            stop = asyncio.Event()
+            clock = TwilioCallerClock(sockets, SILENCE, LOUD, barge_at=barge_at, barge_for_s=1.5)
+
+            async def barge_schedule() -> None:
+                while not stop.is_set():
+                    for k, sock in enumerate(sockets):
+                        if barge_at[k] is None and sock.stats.frame_times:
+                            barge_at[k] = sock.stats.frame_times[0] + 1.0
+                    await asyncio.sleep(0.02)
+
+            tasks = [asyncio.create_task(clock.run(stop)), asyncio.create_task(barge_schedule())]
             t_setup = time.monotonic()
-            calls: list[EmulatedTwilioCall] = []
+            failed = 0
             for first in range(0, calls_wanted, 10):
                 count = min(calls_wanted, first + 10) - first
-                calls.extend(
-                    await asyncio.gather(
-                        *(emulator.offer_call(voice_url, answer_timeout_s=30) for _ in range(count))
-                    )
+                opened = await asyncio.gather(
+                    *(open_call(emulator, voice_url) for _ in range(count)), return_exceptions=True
                 )
+                for item in opened:
+                    if isinstance(item, LeanTwilioSocket):
+                        sockets.append(item)
+                        barge_at.append(None)
+                    else:
+                        failed += 1
             setup_s = time.monotonic() - t_setup
-            failed = [c for c in calls if c.media is None]
-            stop = asyncio.Event()
-            lines = [CallerLine(c) for c in calls if c.media is not None]
-            tasks = [asyncio.create_task(line.run(stop, 1.0, 1.5)) for line in lines]
-            lag: list[float] = []
-
-            async def loop_lag() -> None:
-                while not stop.is_set():
-                    before = time.monotonic()
-                    await asyncio.sleep(0.005)
-                    lag.append((time.monotonic() - before - 0.005) * 1000)
-
-            tasks.append(asyncio.create_task(loop_lag()))
             await asyncio.sleep(0.5)
             cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
-            sent0 = sum(line.frames_sent for line in lines)
-            recv0 = sum(c.media.stats.frames_received for c in calls if c.media)
+            sent0 = sum(sock.stats.sent for sock in sockets)
+            recv0 = sum(len(sock.stats.frame_times) for sock in sockets)
             await asyncio.sleep(window_s)
             cpu1, t1 = proc_cpu_s(server.pid), time.monotonic()
-            sent1 = sum(line.frames_sent for line in lines)
-            recv1 = sum(c.media.stats.frames_received for c in calls if c.media)
+            sent1 = sum(sock.stats.sent for sock in sockets)
+            recv1 = sum(len(sock.stats.frame_times) for sock in sockets)
             rss_busy = proc_rss_kib(server.pid) / 1024
             after_metrics = (await http.get(base + "/metrics")).text
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
-            marks = sum(c.media.marks_echoed for c in calls if c.media)
-            for call in calls:
-                await emulator.hang_up(call)
+            marks = sum(sock.marks for sock in sockets)
+            for sock in sockets:
+                await sock.close()
     finally:
         server.terminate()
         try:
@@ -188,10 +153,8 @@ async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str,
     cpu_share = (cpu1 - cpu0) / (t1 - t0)
     jitter: list[float] = []
     barge: list[float] = []
-    for line in lines:
-        media = line.call.media
-        assert media is not None
-        times = [t for t in media.stats.frame_times if t0 <= t <= t1]
+    for sock in sockets:
+        times = [t for t in sock.stats.frame_times if t0 <= t <= t1]
         run_length = 0
         for a, b in zip(times, times[1:], strict=False):
             gap = b - a
@@ -201,12 +164,13 @@ async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str,
             run_length += 1
             if run_length > 6:
                 jitter.append(abs(gap - FRAME_S) * 1000)
-        if line.loud_at is not None:
-            clears = [t for t in media.stats.stop_audio_times if t >= line.loud_at]
+        if sock.loud_at is not None:
+            clears = [t for t in sock.stats.stop_times if t >= sock.loud_at]
             if clears:
-                barge.append((clears[0] - line.loud_at) * 1000)
+                barge.append((clears[0] - sock.loud_at) * 1000)
+    lag = clock.lag_ms
     return [
-        ("calls connected", f"{len(lines)} of {calls_wanted} (set-up {setup_s:.1f} s)"),
+        ("calls connected", f"{len(sockets)} of {calls_wanted} (set-up {setup_s:.1f} s)"),
         ("server cores", cores or "all"),
         (
             "media frames/s in, out",
@@ -224,12 +188,12 @@ async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str,
         ),
         ("marks echoed (whole run)", str(marks)),
         (
-            "emulator loop lag p50/p99",
+            "load client tick lag p50/p99",
             f"{percentile(lag, 50):.2f} / {percentile(lag, 99):.2f} ms (measurement floor)",
         ),
         ("server RSS idle / busy", f"{rss_idle:.0f} / {rss_busy:.0f} MB"),
-        ("memory per call", f"{(rss_busy - rss_idle) / max(len(lines), 1) * 1024:.0f} KiB"),
-        ("media connections failed", str(len(failed))),
+        ("memory per call", f"{(rss_busy - rss_idle) / max(len(sockets), 1) * 1024:.0f} KiB"),
+        ("media connections failed", str(failed)),
     ]
 
 
