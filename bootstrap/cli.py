@@ -11,7 +11,10 @@ Commands:
 * ``parley demo``: a spoken bank call through the local ACS emulator, synthesised caller,
   outputs in ``demo-call/`` (``make demo``); ``--text`` gives the scripted text conversation.
 * ``parley call [CALLER.wav ...] [--server URL] [--speed X] [--out DIR]``: one inbound ACS
-  call through the local ACS emulator (:mod:`bootstrap.call_command`).
+  call through the local ACS emulator (:mod:`bootstrap.call_command`); ``--telephony twilio``
+  through the local Twilio emulator.
+* ``parley dial +1... [--agent A --var k=v --at ISO --server URL]``: outbound calls through a
+  running server (:mod:`bootstrap.dial_command`).
 * ``parley init [DIR]``: copy the bundled example agents into ``DIR`` (default ``agents``).
 * ``parley --version``: the installed version (``pyproject.toml``, read from the metadata).
 * ``parley calls list|show|export|delete``: durable call records
@@ -41,6 +44,7 @@ from bootstrap.containers import (
     build_container,
     resolve,
 )
+from bootstrap.dial_command import dial as dial_command
 from bootstrap.init_command import init as init_command
 from bootstrap.logging import configure_logging
 from bootstrap.runtime_settings import runtime_knobs
@@ -406,6 +410,8 @@ app.command(name="init")(init_command)
 app.command(name="call")(call_command)
 # `parley calls list|show|export|delete`: durable call records (bootstrap/calls_command.py).
 app.add_typer(calls_app, name="calls")
+# `parley dial`: outbound calls through a running server's POST /api/calls.
+app.command(name="dial")(dial_command)
 
 
 def main() -> None:

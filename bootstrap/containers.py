@@ -29,6 +29,7 @@ from typing import Any
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 
+from adapters.audio.beep import ToneBeepDetectors
 from adapters.http.metrics import PrometheusCallMetrics
 from adapters.system.clock import SystemClock
 from adapters.tools import RegistryToolExecutor, ToolRegistry
@@ -37,6 +38,7 @@ from bootstrap.call_records import RecordsContainer
 from bootstrap.call_router import call_router_resource, store_metrics_resource
 from bootstrap.factories import BuildContext, Stores, open_adapter
 from bootstrap.logging import call_context, configure_logging
+from bootstrap.outbound_metrics import outbound_calls_counter
 from bootstrap.runtime_settings import runtime_config
 from bootstrap.settings import Settings
 from bootstrap.tools import load_tool_registry
@@ -134,6 +136,7 @@ class AdaptersContainer(containers.DeclarativeContainer):
     tools = providers.Singleton(RegistryToolExecutor, core.tool_registry)
     metrics_registry = providers.Singleton(CollectorRegistry)
     metrics = providers.Singleton(PrometheusCallMetrics, registry=metrics_registry)
+    outbound_counter = providers.Singleton(outbound_calls_counter, registry=metrics_registry)
     tracer_provider = providers.Singleton(make_tracer_provider, core.settings)
     tracing = providers.Resource(tracing_resource, core.settings, provider=tracer_provider)
 
@@ -172,6 +175,7 @@ class RuntimeContainer(containers.DeclarativeContainer):
         call_control=adapters.call_control,
         tracing=adapters.tracing,
         end_of_turn=adapters.end_of_turn,
+        beep_detectors=providers.Singleton(ToneBeepDetectors),
     )
     call_runtime = providers.Factory(CallRuntime, conversation, deps, config)
     handler = providers.Singleton(CallContextHandler, call_runtime)

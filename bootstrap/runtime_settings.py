@@ -88,6 +88,8 @@ class RuntimeSettings(SettingsGroup):
     """Period of the per-call watchdog (the precision of the hot-path deadlines)."""
     shutdown_timeout_ms: float | None = _MS
     """Longest wait for a call's cancelled tasks at its end."""
+    consult_timeout_ms: float | None = _MS
+    """How long the person a warm transfer consults may take to answer."""
     language: str | None = None
     """BCP-47 recognition language (e.g. ``en-US``); empty = the adapter's default."""
 

@@ -197,6 +197,15 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
         "call_records", "memory", "in-process memory (tests; lost when the process stops)",
         "bootstrap.call_records:memory_history", module="adapters.memory", resource=True,
     ),
+    AdapterOption(
+        "telephony", "twilio", "Twilio Programmable Voice (Media Streams)",
+        "bootstrap.twilio:twilio_call_control",
+        module="adapters.twilio",
+        requires=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PUBLIC_BASE_URL"),
+        resource=True, optional=True,
+        hint="Twilio endpoints are off until TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+        "TWILIO_PUBLIC_BASE_URL are set",
+    ),
 )  # fmt: skip
 
 

@@ -28,6 +28,8 @@ Groups and prefixes:
     BrowserSettings      ``PARLEY_``       browser socket, talk page, operator console
     CallRecordsSettings  ``PARLEY_RECORDS_`` call records (:mod:`bootstrap.records_settings`)
     PostgresSettings     ``POSTGRES_``     PostgreSQL call history
+    TwilioSettings       ``TWILIO_``       Twilio Programmable Voice (Media Streams)
+    OutboundSettings     ``PARLEY_OUTBOUND_`` outbound call limits (queue, concurrency, rate)
     ==================== ================= ===========================================
 
 Bad values fail at start with :class:`SettingsError`, whose message names every bad env key
@@ -38,6 +40,7 @@ Bad values fail at start with :class:`SettingsError`, whose message names every 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +71,7 @@ class ProviderSelection(_Group):
     turn: Literal["smart_turn", "off"] = "smart_turn"
     """End-of-turn model asked at each pause of the caller (``off``: none)."""
     store: Literal["memory", "redis"] = "memory"
-    telephony: Literal["acs"] = "acs"
+    telephony: Literal["acs", "twilio"] = "acs"
     call_records: Literal["sqlite", "postgres", "memory"] = "sqlite"
 
 
@@ -307,6 +310,69 @@ class AcsSettings(_Group):
         return checks.url(value, schemes=("http", "https"))
 
 
+class TwilioSettings(_Group):
+    """Twilio Programmable Voice with Media Streams, for ``PARLEY_TELEPHONY=twilio``."""
+
+    prefix: ClassVar[str] = "TWILIO_"
+    model_config = _config(prefix)
+
+    account_sid: str = ""
+    """``AC...``: the account the REST API is called for."""
+    auth_token: SecretStr | None = None
+    """REST password and the key of every ``X-Twilio-Signature``."""
+    phone_number: str = ""
+    """E.164 Twilio number: the caller id of outbound calls."""
+    public_base_url: str = ""
+    """Public https base URL Twilio reaches this server at (webhooks, media WebSocket)."""
+    api_base_url: str = ""
+    """REST API base URL; empty for https://api.twilio.com (the local emulator sets it)."""
+    validate_signatures: bool = True
+    """Check X-Twilio-Signature on every webhook (off only offline, with a warning)."""
+
+    @field_validator("public_base_url", "api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return checks.url(value, schemes=("http", "https"))
+
+    @field_validator("phone_number")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        if value and not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError("must be an E.164 number such as +14255550100")
+        return value
+
+    @field_validator("account_sid")
+    @classmethod
+    def _account_sid(cls, value: str) -> str:
+        if value and not (value.startswith("AC") and len(value) == 34):
+            raise ValueError("must be an account SID: AC followed by 32 hex digits")
+        return value
+
+
+class OutboundSettings(_Group):
+    """Outbound calls (``POST /api/calls``, ``parley dial``): campaign limits per instance."""
+
+    prefix: ClassVar[str] = "PARLEY_OUTBOUND_"
+    model_config = _config(prefix)
+
+    max_queue: int = Field(default=1000, ge=1, le=100_000)
+    """Numbers waiting (scheduled ones included) at most; a bigger submit gets 429."""
+    max_concurrent: int = Field(default=10, ge=1, le=10_000)
+    """Outbound calls in progress at once at most (they also take call slots)."""
+    calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    """Call starts per second at most (keep under the provider's rate limits)."""
+    caller_id: str = ""
+    """Default E.164 number outbound calls are placed from (ACS; Twilio uses
+    TWILIO_PHONE_NUMBER)."""
+
+    @field_validator("caller_id")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        if value and not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError("must be an E.164 number such as +14255550100")
+        return value
+
+
 class LocalSettings(_Group):
     """Offline engines and the offline dialog model (``docs/local-engines.md``).
 
@@ -414,6 +480,8 @@ GROUPS: tuple[type[_Group], ...] = (
     BrowserSettings,
     CallRecordsSettings,
     PostgresSettings,
+    TwilioSettings,
+    OutboundSettings,
 )
 
 
@@ -436,6 +504,8 @@ class Settings:
     browser: BrowserSettings
     records: CallRecordsSettings
     postgres: PostgresSettings
+    twilio: TwilioSettings
+    outbound: OutboundSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -455,6 +525,8 @@ class Settings:
             self.browser,
             self.records,
             self.postgres,
+            self.twilio,
+            self.outbound,
         )
 
     def secret_values(self) -> list[str]:

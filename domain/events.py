@@ -15,11 +15,17 @@ from ports import ToolCall, ToolResult
 
 @dataclass(frozen=True, slots=True)
 class CallStarted:
-    """The media stream is up; the conversation begins (the greeting follows)."""
+    """The media stream is up; the conversation begins (the greeting follows).
+
+    Attributes:
+        outbound: We placed the call: the callee is screened for a voicemail greeting first
+            (:class:`~domain.outbound.OutboundPolicy`).
+    """
 
     at_ms: float
     call_id: str
     caller: str = ""
+    outbound: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +83,44 @@ class EndOfTurnPredicted:
 
 @dataclass(frozen=True, slots=True)
 class DtmfDigit:
-    """A DTMF tone: ``0-9``, ``*``, ``#`` or ``A-D``."""
+    """A DTMF tone: ``0-9``, ``*``, ``#`` or ``A-D``.
+
+    Attributes:
+        source: ``"media"`` (in-band, on the media stream) or ``"recognize"`` (collected by
+            the telephony provider after :class:`~domain.commands.CollectDtmf`).
+    """
 
     at_ms: float
     digit: str
+    source: str = "media"
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfCollected:
+    """A :class:`~domain.commands.CollectDtmf` ended: its tones (if any) were fed before."""
+
+    at_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class BeepDetected:
+    """The runtime's beep detector heard the tone that ends a voicemail greeting."""
+
+    at_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultResult:
+    """The person a warm transfer consults answered (or not).
+
+    Attributes:
+        answered: They picked up and are on the call (the caller is on hold).
+        summary: A model-written summary to speak to them ("" for the agent's template).
+    """
+
+    at_ms: float
+    answered: bool
+    summary: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,5 +249,8 @@ Event: TypeAlias = (
     | TimerFired
     | ProviderFailed
     | TransferResult
+    | DtmfCollected
+    | BeepDetected
+    | ConsultResult
 )
 """Every event the session accepts."""

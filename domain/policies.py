@@ -13,7 +13,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-_WORD_STRIP = ".,!?;:\"'()[]{}…-—–"
+from domain.outbound import OutboundPolicy
+from domain.words import transcript_words
+
+__all__ = [
+    "DEFAULT_BACKCHANNEL_WORDS",
+    "BargeInPolicy",
+    "ConversationPolicy",
+    "DtmfPolicy",
+    "EndpointingPolicy",
+    "FailurePolicy",
+    "HandoffPolicy",
+    "NoInputPolicy",
+    "OutboundPolicy",
+    "SpeechPolicy",
+    "ToolPolicy",
+    "transcript_words",
+]
 
 DEFAULT_BACKCHANNEL_WORDS: tuple[str, ...] = (
     "uh-huh",
@@ -28,26 +44,6 @@ DEFAULT_BACKCHANNEL_WORDS: tuple[str, ...] = (
     "sure",
 )
 """Words a caller says to show they are listening, not to take the turn."""
-
-
-def transcript_words(text: str) -> list[str]:
-    """Split a transcript into lower-case words without surrounding punctuation.
-
-    Hyphenated backchannels split into their parts ("uh-huh" -> ["uh", "huh"]) so that a
-    recogniser writing "uh huh" matches the same entry.
-
-    Args:
-        text: Transcript text, any case and punctuation.
-
-    Returns:
-        Non-empty lower-case word parts in order.
-    """
-    words: list[str] = []
-    for raw in text.lower().replace("-", " ").split():
-        word = raw.strip(_WORD_STRIP)
-        if word:
-            words.append(word)
-    return words
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +260,8 @@ class ConversationPolicy:
     """Every policy of a conversation, with their defaults.
 
     Agents may override ``barge_in`` and ``endpointing`` (see
-    :class:`~domain.agents.AgentSpec`).
+    :class:`~domain.agents.AgentSpec`). ``outbound`` (:class:`domain.outbound.OutboundPolicy`)
+    screens the callee of an outbound call for a voicemail greeting.
     """
 
     barge_in: BargeInPolicy = BargeInPolicy()
@@ -275,3 +272,4 @@ class ConversationPolicy:
     dtmf: DtmfPolicy = DtmfPolicy()
     failures: FailurePolicy = FailurePolicy()
     speech: SpeechPolicy = SpeechPolicy()
+    outbound: OutboundPolicy = OutboundPolicy()

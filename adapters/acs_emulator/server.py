@@ -50,6 +50,7 @@ from adapters.acs.media_codec import ACS_AUDIO_FORMATS, DIGIT_DTMF_TONES, tone_t
 from adapters.acs_emulator.media_client import MediaClient
 from adapters.acs_emulator.recording import RecordingService
 from adapters.acs_emulator.signing import EmulatorSigner, verify_hmac_request
+from adapters.acs_emulator.telephony import Telephony
 from ports import PCM16_16K, AudioFormat
 
 logger = logging.getLogger(__name__)
@@ -183,6 +184,8 @@ class AcsEmulator:
         self._http: httpx.AsyncClient | None = None
         self.recording = RecordingService(self)
         """Call Recording (``POST /calling/recordings`` ...; :mod:`.recording`)."""
+        # Outbound callees, participants, hold (adapters.acs_emulator.telephony).
+        self.telephony = Telephony(self)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -215,6 +218,11 @@ class AcsEmulator:
                 Route("/calling/keys", self._keys, methods=["GET"]),
                 Route(prefix + ":answer", self._answer, methods=["POST"]),
                 Route(prefix, self._create, methods=["POST"]),
+                Route(
+                    prefix + "/{call_id}/participants:{action}",
+                    self.telephony.participants,
+                    methods=["POST"],
+                ),
                 Route(prefix + "/{op}", self._call_op, methods=["POST", "DELETE", "GET"]),
                 *self.recording.routes(),
             ]
@@ -369,7 +377,9 @@ class AcsEmulator:
         call.callback_uri = str(body.get("callbackUri", ""))
         call.media_options = dict(body.get("mediaStreamingOptions") or {})
         call.answered.set()
-        self._spawn(self._connect(call), f"acs-emulator-connect-{call.call_connection_id}")
+        self._spawn(
+            self.telephony.connect_outbound(call), f"acs-emulator-connect-{call.call_connection_id}"
+        )
         return JSONResponse(self._properties(call, "connecting"), status_code=201)
 
     async def _call_op(self, request: Request) -> Response:
@@ -393,9 +403,12 @@ class AcsEmulator:
         if action == "transferToParticipant":
             target = body.get("targetParticipant") or {}
             call.transfers.append(str(target.get("rawId", "")))
+            self.telephony.on_transfer(call, body)
             context = str(body.get("operationContext") or "")
             self._spawn(self._transfer(call, context), "acs-emulator-transfer")
             return JSONResponse({"operationContext": context}, status_code=202)
+        if action in ("hold", "unhold"):
+            return self.telephony.hold(call, action, body)
         if action == "recognize":
             call.pending_recognize = body
             call.tones.clear()

@@ -21,6 +21,7 @@ from domain.conversation.responses import start_response
 from domain.conversation.state import SessionState
 from domain.conversation.transaction import Tx
 from domain.events import (
+    DtmfCollected,
     DtmfDigit,
     EndOfTurnPredicted,
     FinalTranscript,
@@ -47,13 +48,15 @@ def on_speech_started(tx: Tx, ev: UserSpeechStarted) -> str | None:
         else ""
     )
     user = UserState(True, ev.at_ms, "", False, u.deferred, u.dtmf, over)
-    # What the end-of-turn model said of the pause, and a held final, outlive the pause.
+    # What the end-of-turn model said of the pause, a held final and a provider DTMF
+    # recognition under way all outlive the pause.
     user = replace(
         user,
         turn_probability=u.turn_probability,
         paused_ms=u.paused_ms,
         held=u.held,
         held_ms=u.held_ms,
+        dtmf_recognizing=u.dtmf_recognizing,
     )
     tx.state = replace(s, user=user)
     if s.timers:
@@ -134,8 +137,18 @@ def on_dtmf(tx: Tx, ev: DtmfDigit) -> str | None:
     s = tx.state
     if s.status.transferring:
         return "transfer pending"
+    # Keys of a collection the conversation asked for wait for DtmfCollected; others are
+    # ordinary keys, whatever brought them.
+    recognized = ev.source == "recognize" and s.user.dtmf_recognizing
+    if s.user.dtmf_recognizing and not recognized:
+        return "the provider is collecting keys (they arrive from its recognize)"
     pol = tx.cfg.policy.dtmf
     tx.disarm(Timer.NO_INPUT)
+    if recognized:
+        # The provider ended the collection on the stop key: digits wait for DtmfCollected.
+        digits = (s.user.dtmf + digit)[-pol.max_digits :]
+        tx.state = replace(s, user=replace(s.user, dtmf=digits))
+        return None
     if digit == pol.clear_key:
         if not s.user.dtmf:
             return "no digits to clear"
@@ -157,6 +170,18 @@ def on_dtmf(tx: Tx, ev: DtmfDigit) -> str | None:
     if reply is not None and clause is not None and barge_in.can_barge(reply, clause):
         barge_in.barge_in(tx, ev.at_ms, StopReason.DTMF)
     return None
+
+
+def on_dtmf_collected(tx: Tx, ev: DtmfCollected) -> str | None:
+    """The provider's key collection ended: its digits are the caller's input."""
+    s = tx.state
+    if not s.user.dtmf_recognizing:
+        return "no key collection pending"
+    digits = s.user.dtmf
+    tx.state = replace(s, user=replace(s.user, dtmf_recognizing=False, dtmf=""))
+    if not digits or s.status.transferring:
+        return None
+    return user_input(tx, digits, ev.at_ms, check_words=False)
 
 
 def user_input(tx: Tx, text: str, at: float, *, check_words: bool) -> str | None:

@@ -22,6 +22,8 @@ from domain.runtime.tasks import TaskOwner, Watchdog
 from ports import (
     AudioFormat,
     AudioReceived,
+    BeepDetector,
+    BeepDetectorFactory,
     CallMetrics,
     Clock,
     DtmfReceived,
@@ -148,6 +150,16 @@ class Inbound:
         self._stt: RecognitionSession | None = None
         self._stt_restarts = 0
         self._closed = False
+        self._beep: BeepDetector | None = None
+
+    def detect_beep(self, active: bool, factory: BeepDetectorFactory | None) -> None:
+        """Start (``active``) or stop giving the caller's audio to a beep detector."""
+        self._beep = None
+        if active and factory is not None:
+            try:
+                self._beep = factory(self._fmt)
+            except Exception as exc:  # noqa: BLE001 (no detector: the beep timeout decides)
+                logger.warning("call %s: no beep detection: %r", self._call_id, exc)
 
     async def read(self, media_events: AsyncIterator[MediaEvent]) -> None:
         """Open speech-to-text, then read the media stream until it closes (the task body)."""
@@ -192,6 +204,9 @@ class Inbound:
                             continue
                         except ParleyError as exc:
                             self._drop_stt(stt, exc.code)
+                    beep = self._beep
+                    if beep is not None and beep.process(frame):
+                        listener.feed(ev.BeepDetected(clock.now_ms()))
                     vad = self._vad
                     if vad is None or event.silent:
                         probability = 0.0

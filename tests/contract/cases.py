@@ -184,12 +184,26 @@ class FarEnd(Protocol):
         ...
 
 
+def _same(data: bytes) -> bytes:
+    return data
+
+
 @dataclass(frozen=True)
 class MediaStreamCase:
+    """Attributes:
+    stream: The adapter.
+    far_end: The other side of its socket.
+    fmt: The stream's format.
+    call_id: The call the stream names in ``StreamStarted``.
+    wire: What audio becomes on its way across the wire (G.711 is lossy); identity for
+        lossless streams. The suite compares ``wire(sent)`` with what arrives.
+    """
+
     stream: MediaStream
     far_end: FarEnd
     fmt: AudioFormat
     call_id: str
+    wire: Callable[[bytes], bytes] = _same
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,8 @@ from adapters.memory import (
     tone_frames,
 )
 from adapters.system import SystemClock
+from adapters.tools import RegistryToolExecutor, ToolRegistry
+from adapters.tools.registry import ToolContext
 from ports import (
     MULAW_8K,
     PCM16_16K,
@@ -120,6 +122,11 @@ from tests.contract.impl_local import (  # noqa: F401 - fixtures, resolved by na
     local_vad,
     offline_language_model,
 )
+from tests.contract.impl_media import (  # noqa: F401 - fixtures, resolved by name
+    acs_media_stream,
+    browser_media_stream,
+    twilio_media_stream,
+)
 from tests.contract.impl_neural import (  # noqa: F401 - fixtures, resolved by name
     _piper_engine,
     _smart_turn_engine,
@@ -141,6 +148,7 @@ from tests.contract.impl_redis import (  # noqa: F401 - fixtures, resolved by na
     redis_session_store,
     redis_transcript_log,
 )
+from tests.contract.impl_twilio import twilio_call_control  # noqa: F401 - fixture
 
 # Implementations per port: fixture names, resolved by each suite's parametrized fixture.
 SPEECH_TO_TEXT = [
@@ -171,10 +179,16 @@ END_OF_TURN = [
     pytest.param("memory_end_of_turn", id="memory"),
     pytest.param("smart_turn_end_of_turn", id="smart_turn"),
 ]
-MEDIA_STREAM = [pytest.param("memory_media_stream", id="memory")]
+MEDIA_STREAM = [
+    pytest.param("memory_media_stream", id="memory"),
+    pytest.param("acs_media_stream", id="acs"),
+    pytest.param("twilio_media_stream", id="twilio"),
+    pytest.param("browser_media_stream", id="browser"),
+]
 CALL_CONTROL = [
     pytest.param("memory_call_control", id="memory"),
     pytest.param("acs_call_control", id="acs", marks=pytest.mark.standin),
+    pytest.param("twilio_call_control", id="twilio", marks=pytest.mark.standin),
 ]
 SESSION_STORE = [
     pytest.param("memory_session_store", id="memory"),
@@ -197,7 +211,10 @@ CALL_HISTORY = [
     pytest.param("sqlite_call_history", id="sqlite"),
     pytest.param("postgres_call_history", id="postgres", marks=pytest.mark.postgres),
 ]
-TOOL_EXECUTOR = [pytest.param("memory_tool_executor", id="memory")]
+TOOL_EXECUTOR = [
+    pytest.param("memory_tool_executor", id="memory"),
+    pytest.param("registry_tool_executor", id="registry"),
+]
 CLOCK = [
     pytest.param("manual_clock", id="manual"),
     pytest.param("system_clock", id="system"),
@@ -572,3 +589,38 @@ def contract_tools(probe: ToolProbe) -> list[FunctionTool]:
 def memory_tool_executor() -> ToolExecutorCase:
     probe = ToolProbe()
     return ToolExecutorCase(FunctionToolExecutor(contract_tools(probe)), probe)
+
+
+@pytest.fixture
+def registry_tool_executor() -> ToolExecutorCase:
+    """The production executor: tools registered in a ToolRegistry as a tools module would."""
+    probe = ToolProbe()
+    registry = ToolRegistry()
+
+    @registry.tool
+    def echo(text: str) -> dict[str, str]:
+        """Echo the text back."""
+        return {"echo": text}
+
+    @registry.tool
+    def boom() -> str:
+        """Always fails."""
+        raise RuntimeError("kaboom")
+
+    @registry.tool
+    async def slow() -> str:
+        """Sleeps for a minute."""
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            probe.slow_cancelled = True
+            raise
+        return "done"
+
+    @registry.tool
+    def whoami(context: ToolContext) -> str:
+        """The conversation's call id."""
+        probe.calls_with_context.append(context.call_id)
+        return context.call_id
+
+    return ToolExecutorCase(RegistryToolExecutor(registry), probe)

@@ -87,7 +87,9 @@ def test_log_level_is_case_insensitive(clean_env: Path) -> None:
 
 
 def test_secret_values_are_collected_for_redaction(clean_env: Path) -> None:
-    clean_env.write_text("AZURE_OPENAI_API_KEY=k-123\nACS_CONNECTION_STRING=endpoint=https://x;accesskey=y\nACS_RESOURCE_ID=r\n")
+    clean_env.write_text(
+        "AZURE_OPENAI_API_KEY=k-123\nACS_CONNECTION_STRING=endpoint=https://x;accesskey=y\nACS_RESOURCE_ID=r\n"
+    )
     secrets = load_settings(clean_env).secret_values()
     assert "k-123" in secrets
     assert "endpoint=https://x;accesskey=y" in secrets

@@ -58,6 +58,7 @@ FREE_TEXT = {
     "OTEL_SERVICE_NAME",
     "OTEL_EXPORTER_OTLP_HEADERS",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "TWILIO_AUTH_TOKEN",
 }
 """Fields where any text is a valid value (names, ids, secrets, paths)."""
 

@@ -199,6 +199,7 @@ def make_rig(
     tracing: object | None = None,
     end_of_turn: object | None = None,
     final_delay_ms: float = 0.0,
+    beep_detectors: object | None = None,
 ) -> Rig:
     """A rig with one agent (greeting "Hello, how can I help?") unless ``agents`` is given."""
     clock = ManualClock(settle_rounds=40)
@@ -237,6 +238,7 @@ def make_rig(
         call_control=call_control,
         **({"tracing": tracing} if tracing is not None else {}),  # type: ignore[arg-type]
         end_of_turn=end_of_turn,  # type: ignore[arg-type]
+        beep_detectors=beep_detectors,  # type: ignore[arg-type]
     )
     runtime = CallRuntime(conv, deps, config or RuntimeConfig())  # type: ignore[arg-type]
     return Rig(
