@@ -475,8 +475,8 @@ class Decoder:
                 code = None
                 details = body.status_details
                 if body.status == "failed":
-                    error = (details.error if details else None) or {}
-                    code = error_from(error.get("code"), error.get("type"), None).code
+                    failure = (details.error if details else None) or {}
+                    code = error_from(failure.get("code"), failure.get("type"), None).code
                 elif body.status == "incomplete" and details and details.reason == "content_filter":
                     code = "content_filtered"
                 return ResponseFinished(
@@ -486,12 +486,12 @@ class Decoder:
                 error = _Error.model_validate(data).error
                 if (error.code or "") == "session_expired":
                     self.expired = True
-                exc = error_from(error.code, error.type, error.message)
+                port_error = error_from(error.code, error.type, error.message)
                 return RealtimeError(
-                    exc, fatal=self.expired or isinstance(exc, AuthenticationError)
+                    port_error, fatal=self.expired or isinstance(port_error, AuthenticationError)
                 )
-        except (ValidationError, ValueError) as exc:
-            raise Malformed(f"invalid {kind}") from exc
+        except (ValidationError, ValueError) as invalid:
+            raise Malformed(f"invalid {kind}") from invalid
         if kind in IGNORED:
             return None
         raise Malformed(f"unknown type {kind}")
