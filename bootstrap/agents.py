@@ -38,7 +38,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
 import yaml
@@ -188,6 +188,20 @@ class VoiceFile(BaseModel):
 _NAME = r"^[a-zA-Z0-9_-]{1,48}$"
 
 
+class RealtimeFile(BaseModel):
+    """An agent's realtime-only options (``PARLEY_PIPELINE=realtime``; ignored otherwise)."""
+
+    model_config = _STRICT
+    voice: str | None = None
+    """Service voice while this agent is active (``alloy``, ``en-US-AvaMultilingualNeural``)."""
+    turn_detection: (
+        Literal["server", "server_vad", "semantic_vad", "azure_semantic_vad", "parley"] | None
+    ) = None
+    vad_threshold: float | None = Field(default=None, ge=0, le=1)
+    silence_duration_ms: int | None = Field(default=None, ge=0)
+    eagerness: Literal["low", "medium", "high", "auto"] | None = None
+
+
 class AgentFile(BaseModel):
     """One ``agents/<name>.yaml`` file."""
 
@@ -211,6 +225,10 @@ class AgentFile(BaseModel):
     barge_in: BargeInOverride | None = None
     endpointing: EndpointingOverride | None = None
     model: ModelOptionsOverride | None = None
+    realtime: RealtimeFile | None = None
+    pipeline: Literal["cascade", "realtime"] | None = None
+    """The pipeline this agent is written for; must match ``PARLEY_PIPELINE`` (one call has
+    one media path: no per-agent mixing, docs/adr/0005)."""
 
     @field_validator("voice", mode="before")
     @classmethod
@@ -257,12 +275,14 @@ class LoadedAgents:
         policy: The conversation policy.
         dialog_agents: The offline dialog model's agents, by name.
         files: The file each agent came from, by agent name.
+        realtime: Each agent's ``realtime`` section, by name (agents that have one).
     """
 
     graph: AgentGraph
     policy: ConversationPolicy
     dialog_agents: Mapping[str, DialogAgent]
     files: Mapping[str, Path]
+    realtime: Mapping[str, RealtimeFile] = dataclasses.field(default_factory=dict)
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -408,6 +428,7 @@ def load_agents(
     tool_names: frozenset[str] | None = None,
     tts_provider: str = "local",
     dialog_threshold: float = 70.0,
+    pipeline: str = "cascade",
 ) -> LoadedAgents:
     """Load and validate every agent file of ``directory``.
 
@@ -418,6 +439,7 @@ def load_agents(
         tts_provider: The ``PARLEY_TTS`` value; picks each agent's voice name.
         dialog_threshold: Intent match threshold (0-100) for agents whose file sets no
             ``intent_threshold`` (``LOCAL_DIALOG_THRESHOLD``).
+        pipeline: ``PARLEY_PIPELINE``; an agent file whose ``pipeline`` differs is a problem.
 
     Returns:
         The agent graph, conversation policy and offline dialog agents.
@@ -485,6 +507,11 @@ def load_agents(
     names = set(specs)
     for name, (path, spec) in specs.items():
         problems.extend(_cross_checks(path, spec, names, tool_names))
+        if spec.pipeline is not None and spec.pipeline != pipeline:
+            problems.append(
+                f"{path}: pipeline: agent {name!r} is written for {spec.pipeline!r} but"
+                f" PARLEY_PIPELINE={pipeline}; one call cannot mix pipelines (docs/adr/0005)"
+            )
         variables = {**conversation.variables, "agent": name}
         if spec.instructions_file is not None:
             template_path = (path.parent / spec.instructions_file).resolve()
@@ -525,4 +552,7 @@ def load_agents(
             if (override := getattr(conversation.policy, f.name, None)) is not None
         }
     )
-    return LoadedAgents(graph=graph, policy=policy, dialog_agents=dialog, files=files)
+    realtime = {name: spec.realtime for name, (_, spec) in specs.items() if spec.realtime}
+    return LoadedAgents(
+        graph=graph, policy=policy, dialog_agents=dialog, files=files, realtime=realtime
+    )

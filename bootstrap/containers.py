@@ -34,12 +34,13 @@ from bootstrap.agents import LoadedAgents, load_agents
 from bootstrap.call_router import call_router_resource, store_metrics_resource
 from bootstrap.factories import BuildContext, Stores, open_adapter
 from bootstrap.logging import call_context, configure_logging
+from bootstrap.realtime import build_call_runtime, realtime_resource
 from bootstrap.runtime_settings import runtime_config
 from bootstrap.settings import Settings
 from bootstrap.tools import load_tool_registry
 from bootstrap.tracing import tracer_provider as make_tracer_provider
 from bootstrap.tracing import tracing_resource
-from domain.runtime import CallRuntime, RuntimeDeps
+from domain.runtime import RuntimeDeps
 from domain.session import Conversation
 from ports import CallHandler, CallSummary, InboundCall
 
@@ -59,6 +60,7 @@ def agents_from_settings(settings: Settings, tools: ToolRegistry) -> LoadedAgent
         tool_names=tools.names(),
         tts_provider=settings.providers.tts,
         dialog_threshold=settings.local.dialog_threshold,
+        pipeline=settings.providers.pipeline,
     )
 
 
@@ -120,6 +122,8 @@ class AdaptersContainer(containers.DeclarativeContainer):
     vad_factory = providers.Resource(open_adapter, "vad", core.build_context)
     stores = providers.Resource(open_adapter, "store", core.build_context)
     call_control = providers.Resource(open_adapter, "telephony", core.build_context)
+    # None unless PARLEY_PIPELINE=realtime (docs/adr/0005).
+    realtime = providers.Resource(realtime_resource, core.build_context)
 
     sessions = providers.Callable(lambda s: s.sessions, stores)
     transcripts = providers.Callable(lambda s: s.transcripts, stores)
@@ -165,7 +169,16 @@ class RuntimeContainer(containers.DeclarativeContainer):
         call_control=adapters.call_control,
         tracing=adapters.tracing,
     )
-    call_runtime = providers.Factory(CallRuntime, conversation, deps, config)
+    # PARLEY_PIPELINE picks the cascade's CallRuntime or the RealtimeCallRuntime.
+    call_runtime = providers.Factory(
+        build_call_runtime,
+        core.settings,
+        conversation,
+        deps,
+        config,
+        adapters.realtime,
+        core.agents,
+    )
     handler = providers.Singleton(CallContextHandler, call_runtime)
 
 

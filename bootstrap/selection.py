@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from bootstrap.settings import GROUPS, Settings
 
-Port = Literal["stt", "tts", "llm", "vad", "store", "telephony"]
+Port = Literal["stt", "tts", "llm", "vad", "store", "telephony", "realtime"]
 
 SETTING_OF: dict[Port, str] = {
     "stt": "PARLEY_STT",
@@ -37,6 +37,7 @@ SETTING_OF: dict[Port, str] = {
     "vad": "PARLEY_VAD",
     "store": "PARLEY_STORE",
     "telephony": "PARLEY_TELEPHONY",
+    "realtime": "PARLEY_REALTIME",
 }
 
 PORT_TITLES: dict[Port, str] = {
@@ -46,6 +47,7 @@ PORT_TITLES: dict[Port, str] = {
     "vad": "voice activity detection",
     "store": "session, transcript, registry and event-bus stores",
     "telephony": "telephony (call control)",
+    "realtime": "realtime speech-to-speech (PARLEY_PIPELINE=realtime)",
 }
 
 
@@ -156,6 +158,26 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
         resource=True, optional=True,
         hint="ACS endpoints answer 503 until ACS_CONNECTION_STRING or ACS_ENDPOINT is set",
     ),
+    # realtime speech-to-speech: opened only with PARLEY_PIPELINE=realtime (bootstrap.realtime)
+    AdapterOption(
+        "realtime", "voicelive", "Azure Voice Live", "bootstrap.realtime:voicelive_realtime",
+        module="adapters.realtime.voicelive", requires=("AZURE_VOICELIVE_ENDPOINT",),
+        resource=True,
+    ),
+    AdapterOption(
+        "realtime", "azure_openai", "Azure OpenAI Realtime (GA)",
+        "bootstrap.realtime:azure_openai_realtime", module="adapters.realtime.openai",
+        requires=("AZURE_OPENAI_ENDPOINT",), resource=True,
+    ),
+    AdapterOption(
+        "realtime", "openai", "OpenAI Realtime (GA)", "bootstrap.realtime:openai_realtime",
+        module="adapters.realtime.openai", requires=("OPENAI_API_KEY|OPENAI_BASE_URL",),
+        resource=True,
+    ),
+    AdapterOption(
+        "realtime", "fake", "FakeRealtimeModel (tests; echoes the caller)",
+        "bootstrap.realtime:fake_realtime", module="adapters.memory.realtime",
+    ),
 )  # fmt: skip
 
 
@@ -254,6 +276,8 @@ def check_selection(settings: Settings) -> list[SelectionReport]:
     """
     reports = []
     for port, setting in SETTING_OF.items():
+        if port == "realtime" and settings.providers.pipeline != "realtime":
+            continue  # opened only in realtime mode
         option = selected_option(settings, port)
         issues = []
         problem = module_problem(option)

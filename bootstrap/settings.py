@@ -63,6 +63,10 @@ class ProviderSelection(_Group):
     vad: Literal["webrtc", "fake"] = "webrtc"
     store: Literal["memory", "redis"] = "memory"
     telephony: Literal["acs"] = "acs"
+    pipeline: Literal["cascade", "realtime"] = "cascade"
+    """``cascade`` (VAD, speech-to-text, model, text-to-speech) or ``realtime`` (one
+    speech-to-speech session per call, ``PARLEY_REALTIME``; docs/adr/0005)."""
+    realtime: Literal["voicelive", "azure_openai", "openai", "fake"] = "voicelive"
 
 
 class ServerSettings(_Group):
@@ -332,6 +336,8 @@ class SettingsError(ValueError):
 
 
 # The tracing groups live in their own module, which builds on _Group above.
+# Realtime mode (docs/adr/0005), also in its own module.
+from bootstrap.realtime_settings import RealtimeSettings, VoiceLiveSettings  # noqa: E402
 from bootstrap.tracing_settings import (  # noqa: E402
     AppInsightsSettings,
     OtelSettings,
@@ -352,6 +358,8 @@ GROUPS: tuple[type[_Group], ...] = (
     OtelSettings,
     AppInsightsSettings,
     BrowserSettings,
+    RealtimeSettings,
+    VoiceLiveSettings,
 )
 
 
@@ -372,6 +380,8 @@ class Settings:
     otel: OtelSettings
     appinsights: AppInsightsSettings
     browser: BrowserSettings
+    realtime: RealtimeSettings
+    voicelive: VoiceLiveSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -389,6 +399,8 @@ class Settings:
             self.otel,
             self.appinsights,
             self.browser,
+            self.realtime,
+            self.voicelive,
         )
 
     def secret_values(self) -> list[str]:

@@ -392,6 +392,10 @@ class _Conn:
         loud = samples.size > 0 and float(np.sqrt(np.mean(samples * samples))) > self.s.vad_rms
         duration = samples.size / RATE * 1000
         if self.speech_at is None:
+            # Outside speech the buffer keeps only what the next onset's padding may need.
+            keep = RATE * 2 * int(detection.get("prefix_padding_ms", 300) + 200) // 1000
+            if len(self.audio) > 2 * keep:
+                del self.audio[: len(self.audio) - keep]
             self.loud_ms = self.loud_ms + duration if loud else 0.0
             if self.loud_ms >= 60:
                 padding = float(detection.get("prefix_padding_ms", 300))
