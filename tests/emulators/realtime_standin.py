@@ -140,6 +140,7 @@ class StandinSession:
     audio_in_ms: float = 0.0
     speech_started_at: list[float] = field(default_factory=list)
     closed: threading.Event = field(default_factory=threading.Event)
+    conn: Any = None
 
     def received_types(self) -> list[str]:
         """Types of every client event received, in order (without audio appends)."""
@@ -255,7 +256,23 @@ class RealtimeStandin:
         self.sessions: list[StandinSession] = []
         self.rejected = 0
         self.base_url = ""
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._ids = itertools.count(1)
+
+    def run(self, coro: Any) -> Any:
+        """Run ``coro`` on the stand-in's loop from another thread; its result."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=5)
+
+    def send_raw(self, session: StandinSession, message: str) -> None:
+        """Send ``message`` verbatim on ``session``'s socket (malformed-event tests)."""
+        self.run(session.conn.ws.send(message))
+
+    def drop(self, session: StandinSession) -> None:
+        """Close ``session``'s socket as a service would on error (code 1011); no waiting
+        for the client's closing handshake (the caller may be the client's own thread)."""
+        assert self.loop is not None
+        asyncio.run_coroutine_threadsafe(session.conn.ws.close(1011, "dropped"), self.loop)
 
     def new_id(self, prefix: str) -> str:
         """A fresh id (``item_3``, ``resp_4``)."""
@@ -287,6 +304,7 @@ class RealtimeStandin:
         session = StandinSession(url.path, query, dict(request.headers.raw_items()), dialect)
         self.sessions.append(session)
         conn = _Conn(self, ws, session)
+        session.conn = conn
         try:
             await conn.run()
         except ConnectionClosed:
@@ -727,6 +745,7 @@ def running_realtime_standin(
             compression=None,
         )
         holder["server"] = server
+        standin.loop = loop
         ready.set()
 
     def run() -> None:
