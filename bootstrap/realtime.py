@@ -140,6 +140,7 @@ async def voicelive_realtime(ctx: BuildContext) -> AsyncIterator[RealtimeModel]:
         api_version=vl.api_version,
         connect_timeout_s=rt.connect_timeout_s,
         max_reconnects=rt.max_reconnects,
+        input_chunk_ms=rt.input_chunk_ms,
     )
     try:
         yield model
@@ -164,6 +165,7 @@ async def openai_realtime(ctx: BuildContext) -> AsyncIterator[RealtimeModel]:
         rt.model,
         connect_timeout_s=rt.connect_timeout_s,
         max_reconnects=rt.max_reconnects,
+        input_chunk_ms=rt.input_chunk_ms,
     )
     try:
         yield model
@@ -193,6 +195,7 @@ async def azure_openai_realtime(ctx: BuildContext) -> AsyncIterator[RealtimeMode
         name="azure_openai",
         connect_timeout_s=rt.connect_timeout_s,
         max_reconnects=rt.max_reconnects,
+        input_chunk_ms=rt.input_chunk_ms,
     )
     try:
         yield model

@@ -52,6 +52,9 @@ class RealtimeSettings(SettingsGroup):
     max_reconnects: int = Field(default=3, ge=0)
     """Reconnect attempts after the service closes a session or the network drops."""
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    input_chunk_ms: int = Field(default=40, ge=20, le=200)
+    """Caller audio per ``input_audio_buffer.append``, ms: fewer socket writes (CPU) against
+    the service hearing speech that much later (benchmarks/bench_realtime.py)."""
 
 
 class VoiceLiveSettings(SettingsGroup):

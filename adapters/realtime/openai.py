@@ -63,6 +63,7 @@ class OpenAIRealtimeModel:
         name: ``openai`` or ``azure_openai`` (metrics and logs).
         connect_timeout_s: Deadline of one WebSocket upgrade.
         max_reconnects: Reconnect attempts after a drop.
+        input_chunk_ms: Caller audio per append message, ms (each is a socket write).
     """
 
     def __init__(
@@ -73,12 +74,14 @@ class OpenAIRealtimeModel:
         name: str = "openai",
         connect_timeout_s: float = 10.0,
         max_reconnects: int = 3,
+        input_chunk_ms: int = 40,
     ) -> None:
         self._client = client
         self._model = model
         self.name = name
         self._timeout_s = connect_timeout_s
         self._max_reconnects = max_reconnects
+        self._input_chunk_ms = input_chunk_ms
 
     async def _connect(self) -> Connection:
         manager = self._client.realtime.connect(model=self._model)
@@ -92,7 +95,12 @@ class OpenAIRealtimeModel:
     def session(self, config: RealtimeConfig, fmt: AudioFormat) -> WireSession:
         """A session applying ``config``, exchanging audio in ``fmt`` (converted to 24 kHz)."""
         return WireSession(
-            self._connect, Dialect.GA, config, fmt, max_reconnects=self._max_reconnects
+            self._connect,
+            Dialect.GA,
+            config,
+            fmt,
+            max_reconnects=self._max_reconnects,
+            input_chunk_ms=self._input_chunk_ms,
         )
 
     async def aclose(self) -> None:

@@ -93,6 +93,9 @@ class WireSession:
         max_reconnects: Reconnect attempts after a drop before giving up.
         reconnect_wait_s: First backoff wait, seconds (doubles, at most 2 s).
         max_queued_ms: Caller audio that may wait to be sent, ms.
+        input_chunk_ms: Caller audio per ``input_audio_buffer.append``, ms: each append is
+            a socket write, the largest per-frame cost of the mode (see
+            ``benchmarks/bench_realtime.py``); the service hears speech up to this much later.
     """
 
     def __init__(
@@ -105,6 +108,7 @@ class WireSession:
         max_reconnects: int = 3,
         reconnect_wait_s: float = 0.2,
         max_queued_ms: float = 2000.0,
+        input_chunk_ms: int = 40,
     ) -> None:
         service = AudioFormat(wire.SERVICE_RATE_HZ)
         if fmt.channels != 1:
@@ -118,7 +122,9 @@ class WireSession:
         self._decoder = Decoder(fmt, from_service.convert if from_service else None)
         self._max_reconnects = max_reconnects
         self._reconnect_wait_s = reconnect_wait_s
-        self._max_queued = max(1, int(max_queued_ms // 20))
+        self._max_queued = max(1, int(max_queued_ms // max(20, input_chunk_ms)))
+        self._chunk_bytes = service.frame_bytes(max(1, input_chunk_ms))
+        self._pending = bytearray()
         self._conn: Connection | None = None
         self._audio: deque[bytes] = deque()
         self._wake = asyncio.Event()
@@ -164,11 +170,16 @@ class WireSession:
         if frame.format != self._fmt:
             raise InvalidAudioError(f"expected {self._fmt}, got {frame.format}")
         data = frame.data if self._to_service is None else self._to_service.convert(frame).data
+        pending = self._pending
+        pending += data
+        if len(pending) < self._chunk_bytes:
+            return
         audio = self._audio
         if len(audio) >= self._max_queued:
             audio.popleft()
             self.audio_dropped += 1
-        audio.append(data)
+        audio.append(bytes(pending))
+        pending.clear()
         self._wake.set()
 
     async def _write_audio(self) -> None:
@@ -241,12 +252,16 @@ class WireSession:
                 await self._send(event)
 
     async def commit_input(self) -> None:
-        """Send ``input_audio_buffer.commit`` after the audio queued before it."""
+        """Send ``input_audio_buffer.commit`` after the audio pushed before it."""
+        if self._pending:
+            self._audio.append(bytes(self._pending))
+            self._pending.clear()
         await self._send({"type": "input_audio_buffer.commit"})
 
     async def clear_input(self) -> None:
         """Drop queued audio and send ``input_audio_buffer.clear``."""
         self._audio.clear()
+        self._pending.clear()
         await self._send({"type": "input_audio_buffer.clear"})
 
     # events --------------------------------------------------------------------------
@@ -284,6 +299,7 @@ class WireSession:
             with contextlib.suppress(Exception):
                 await old.close()
         self._audio.clear()
+        self._pending.clear()
         self._decoder.expired = False
         try:
             async for attempt in AsyncRetrying(

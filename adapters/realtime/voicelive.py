@@ -67,6 +67,7 @@ class VoiceLiveRealtimeModel:
         api_version: API version; empty for the SDK's default.
         connect_timeout_s: Deadline of one WebSocket upgrade.
         max_reconnects: Reconnect attempts after a drop.
+        input_chunk_ms: Caller audio per append message, ms (each is a socket write).
     """
 
     name = "voicelive"
@@ -80,6 +81,7 @@ class VoiceLiveRealtimeModel:
         api_version: str = "",
         connect_timeout_s: float = 10.0,
         max_reconnects: int = 3,
+        input_chunk_ms: int = 40,
     ) -> None:
         self._endpoint = endpoint
         self._credential = credential
@@ -87,6 +89,7 @@ class VoiceLiveRealtimeModel:
         self._api_version = api_version
         self._timeout_s = connect_timeout_s
         self._max_reconnects = max_reconnects
+        self._input_chunk_ms = input_chunk_ms
 
     async def _connect(self) -> Connection:
         options: dict[str, Any] = {"model": self._model}
@@ -103,7 +106,12 @@ class VoiceLiveRealtimeModel:
     def session(self, config: RealtimeConfig, fmt: AudioFormat) -> WireSession:
         """A session applying ``config``, exchanging audio in ``fmt`` (converted to 24 kHz)."""
         return WireSession(
-            self._connect, Dialect.VOICE_LIVE, config, fmt, max_reconnects=self._max_reconnects
+            self._connect,
+            Dialect.VOICE_LIVE,
+            config,
+            fmt,
+            max_reconnects=self._max_reconnects,
+            input_chunk_ms=self._input_chunk_ms,
         )
 
     async def aclose(self) -> None:

@@ -74,6 +74,11 @@ logger = logging.getLogger(__name__)
 RATE = 24000
 API_KEY = "standin-key"
 BEARER = "standin-token"
+BENCH_REPLIES = (
+    "Your current balance is one thousand two hundred dollars. Your last payment was received"
+    " on Monday. Is there anything else I can help you with today?",
+    "Sure, happy to help.",
+)
 LINE_PREFIX = (
     "Say exactly the following words to the caller, and nothing else, in your usual voice: "
 )
@@ -192,6 +197,31 @@ class ScriptedResponder:
             return self._replies.pop(0)
         said = next((m.text for m in reversed(session.messages()) if m.role is Role.USER), "")
         return Reply(f"You said: {said}." if said else "Hello.")
+
+
+class ConstantTranscriber:
+    """Every caller item is heard as the same text (benchmarks)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def partial(self, pcm: bytes, rate_hz: int) -> str:
+        return ""
+
+    def final(self, pcm: bytes, rate_hz: int) -> str:
+        return self._text
+
+
+class AlternatingResponder:
+    """Answers alternate between ``replies`` (benchmarks: a long answer, then a short one)."""
+
+    def __init__(self, replies: Sequence[str]) -> None:
+        self._replies = list(replies)
+        self._next = 0
+
+    def __call__(self, session: StandinSession) -> Reply:
+        users = sum(1 for i in session.items if i.type == "message" and i.role == "user")
+        return Reply(self._replies[(users - 1) % len(self._replies)] if users else "Hello.")
 
 
 class AgentResponder:
@@ -799,9 +829,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Local Voice Live / OpenAI Realtime stand-in")
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     parser.add_argument("--agents", default="agents", help="agents folder for agent mode")
+    parser.add_argument(
+        "--scripted",
+        action="store_true",
+        help="benchmark mode: every caller turn is heard as 'what is my balance', answers"
+        " alternate between a long and a short line, spoken as tones",
+    )
     args = parser.parse_args()
     logging.getLogger("websockets").setLevel(logging.ERROR)
-    with running_realtime_standin(agent_standin(args.agents), port=args.port) as standin:
+    standin = (
+        RealtimeStandin(
+            transcriber=ConstantTranscriber("what is my balance"),
+            responder=AlternatingResponder(BENCH_REPLIES),
+        )
+        if args.scripted
+        else agent_standin(args.agents)
+    )
+    with running_realtime_standin(standin, port=args.port) as standin:
         base = standin.base_url
         sys.stdout.write(
             f"PARLEY_PIPELINE=realtime PARLEY_REALTIME=voicelive AZURE_VOICELIVE_ENDPOINT={base} "
