@@ -44,7 +44,7 @@ class RealtimeSettings(SettingsGroup):
     ``gpt-4o-mini-transcribe`` (OpenAI)."""
     language: str = ""
     """BCP-47 input language hint for transcription; empty: none."""
-    noise_reduction: str = ""
+    noise_reduction: Literal["", "azure_deep_noise_suppression", "near_field", "far_field"] = ""
     """``azure_deep_noise_suppression`` (Voice Live), ``near_field`` or ``far_field``
     (OpenAI); empty: off."""
     echo_cancellation: bool = False
