@@ -107,10 +107,35 @@ def build_call_runtime(
 
 
 def fake_realtime(ctx: BuildContext) -> RealtimeModel:
-    """The deterministic fake (``PARLEY_REALTIME=fake``): echoes, hears "hello"."""
+    """The deterministic fake (``PARLEY_REALTIME=fake``), thinking with the offline dialog
+    model over the agent files (so it answers as ``PARLEY_LLM=offline`` does)."""
     from adapters.memory.realtime import FakeRealtimeModel
 
-    return FakeRealtimeModel()
+    return FakeRealtimeModel(responder=dialog_responder(ctx.agents))
+
+
+def dialog_responder(agents: LoadedAgents) -> Any:
+    """A fake realtime model's responder: the offline dialog model, the agent found by the
+    session's instructions."""
+    from adapters.local.dialog import OfflineDialogModel
+    from adapters.memory.realtime import FakeReply
+    from ports import ModelOptions, TextDelta, ToolCallsRequested
+
+    model = OfflineDialogModel(agents.dialog_agents, default_agent=agents.graph.start)
+    by_instructions = {a.instructions: a.name for a in agents.graph.agents}
+
+    async def respond(history: Any, config: RealtimeConfig) -> FakeReply:
+        agent = by_instructions.get(config.instructions, agents.graph.start)
+        text: list[str] = []
+        calls: list[Any] = []
+        async for event in model.stream(history, config.tools, ModelOptions(agent=agent)):
+            if isinstance(event, TextDelta):
+                text.append(event.text)
+            elif isinstance(event, ToolCallsRequested):
+                calls.extend(event.calls)
+        return FakeReply("".join(text).strip(), tuple(calls))
+
+    return respond
 
 
 def _entra_credential(client_id: str) -> Any:

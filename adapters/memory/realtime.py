@@ -8,7 +8,7 @@ Rules (what a test can count on):
   of quieter frames (``silence_duration_ms`` when set) give ``SpeechStopped`` and the item's
   transcript (one partial with its first word, then the final).
 * ``create_response`` answers with the next :class:`FakeReply` of ``replies``, else
-  ``responder(history)``, else echoes the last user text (``"You said: <text>."``); a line
+  ``responder(history, config)`` (a reply, or an awaitable of one), else echoes the last user text (``"You said: <text>."``); a line
   request speaks the line. A response streams its transcript in words and its audio as a
   tone (``ms_per_char`` per character) in 100 ms chunks, then its function calls, then
   ``ResponseFinished`` with usage; every chunk waits ``chunk_delay_s`` (0: yields to the loop).
@@ -23,6 +23,7 @@ Rules (what a test can count on):
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import math
 import struct
@@ -189,19 +190,22 @@ class FakeRealtimeSession:
         if self._responding is not None and not self._responding.done():
             self.error(ProviderError("conversation already has an active response"))
             return
-        if request.line is not None:
-            reply = FakeReply(request.line)
-        else:
-            reply = self._model.reply(self.history)
-        self._responding = asyncio.get_running_loop().create_task(self._respond(reply))
+        line = request.line
+        self._responding = asyncio.get_running_loop().create_task(self._respond(line))
 
-    async def _respond(self, reply: FakeReply) -> None:
+    async def _respond(self, line: str | None) -> None:
         rid = self._id("resp")
         item = self._id("item")
         model = self._model
         self._emit(ResponseStarted(rid))
         status = "completed"
+        reply = FakeReply()
         try:
+            if line is not None:
+                reply = FakeReply(line)
+            else:
+                answer = model.reply(list(self.history), self.config)
+                reply = await answer if inspect.isawaitable(answer) else answer
             words = reply.text.split()
             pcm = _tone(self.format, len(reply.text) * model.ms_per_char)
             chunk = self.format.frame_bytes(100)
@@ -216,8 +220,8 @@ class FakeRealtimeSession:
                 await asyncio.sleep(model.chunk_delay_s)
             for call in reply.tool_calls:
                 self._emit(FunctionCall(rid, call))
-            if reply.text:
-                self.history.append(ChatMessage(Role.ASSISTANT, reply.text))
+            if reply.text or reply.tool_calls:
+                self.history.append(ChatMessage(Role.ASSISTANT, reply.text, reply.tool_calls))
         except asyncio.CancelledError:
             status = "cancelled"
         self._emit(ResponseFinished(rid, status, 10, len(reply.text)))
@@ -298,7 +302,8 @@ class FakeRealtimeModel:
     Args:
         transcripts: What the caller's successive items are transcribed as.
         replies: Scripted responses, in order.
-        responder: Makes a reply from the session's history once ``replies`` is used up.
+        responder: Makes a reply (or an awaitable of one) from the session's history and
+            configuration once ``replies`` is used up.
         ms_per_char: Audio per character of a reply, ms.
         chunk_delay_s: Wait between two chunks of a response.
     """
@@ -310,7 +315,7 @@ class FakeRealtimeModel:
         transcripts: Sequence[str] = (),
         replies: Sequence[FakeReply] = (),
         *,
-        responder: Callable[[Sequence[ChatMessage]], FakeReply] | None = None,
+        responder: Callable[[Sequence[ChatMessage], RealtimeConfig], Any] | None = None,
         ms_per_char: float = 40.0,
         chunk_delay_s: float = 0.0,
     ) -> None:
@@ -332,12 +337,12 @@ class FakeRealtimeModel:
         """The next scripted transcript ("hello" once they are used up)."""
         return self._transcripts.pop(0) if self._transcripts else "hello"
 
-    def reply(self, history: Sequence[ChatMessage]) -> FakeReply:
-        """The next scripted reply, the responder's, or an echo."""
+    def reply(self, history: Sequence[ChatMessage], config: RealtimeConfig) -> Any:
+        """The next scripted reply, the responder's (maybe awaitable), or an echo."""
         if self._replies:
             return self._replies.pop(0)
         if self._responder is not None:
-            return self._responder(history)
+            return self._responder(history, config)
         said = next((m.text for m in reversed(history) if m.role is Role.USER), "")
         return FakeReply(f"You said: {said}." if said else "I am listening.")
 
