@@ -107,16 +107,21 @@ def build_call_runtime(
 
 
 def fake_realtime(ctx: BuildContext) -> RealtimeModel:
-    """The deterministic fake (``PARLEY_REALTIME=fake``), thinking with the offline dialog
-    model over the agent files (so it answers as ``PARLEY_LLM=offline`` does)."""
+    """The deterministic fake (``PARLEY_REALTIME=fake``).
+
+    It thinks with the offline dialog model over the agent files, so it answers as
+    ``PARLEY_LLM=offline`` does.
+    """
     from adapters.memory.realtime import FakeRealtimeModel
 
     return FakeRealtimeModel(responder=dialog_responder(ctx.agents))
 
 
 def dialog_responder(agents: LoadedAgents) -> Any:
-    """A fake realtime model's responder: the offline dialog model, the agent found by the
-    session's instructions."""
+    """A fake realtime model's responder: the offline dialog model.
+
+    The agent is the one whose instructions the session carries.
+    """
     from adapters.local.dialog import OfflineDialogModel
     from adapters.memory.realtime import FakeReply
     from ports import ModelOptions, TextDelta, ToolCallsRequested

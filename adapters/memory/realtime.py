@@ -8,10 +8,11 @@ Rules (what a test can count on):
   of quieter frames (``silence_duration_ms`` when set) give ``SpeechStopped`` and the item's
   transcript (one partial with its first word, then the final).
 * ``create_response`` answers with the next :class:`FakeReply` of ``replies``, else
-  ``responder(history, config)`` (a reply, or an awaitable of one), else echoes the last user text (``"You said: <text>."``); a line
-  request speaks the line. A response streams its transcript in words and its audio as a
-  tone (``ms_per_char`` per character) in 100 ms chunks, then its function calls, then
-  ``ResponseFinished`` with usage; every chunk waits ``chunk_delay_s`` (0: yields to the loop).
+  ``responder(history, config)`` (a reply, or an awaitable of one), else echoes the last
+  user text (``"You said: <text>."``); a line request speaks the line. A response streams
+  its transcript in words and its audio as a tone (``ms_per_char`` per character) in 100 ms
+  chunks, then its function calls, then ``ResponseFinished`` with usage; every chunk waits
+  ``chunk_delay_s`` (0: yields to the loop).
 * ``cancel_response`` stops the response in progress (``ResponseFinished`` status
   ``cancelled``); ``truncate``, ``send_tool_output``, ``add_messages``, ``update``,
   ``commit_input`` and ``clear_input`` are recorded in ``requests`` in call order.

@@ -106,4 +106,5 @@ def test_a_cascade_deployment_needs_no_realtime_key(
     monkeypatch.setenv("PARLEY_PIPELINE", "realtime")
     settings = load_settings(clean_env)
     [report] = [r for r in check_selection(settings) if r.port == "realtime"]
-    assert report.problems == ("PARLEY_REALTIME=voicelive needs AZURE_VOICELIVE_ENDPOINT (not set)",)
+    expected = "PARLEY_REALTIME=voicelive needs AZURE_VOICELIVE_ENDPOINT (not set)"
+    assert report.problems == (expected,)
