@@ -276,8 +276,9 @@ def check_selection(settings: Settings) -> list[SelectionReport]:
     """
     reports = []
     for port, setting in SETTING_OF.items():
-        if port == "realtime" and settings.providers.pipeline != "realtime":
-            continue  # opened only in realtime mode
+        realtime = settings.providers.pipeline == "realtime"
+        if (port == "realtime") is not realtime and port in ("realtime", "stt", "tts"):
+            continue  # realtime: only in realtime mode; stt and tts: only in the cascade
         option = selected_option(settings, port)
         issues = []
         problem = module_problem(option)

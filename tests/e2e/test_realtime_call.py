@@ -10,6 +10,9 @@ audio the caller actually heard.
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,16 @@ from tests.emulators.realtime_standin import agent_standin, running_realtime_sta
 from .realtime_support import REALTIME_AGENTS, realtime_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.standin, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """``parley call`` configures logging onto CliRunner's stream; put the root logger back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def report(line: str) -> None:
@@ -102,3 +115,39 @@ async def test_a_realtime_call_reaches_a_tool_a_handoff_and_a_truncated_barge_in
     assert cut and cut[0]["agent"] == "guide"
     assert cut[0]["text"].startswith("The Brooklyn Bridge")
     assert len(cut[0]["text"]) < 200  # only the words heard of a ~330-character answer
+
+
+def test_parley_call_runs_in_realtime_mode_from_one_setting(
+    shared_audio_dir: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from bootstrap.cli import app
+    from tests.emulators.realtime_standin import API_KEY
+
+    with running_realtime_standin(agent_standin(str(REALTIME_AGENTS))) as standin:
+        env = tmp_path / "realtime.env"
+        env.write_text(
+            "PARLEY_PIPELINE=realtime\nPARLEY_REALTIME=voicelive\n"
+            f"AZURE_VOICELIVE_ENDPOINT={standin.base_url}\nAZURE_VOICELIVE_API_KEY={API_KEY}\n"
+            f"PARLEY_AGENTS_DIR={REALTIME_AGENTS}\nPARLEY_LOG_LEVEL=WARNING\n"
+        )
+        out = tmp_path / "out"
+        result = CliRunner().invoke(
+            app,
+            [
+                "call",
+                str(shared_audio_dir / "whats_the_weather_like.wav"),
+                "--env-file",
+                str(env),
+                "--out",
+                str(out),
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "transcript.json").read_text())
+    assert saved["sample_rate_hz"] == 24000
+    kinds = [(e["kind"], e["text"]) for e in saved["transcript"]]
+    assert ("assistant", "It is sunny and mild today.") in kinds
+    assert any(kind == "tool" for kind, _ in kinds)
+    assert read_wav(out / "agent.wav").format.sample_rate_hz == 24000
