@@ -153,6 +153,7 @@ def _standin_case(
         tool_outputs=outputs,
         garbage=lambda session: garbage(last()),
         bad_key=bad,
+        extras={"standin": standin},
     )
 
 

@@ -274,3 +274,58 @@ async def test_malformed_and_unknown_server_events_are_dropped_and_counted(wire_
         await reader.until(lambda ev: finished(ev, 2))
         assert session.dropped_events == 3
         await reader.stop()
+
+
+async def test_a_drop_mid_response_reconnects_and_that_response_never_finishes(wire_case):
+    case = wire_case
+    standin = case.extras["standin"]
+    case.script([], [("A long answer that the network cuts in the middle of it all.", ())])
+    standin.faults.drop_after_audio = 2
+    async with case.model.session(CONFIG, PCM16_24K) as session:
+        reader = Reader(session)
+        await session.create_response(ResponseRequest())
+        await reader.until(lambda ev: any(isinstance(e, SessionReconnected) for e in ev))
+        assert reader.of(ResponseFinished) == []
+        assert len(reader.of(ResponseAudio)) <= 2
+        await reader.stop()
+
+
+async def test_a_slow_first_audio_still_comes_after_the_response_started(wire_case):
+    case = wire_case
+    case.extras["standin"].faults.slow_first_audio_s = 0.3
+    case.script([], [("Finally.", ())])
+    async with case.model.session(CONFIG, PCM16_24K) as session:
+        reader = Reader(session)
+        await session.create_response(ResponseRequest())
+        events = await reader.until(finished)
+        assert isinstance(events[0], ResponseStarted)
+        assert "".join(t.text for t in reader.of(ResponseTranscript)) == "Finally."
+        await reader.stop()
+
+
+async def test_voice_live_authenticates_with_a_microsoft_entra_token(realtime_standin_server):
+    from azure.core.credentials import AccessToken
+
+    from adapters.realtime.voicelive import VoiceLiveRealtimeModel
+    from tests.emulators.realtime_standin import BEARER
+
+    class StaticToken:
+        """An async token credential (as DefaultAzureCredential is), with a fixed token."""
+
+        def __init__(self) -> None:
+            self.scopes: list[str] = []
+
+        async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+            self.scopes.extend(scopes)
+            return AccessToken(BEARER, int(__import__("time").time()) + 3600)
+
+        async def close(self) -> None:
+            return None
+
+    credential = StaticToken()
+    model = VoiceLiveRealtimeModel(realtime_standin_server.base_url, credential, "gpt-realtime")
+    async with model.session(CONFIG, PCM16_24K):
+        pass
+    assert credential.scopes == ["https://ai.azure.com/.default"]
+    headers = realtime_standin_server.sessions[-1].headers
+    assert headers.get("Authorization") == f"Bearer {BEARER}"

@@ -71,6 +71,9 @@ async def test_a_realtime_call_reaches_a_tool_a_handoff_and_a_truncated_barge_in
         CallerTurn("go_forward.wav", clips[2], barge_in_after_ms=1500),
     ]
     with running_realtime_standin(agent_standin(str(REALTIME_AGENTS))) as standin:
+        # The service ends the session after the weather answer (its session limit): the
+        # call goes on in a new session that got the conversation replayed.
+        standin.faults.expire_after_responses = 3
         settings = realtime_settings(standin)
         async with open_stack(settings, warm_decoders=0, keep_frame_times=True) as stack:
             assert stack.format == PCM16_24K  # ACS answered at 24 kHz in realtime mode
@@ -90,8 +93,18 @@ async def test_a_realtime_call_reaches_a_tool_a_handoff_and_a_truncated_barge_in
     assert any(e["kind"] == "event" and e["text"] == "handoff to guide" for e in transcript)
     agent_lines = [(e["agent"], e["text"]) for e in transcript if e["kind"] == "assistant"]
     assert ("desk", "It is sunny and mild today.") in agent_lines
+    # Greeting, tool round, answer: then the session expired and a second one took over,
+    # with the history replayed as conversation items.
+    first, session = standin.sessions
+    assert first.responses == 3
+    replayed = [i.text for i in session.items if i.type in ("message", "function_call_output")]
+    assert replayed[:4] == [
+        "Hi, this is the desk. How can I help?",
+        "what's the weather like",
+        '{"summary":"sunny and mild"}',
+        "It is sunny and mild today.",
+    ]
     # The session followed the handoff: the guide's instructions and voice.
-    [session] = standin.sessions
     assert session.dialect == "voicelive"
     assert session.instructions.startswith("You are the city guide")
     assert session.session["voice"] == {

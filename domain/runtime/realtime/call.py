@@ -120,7 +120,7 @@ class RealtimeCallRun(CallRun):
         agent = self._state.agent or self._conversation.graph.start
         initial = responses.configured(agent)
         vad: VoiceActivityDetector | None = None
-        if self._uses_parley_vad() or any(
+        if responses.parley_vad or any(
             o.turn_detection is not None and o.turn_detection.mode is TurnDetection.PARLEY
             for o in self._realtime.agents.values()
         ):
@@ -132,7 +132,7 @@ class RealtimeCallRun(CallRun):
         self._rt_inbound = RealtimeInbound(
             link=link,
             vad=vad,
-            parley_vad=lambda: me._uses_parley_vad(),
+            parley_vad=lambda: responses.parley_vad,
             heard_final=responses.heard_final,
             clock=self._clock,
             metrics=self._metrics,
@@ -147,12 +147,6 @@ class RealtimeCallRun(CallRun):
         self._link = link
         link.open(initial)
         return output
-
-    def _uses_parley_vad(self) -> bool:
-        agent = self._responses.agent
-        spec = self._conversation.graph.get(agent or self._state.agent)
-        config = self._realtime.config_for(spec, ()) if spec is not None else self._realtime.base
-        return config.turn_detection.mode is TurnDetection.PARLEY
 
     # LinkListener ------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from ports.realtime import (
     ResponseRequest,
     ResponseStarted,
     ResponseTranscript,
+    TurnDetection,
 )
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ class RealtimeResponses(ModelWork):
         self._active: _Request | None = None
         self._by_service: dict[str, _Request] = {}
         self._agent = ""
+        self.parley_vad = False
+        """Turn detection is ``parley`` for the agent the session is configured for."""
         self._synced = 0
         self._finals: deque[str] = deque()
         self._outputs_sent: set[str] = set()
@@ -119,7 +122,9 @@ class RealtimeResponses(ModelWork):
     def configured(self, agent: str) -> RealtimeConfig:
         """Remember that the session is configured for ``agent``; its configuration."""
         self._agent = agent
-        return self.config_for(agent)
+        config = self.config_for(agent)
+        self.parley_vad = config.turn_detection.mode is TurnDetection.PARLEY
+        return config
 
     @property
     def agent(self) -> str:

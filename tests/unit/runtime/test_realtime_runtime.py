@@ -233,3 +233,36 @@ async def test_a_session_that_cannot_open_ends_the_call_by_escalation():
     errors = [e.text for e in await rig.messages() if e.kind == "event"]
     assert any(e.startswith("realtime:") for e in errors)
     assert call_tasks() == set()
+
+
+async def test_a_false_interruption_resumes_the_rest_as_a_spoken_line():
+    # The caller's noise over the reply is transcribed as nothing: after the window the
+    # unplayed rest is spoken again (a line the service speaks), then stored whole.
+    model = FakeRealtimeModel(["tell me everything", ""], [FakeReply(LONG)])
+    rig = make_realtime_rig(model)
+    await rig.start()
+    await rig.silence(2000)
+    await rig.say(600)
+    await rig.silence(1500)
+    await rig.say(400)
+    await rig.silence(4000)
+    session = session_of(model)
+    lines = [r.line for r in requests(session, "create_response") if r.line]
+    assert len(lines) == 2 and lines[0] == GREETING
+    assert LONG.endswith(lines[1]) and len(lines[1]) < len(LONG)
+    await rig.silence(6000)
+    texts = [m.text for m in await rig.messages() if m.kind == "assistant"]
+    assert texts[-1] == LONG
+    assert rig.metrics.counts["false_interruption"] == 1
+    await rig.hang_up_remote()
+
+
+async def test_silence_after_a_reply_gets_the_reprompt_line():
+    model = FakeRealtimeModel()
+    agents = (AgentSpec("concierge", greeting=GREETING, reprompt="Still there?"),)
+    rig = make_realtime_rig(model, agents=agents)
+    await rig.start()
+    await rig.silence(2000 + 8000 + 200)
+    lines = [r.line for r in requests(session_of(model), "create_response")]
+    assert lines == [GREETING, "Still there?"]
+    await rig.hang_up_remote()
