@@ -305,11 +305,12 @@ async def test_a_slow_first_audio_still_comes_after_the_response_started(wire_ca
 
 async def test_voice_live_authenticates_with_a_microsoft_entra_token(realtime_standin_server):
     from azure.core.credentials import AccessToken
+    from azure.core.credentials_async import AsyncTokenCredential
 
     from adapters.realtime.voicelive import VoiceLiveRealtimeModel
     from tests.emulators.realtime_standin import BEARER
 
-    class StaticToken:
+    class StaticToken(AsyncTokenCredential):
         """An async token credential (as DefaultAzureCredential is), with a fixed token."""
 
         def __init__(self) -> None:
@@ -320,6 +321,9 @@ async def test_voice_live_authenticates_with_a_microsoft_entra_token(realtime_st
             return AccessToken(BEARER, int(__import__("time").time()) + 3600)
 
         async def close(self) -> None:
+            return None
+
+        async def __aexit__(self, *exc: object) -> None:
             return None
 
     credential = StaticToken()

@@ -23,7 +23,14 @@ from domain.runtime.realtime.link import PORT, SessionLink
 from domain.runtime.realtime.output import RealtimeOutput
 from domain.runtime.realtime.responses import RealtimeResponses
 from domain.session import Conversation
-from ports import AudioFormat, InboundCall, RateLimitedError, VoiceActivityDetector
+from ports import (
+    AudioFormat,
+    ChatMessage,
+    InboundCall,
+    RateLimitedError,
+    Role,
+    VoiceActivityDetector,
+)
 from ports.realtime import (
     FunctionCall,
     InputTranscript,
@@ -115,7 +122,7 @@ class RealtimeCallRun(CallRun):
             output=output,
             realtime=self._realtime,
             graph=self._conversation.graph,
-            history=lambda: me.state.history,
+            history=lambda: me.replay_history(),
         )
         agent = self._state.agent or self._conversation.graph.start
         initial = responses.configured(agent)
@@ -147,6 +154,21 @@ class RealtimeCallRun(CallRun):
         self._link = link
         link.open(initial)
         return output
+
+    def replay_history(self) -> tuple[list[ChatMessage], int]:
+        """The history to replay into a new session, and how much of it is committed.
+
+        That is the conversation's history, plus the words of the reply still playing (the
+        old session produced them; the history gets them only once they have played).
+        """
+        state = self._state
+        history = list(state.history)
+        reply = state.reply
+        if reply is not None:
+            text = " ".join((reply.prefix + reply.text[reply.committed :]).split())
+            if text:
+                history.append(ChatMessage(Role.ASSISTANT, text, agent=reply.agent))
+        return history, len(state.history)
 
     # LinkListener ------------------------------------------------------------------
 

@@ -76,7 +76,7 @@ class RealtimeResponses(ModelWork):
     output: RealtimeOutput
     realtime: RealtimeDeps
     graph: AgentGraph
-    history: Callable[[], Sequence[ChatMessage]]
+    history: Callable[[], tuple[list[ChatMessage], int]]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -98,7 +98,7 @@ class RealtimeResponses(ModelWork):
         output: RealtimeOutput,
         realtime: RealtimeDeps,
         graph: AgentGraph,
-        history: Callable[[], Sequence[ChatMessage]],
+        history: Callable[[], tuple[list[ChatMessage], int]],
     ) -> None:
         """Attach the call's session, output and configuration (once, before the start)."""
         self.link = link
@@ -346,8 +346,10 @@ class RealtimeResponses(ModelWork):
 
         The response in flight is lost (the conversation hears a failure).
         """
-        history = list(self.history())
-        self._synced = len(history)
+        history, committed = self.history()
+        # The reply still playing is replayed too, but joins the conversation's history only
+        # once played: the sync then skips it as assistant speech the service has.
+        self._synced = committed
         self._finals.clear()
         self._outputs_sent = {m.tool_call_id for m in history if m.tool_call_id}
         active = self._active
