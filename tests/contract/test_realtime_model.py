@@ -48,6 +48,7 @@ from tests.contract.impl_realtime import (  # noqa: F401 - fixtures, resolved by
     realtime_standin_server,
     voicelive_realtime,
 )
+from tests.emulators.realtime_standin import RealtimeStandin
 
 STANDIN = pytest.mark.standin
 REALTIME = [
@@ -303,7 +304,9 @@ async def test_a_slow_first_audio_still_comes_after_the_response_started(wire_ca
         await reader.stop()
 
 
-async def test_voice_live_authenticates_with_a_microsoft_entra_token(realtime_standin_server):
+async def test_voice_live_authenticates_with_a_microsoft_entra_token(
+    realtime_standin_server: RealtimeStandin,  # noqa: F811 - the fixture imported above
+) -> None:
     from azure.core.credentials import AccessToken
     from azure.core.credentials_async import AsyncTokenCredential
 
