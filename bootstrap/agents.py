@@ -228,7 +228,7 @@ class AgentFile(BaseModel):
     realtime: RealtimeFile | None = None
     pipeline: Literal["cascade", "realtime"] | None = None
     """The pipeline this agent is written for; must match ``PARLEY_PIPELINE`` (one call has
-    one media path: no per-agent mixing, docs/adr/0005)."""
+    one media path: no per-agent mixing, docs/adr/0007)."""
 
     @field_validator("voice", mode="before")
     @classmethod
@@ -510,7 +510,7 @@ def load_agents(
         if spec.pipeline is not None and spec.pipeline != pipeline:
             problems.append(
                 f"{path}: pipeline: agent {name!r} is written for {spec.pipeline!r} but"
-                f" PARLEY_PIPELINE={pipeline}; one call cannot mix pipelines (docs/adr/0005)"
+                f" PARLEY_PIPELINE={pipeline}; one call cannot mix pipelines (docs/adr/0007)"
             )
         variables = {**conversation.variables, "agent": name}
         if spec.instructions_file is not None:

@@ -37,7 +37,7 @@ from adapters.audio.convert import read_wav, write_wav
 from bootstrap.acs import parse_connection_string
 from bootstrap.containers import ApplicationContainer, build_container, resolve
 from bootstrap.settings import Settings, SettingsError, load_settings
-from ports import AudioFormat, AudioFrame, TextToSpeech, Voice
+from ports import AudioFormat, AudioFrame, ProviderUnavailableError, TextToSpeech, Voice
 
 logger = logging.getLogger(__name__)
 
@@ -188,13 +188,22 @@ def wav_turns(paths: Sequence[Path], fmt: AudioFormat) -> list[CallerTurn]:
 
 
 async def caller_tts(stack: CallStack) -> TextToSpeech:
-    """The local espeak-ng TTS, else the in-process server's configured TTS."""
+    """The synthesised caller's voice: a local engine, else the in-process server's TTS.
+
+    espeak-ng (klatt4) when the server hears with pocketsphinx, which understands that voice
+    best; Piper otherwise: Whisper mishears espeak-ng's formant voice and the end-of-turn model
+    judges its flat intonation unfinished (``benchmarks/bench_local_engines.py``).
+    """
     try:
+        if stack.settings.providers.stt != "local":
+            from adapters.local.piper_tts import PiperTextToSpeech
+
+            return PiperTextToSpeech()
         from adapters.local.tts import EspeakTextToSpeech
 
         local: TextToSpeech = EspeakTextToSpeech()
         return local
-    except ImportError:
+    except (ImportError, ProviderUnavailableError):
         if stack.container is None:
             raise
         tts: TextToSpeech = await resolve(stack.container.adapters.tts)
@@ -428,6 +437,10 @@ async def run_call(
         else:
             tts = await caller_tts(stack)
             turns = await synthesize_turns(tts, DEMO_CALLER_LINES, stack.format)
+            if stack.container is None or tts is not await resolve(stack.container.adapters.tts):
+                close = getattr(tts, "aclose", None)
+                if close is not None:
+                    await close()  # the caller's own engine, not the server's
         if progress:
             progress(f"server {stack.base_url}, ACS emulator {stack.emulator.endpoint}")
         report = await place_call(stack, turns, speed=speed, progress=progress)

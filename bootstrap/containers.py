@@ -120,9 +120,10 @@ class AdaptersContainer(containers.DeclarativeContainer):
     tts = providers.Resource(open_adapter, "tts", core.build_context)
     llm = providers.Resource(open_adapter, "llm", core.build_context)
     vad_factory = providers.Resource(open_adapter, "vad", core.build_context)
+    end_of_turn = providers.Resource(open_adapter, "turn", core.build_context)
     stores = providers.Resource(open_adapter, "store", core.build_context)
     call_control = providers.Resource(open_adapter, "telephony", core.build_context)
-    # None unless PARLEY_PIPELINE=realtime (docs/adr/0005).
+    # None unless PARLEY_PIPELINE=realtime (docs/adr/0007).
     realtime = providers.Resource(realtime_resource, core.build_context)
 
     sessions = providers.Callable(lambda s: s.sessions, stores)
@@ -168,6 +169,7 @@ class RuntimeContainer(containers.DeclarativeContainer):
         metrics=adapters.metrics,
         call_control=adapters.call_control,
         tracing=adapters.tracing,
+        end_of_turn=adapters.end_of_turn,
     )
     # PARLEY_PIPELINE picks the cascade's CallRuntime or the RealtimeCallRuntime.
     call_runtime = providers.Factory(

@@ -44,8 +44,8 @@ from ports import (
 logger = logging.getLogger(__name__)
 
 
-REALTIME_UNUSED: frozenset[Port] = frozenset({"stt", "tts"})
-"""Ports the realtime pipeline never calls (docs/adr/0005): not opened in realtime mode."""
+REALTIME_UNUSED: frozenset[Port] = frozenset({"stt", "tts", "turn"})
+"""Ports the realtime pipeline never calls (docs/adr/0007): not opened in realtime mode."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +84,9 @@ async def open_adapter(port: Port, ctx: BuildContext) -> AsyncIterator[Any]:
             (the message names the env key).
     """
     if port in REALTIME_UNUSED and ctx.settings.providers.pipeline == "realtime":
-        # The realtime session hears and speaks: no recogniser or synthesiser is opened.
-        yield fake_stt(ctx) if port == "stt" else fake_tts(ctx)
+        # The realtime session hears, speaks and detects turns: no recogniser, synthesiser
+        # or end-of-turn model is loaded.
+        yield fake_stt(ctx) if port == "stt" else fake_tts(ctx) if port == "tts" else None
         return
     option = selected_option(ctx.settings, port)
     if option.optional:

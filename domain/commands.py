@@ -38,12 +38,14 @@ BARGE_IN_REASONS: frozenset[str] = frozenset({StopReason.BARGE_IN, StopReason.DT
 class TimerName(StrEnum):
     """Timers the conversation starts (:class:`StartTimer` ``name``).
 
-    END_OF_TURN: seal the merged user turn. BARGE_IN: the caller has spoken
+    END_OF_TURN: seal the merged user turn. ENDPOINTING: a final held because the end-of-turn
+    model judged the turn incomplete is taken now. BARGE_IN: the caller has spoken
     ``min_speech_ms``. FALSE_INTERRUPTION: the interrupted message resumes unless the caller
     said something. NO_INPUT: reprompt or hang up. DTMF: the inter-digit timeout.
     """
 
     END_OF_TURN = "end_of_turn"
+    ENDPOINTING = "endpointing"
     BARGE_IN = "barge_in"
     FALSE_INTERRUPTION = "false_interruption"
     NO_INPUT = "no_input"

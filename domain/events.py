@@ -62,6 +62,20 @@ class FinalTranscript:
 
 
 @dataclass(frozen=True, slots=True)
+class EndOfTurnPredicted:
+    """The end-of-turn model judged the pause at ``speech_stopped_ms`` (runtime-side model).
+
+    Attributes:
+        probability: 0..1 that the caller finished their turn (``ports.EndOfTurnDetector``).
+        speech_stopped_ms: ``at_ms`` of the :class:`UserSpeechStopped` it judges.
+    """
+
+    at_ms: float
+    probability: float
+    speech_stopped_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class DtmfDigit:
     """A DTMF tone: ``0-9``, ``*``, ``#`` or ``A-D``."""
 
@@ -183,6 +197,7 @@ Event: TypeAlias = (
     | UserSpeechStopped
     | PartialTranscript
     | FinalTranscript
+    | EndOfTurnPredicted
     | DtmfDigit
     | ResponseTextDelta
     | ToolCallsRequested

@@ -45,6 +45,7 @@ from ports.driving import (
     InboundCall,
     UpdateKind,
 )
+from ports.end_of_turn import EndOfTurnDetector
 from ports.errors import (
     AuthenticationError,
     CallNotFoundError,
@@ -113,6 +114,7 @@ __all__ = [
     "ContentFilteredError",
     "ConversationUpdate",
     "DtmfReceived",
+    "EndOfTurnDetector",
     "EventBus",
     "HandOff",
     "HangUp",

@@ -2,7 +2,7 @@
 
 Realtime services (Azure Voice Live; gpt-realtime on Azure OpenAI or OpenAI) hear the caller's
 audio and answer with audio over one WebSocket session. Parley keeps the decisions in the
-domain (docs/adr/0005-realtime-speech-to-speech.md): the service reports speech, transcripts,
+domain (docs/adr/0007-realtime-speech-to-speech.md): the service reports speech, transcripts,
 audio, tool calls and completions; the runtime asks for responses, cancels and truncates them.
 
 Promise:

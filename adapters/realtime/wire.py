@@ -90,7 +90,7 @@ def _turn_detection(config: RealtimeConfig, dialect: Dialect) -> dict[str, Any] 
             if dialect is Dialect.VOICE_LIVE
             else TurnDetection.SEMANTIC_VAD
         )
-    # The service reports, the domain decides (ADR 0005): no automatic responses or cancels.
+    # The service reports, the domain decides (ADR 0007): no automatic responses or cancels.
     out: dict[str, Any] = {
         "type": mode.value,
         "create_response": False,

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from domain.commands import HangUp, TransferCall
 from domain.commands import TimerName as Timer
-from domain.conversation import barge_in, caller, speech
+from domain.conversation import barge_in, caller, endpointing, speech
 from domain.conversation.parts import Then
 from domain.conversation.transaction import MAX_ERRORS, Tx
 from domain.events import CallEnded, CallStarted, TimerFired, TransferResult
@@ -134,6 +134,10 @@ def on_timer(tx: Tx, ev: TimerFired) -> str | None:
         barge_in.check(tx, at)
     elif name == Timer.END_OF_TURN:
         tx.seal()
+    elif name == Timer.ENDPOINTING:
+        held = endpointing.expired(tx)
+        if held:
+            caller.user_input(tx, held, at, check_words=True)
     elif name == Timer.FALSE_INTERRUPTION:
         barge_in.on_false_interruption(tx, at)
     elif name == Timer.NO_INPUT:

@@ -143,6 +143,12 @@ class UserState:
             "" when the agent was silent. Only speech that began over the current reply may
             barge into it: the tail of the caller's own turn, still "speaking" while VAD
             smooths its end, must not cut the answer to that turn.
+        turn_probability: The end-of-turn model's probability for the current pause, None
+            when there is no judgement (no model, or the caller is speaking again).
+        paused_ms: VAD end of speech of the pause ``turn_probability`` judges, ms.
+        held: Final transcript text held because the pause was judged incomplete; the next
+            final joins it, or it is taken when the endpointing delay runs out.
+        held_ms: When the latest final joined ``held``, ms.
     """
 
     speaking: bool = False
@@ -152,6 +158,10 @@ class UserState:
     deferred: str = ""
     dtmf: str = ""
     over_speech: str = ""
+    turn_probability: float | None = None
+    paused_ms: float = 0.0
+    held: str = ""
+    held_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,6 @@ from ports.tracing import NO_CALL_TRACE, CallTrace
 
 logger = logging.getLogger(__name__)
 
-
 OutputFactory = Callable[[PlayoutListener], SpeechOutput]
 """Makes a call's speech output for its listener (text mode: ``domain.runtime.text``)."""
 
@@ -236,6 +235,7 @@ class CallRun:
             latency=self._latency,
             listener=weakref.proxy(self),
             call_id=self._call_id,
+            end_of_turn=deps.end_of_turn,
         )
         return playout
 

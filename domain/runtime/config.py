@@ -9,6 +9,7 @@ from ports import (
     CallControl,
     CallMetrics,
     Clock,
+    EndOfTurnDetector,
     LanguageModel,
     SessionStore,
     SpeechToText,
@@ -128,6 +129,8 @@ class RuntimeDeps:
         call_control: Telephony operations for calls with ``CallInfo.telephony``; ``None``
             when the process has no telephony (browser and test calls).
         tracing: One trace per call, fed from the runtime's hooks (default: none).
+        end_of_turn: The end-of-turn model asked at each pause of the caller (default: none;
+            the domain's endpointing policy then takes each final at once).
     """
 
     stt: SpeechToText
@@ -141,3 +144,4 @@ class RuntimeDeps:
     metrics: CallMetrics
     call_control: CallControl | None = None
     tracing: Tracing = NoTracing()
+    end_of_turn: EndOfTurnDetector | None = None

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from domain import events as ev
 from domain.runtime.config import RuntimeConfig
+from domain.runtime.end_of_turn import EndOfTurnProbe
 from domain.runtime.errors import error_code
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.speech_detector import STARTED, STOPPED, SpeechDetector
@@ -24,6 +25,7 @@ from ports import (
     CallMetrics,
     Clock,
     DtmfReceived,
+    EndOfTurnDetector,
     InvalidAudioError,
     MediaEvent,
     ParleyError,
@@ -102,6 +104,7 @@ class Inbound:
         latency: Gets speech onset, end of speech and final-transcript marks.
         listener: Receives events, transcripts for display, failures and the end.
         call_id: For logs.
+        end_of_turn: The end-of-turn model, asked at each pause (None: no model).
     """
 
     def __init__(
@@ -118,6 +121,7 @@ class Inbound:
         latency: LatencyTracker,
         listener: InboundListener,
         call_id: str,
+        end_of_turn: EndOfTurnDetector | None = None,
     ) -> None:
         self._stt_port = stt
         self._vad = vad
@@ -133,6 +137,14 @@ class Inbound:
         self._detector = SpeechDetector(
             config.vad_threshold, config.speech_start_ms, config.speech_stop_ms
         )
+        self._turn = (
+            None
+            if end_of_turn is None
+            else EndOfTurnProbe(
+                end_of_turn, fmt, clock=clock, tasks=tasks, metrics=metrics,
+                feed=listener.feed, timeout_ms=config.port_timeout_ms, call_id=call_id,
+            )
+        )  # fmt: skip
         self._stt: RecognitionSession | None = None
         self._stt_restarts = 0
         self._closed = False
@@ -169,6 +181,8 @@ class Inbound:
                         metrics.frame_dropped("wrong_format")
                         continue
                     metrics.frame_in()
+                    if self._turn is not None:
+                        self._turn.push(frame.data)
                     stt = self._stt
                     if stt is not None:
                         try:
@@ -220,6 +234,8 @@ class Inbound:
         if change == STARTED:
             onset = self._detector.onset_ms
             self._latency.speech_started(onset)
+            if self._turn is not None:
+                self._turn.speech_started(onset)
             self._listener.feed(ev.UserSpeechStarted(onset))
         elif change == STOPPED:
             now = self._clock.now_ms()
@@ -231,6 +247,8 @@ class Inbound:
                 except ParleyError as exc:
                     self._drop_stt(stt, exc.code)
             self._listener.feed(ev.UserSpeechStopped(now))
+            if self._turn is not None:
+                self._turn.speech_stopped(now)
 
     async def _open_stt(self) -> None:
         try:

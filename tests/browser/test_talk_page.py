@@ -1,7 +1,8 @@
 """The talk page and the operator console in real headless Chromium (issue 17).
 
-A real ``parley serve`` (pocketsphinx, espeak-ng, webrtcvad, the offline dialog model) on
-127.0.0.1; Chromium's fake capture device plays a shared real-speech clip as the microphone.
+A real ``parley serve`` (the embedded default: Whisper, Piper, Silero VAD, Smart Turn, the
+offline dialog model) on 127.0.0.1; Chromium's fake capture device plays a shared real-speech
+clip as the microphone.
 Everything is checked through the pages themselves (their DOM and ``window.parley``, which
 the page fills from what its audio worklets report).
 """
@@ -20,7 +21,7 @@ from tests.browser.conftest import ARTIFACTS, OPERATOR_KEY, Served, launch_args
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CLIP = "go_forward.wav"  # "go forward ten meters"; pocketsphinx hears it well
+CLIP = "go_forward.wav"  # "go forward ten meters"; every offline recogniser hears it well
 GREETING_PLAYED = 8000  # samples at 16 kHz: half a second of the greeting reached the output
 
 
@@ -91,7 +92,7 @@ async def test_a_caller_talks_with_the_agent_and_an_operator_sees_the_call(
                 "[...document.querySelectorAll('#transcript .line.caller.final')]"
                 ".map(e => e.textContent).find(t => t.includes('forward'))",
             )
-            assert "go forward" in final
+            assert "go forward" in final.lower()  # Whisper writes "Go forward 10 meters."
             # ...and the agent's reply appears after it and plays.
             await _wait(
                 talk,

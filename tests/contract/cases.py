@@ -19,6 +19,7 @@ from ports import (
     CallEvent,
     ChatMessage,
     Clock,
+    EndOfTurnDetector,
     EventBus,
     IncomingCall,
     LanguageModel,
@@ -267,3 +268,25 @@ class ToolExecutorCase:
     executor: ToolExecutor
     probe: ToolProbe
     advance: Advance | None = None
+
+
+@dataclass
+class EndOfTurnCase:
+    """An end-of-turn detector under contract.
+
+    Attributes:
+        detector: The adapter.
+        formats: Formats it is asked about (the same turn converted to each).
+        complete: A turn that ends a sentence, followed by a short pause; None when the
+            detector does not judge audio (a scripted fake).
+        incomplete: A turn cut off mid-sentence, followed by the same pause; None likewise.
+        failures: Rigged detectors; a prediction must raise ``expected``.
+        timeout_s: Budget for one prediction (real models are slower).
+    """
+
+    detector: EndOfTurnDetector
+    formats: Sequence[AudioFormat]
+    complete: AudioFrame | None = None
+    incomplete: AudioFrame | None = None
+    failures: Sequence[Failing[EndOfTurnDetector]] = ()
+    timeout_s: float = 10.0

@@ -50,6 +50,7 @@ from adapters.memory import (
     MemoryEventBus,
     MemorySessionStore,
     MemoryTranscriptLog,
+    ScriptedEndOfTurnDetector,
     ScriptedLanguageModel,
     ScriptedTurn,
     tone_frames,
@@ -81,6 +82,7 @@ from tests.contract.cases import (
     CallControlCase,
     CallRegistryCase,
     ClockCase,
+    EndOfTurnCase,
     EventBusCase,
     Failing,
     LanguageModelCase,
@@ -112,6 +114,15 @@ from tests.contract.impl_local import (  # noqa: F401 - fixtures, resolved by na
     local_vad,
     offline_language_model,
 )
+from tests.contract.impl_neural import (  # noqa: F401 - fixtures, resolved by name
+    _piper_engine,
+    _smart_turn_engine,
+    _whisper_engine,
+    piper_text_to_speech,
+    silero_vad,
+    smart_turn_end_of_turn,
+    whisper_speech_to_text,
+)
 from tests.contract.impl_openai import (  # noqa: F401 - fixtures, resolved by name
     azure_openai_language_model,
     contract_openai_standin,
@@ -130,12 +141,14 @@ SPEECH_TO_TEXT = [
     pytest.param("memory_speech_to_text", id="memory"),
     pytest.param("azure_speech_to_text", id="azure", marks=pytest.mark.standin),
     pytest.param("local_speech_to_text", id="local"),
+    pytest.param("whisper_speech_to_text", id="whisper"),
 ]
 TEXT_TO_SPEECH = [
     pytest.param("memory_text_to_speech", id="memory"),
     pytest.param("memory_paced_text_to_speech", id="memory-paced"),
     pytest.param("azure_text_to_speech", id="azure", marks=pytest.mark.standin),
     pytest.param("local_text_to_speech", id="local"),
+    pytest.param("piper_text_to_speech", id="piper"),
 ]
 LANGUAGE_MODEL = [
     pytest.param("memory_language_model", id="memory"),
@@ -143,7 +156,15 @@ LANGUAGE_MODEL = [
     pytest.param("openai_language_model", id="openai", marks=pytest.mark.standin),
     pytest.param("offline_language_model", id="offline"),
 ]
-VAD = [pytest.param("memory_vad", id="memory"), pytest.param("local_vad", id="webrtc")]
+VAD = [
+    pytest.param("memory_vad", id="memory"),
+    pytest.param("local_vad", id="webrtc"),
+    pytest.param("silero_vad", id="silero"),
+]
+END_OF_TURN = [
+    pytest.param("memory_end_of_turn", id="memory"),
+    pytest.param("smart_turn_end_of_turn", id="smart_turn"),
+]
 MEDIA_STREAM = [pytest.param("memory_media_stream", id="memory")]
 CALL_CONTROL = [
     pytest.param("memory_call_control", id="memory"),
@@ -362,6 +383,21 @@ def memory_vad() -> VadCase:
         silence=silence(PCM16_16K, 600),
         invalid_frame=tone_frames(PCM16_16K, 25, frame_ms=25)[0],
         unsupported_format=AudioFormat(44100),
+    )
+
+
+@pytest.fixture
+def memory_end_of_turn() -> EndOfTurnCase:
+    return EndOfTurnCase(
+        detector=ScriptedEndOfTurnDetector([0.2, 0.9], delay_ms=20, clock=SystemClock()),
+        formats=(PCM16_16K, PCM16_24K, MULAW_8K),
+        failures=[
+            Failing(
+                ProviderUnavailableError,
+                ScriptedEndOfTurnDetector(fail_with=ProviderUnavailableError(port="end_of_turn")),
+                "rigged",
+            )
+        ],
     )
 
 

@@ -5,7 +5,7 @@
 completion events become the conversation's events, and its commands (respond, speak a line,
 stop playback, cancel, run a tool) become session requests. The conversation
 (:mod:`domain.conversation`) is the one the cascade uses; see
-docs/adr/0005-realtime-speech-to-speech.md for what moved to the service and what did not.
+docs/adr/0007-realtime-speech-to-speech.md for what moved to the service and what did not.
 
 Modules: ``config`` (the realtime ports and per-agent options), ``link`` (the session's
 lifecycle and its ordered requests), ``output`` (paced playout of response audio, progress per

@@ -14,7 +14,7 @@ completes when the response is finished and every frame has been sent.
 
 On ``stop()`` (barge-in) every queued frame is dropped and the assistant item that was
 playing is truncated at the audio actually played: audio sent minus what the far end still
-holds by the pacing schedule (docs/adr/0005-realtime-speech-to-speech.md).
+holds by the pacing schedule (docs/adr/0007-realtime-speech-to-speech.md).
 """
 
 from __future__ import annotations
