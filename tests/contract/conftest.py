@@ -43,7 +43,6 @@ from adapters.memory import (
     FakeSpeechToText,
     FakeTextToSpeech,
     FakeVadFactory,
-    FunctionTool,
     FunctionToolExecutor,
     ManualClock,
     MemoryCallRegistry,
@@ -55,6 +54,26 @@ from adapters.memory import (
     tone_frames,
 )
 from adapters.system import SystemClock
+from parley.contract import (
+    CallControlCase,
+    CallRegistryCase,
+    ClockCase,
+    EventBusCase,
+    Failing,
+    LanguageModelCase,
+    MediaStreamCase,
+    ModelRequestSpec,
+    Outbound,
+    SessionStoreCase,
+    SpeechToTextCase,
+    TextToSpeechCase,
+    ToolExecutorCase,
+    ToolProbe,
+    TranscriptLogCase,
+    VadCase,
+    contract_tools,
+    silence,
+)
 from ports import (
     MULAW_8K,
     PCM16_16K,
@@ -77,25 +96,6 @@ from ports import (
     ToolCall,
     ToolSpec,
 )
-from tests.contract.cases import (
-    CallControlCase,
-    CallRegistryCase,
-    ClockCase,
-    EventBusCase,
-    Failing,
-    LanguageModelCase,
-    MediaStreamCase,
-    ModelRequestSpec,
-    Outbound,
-    SessionStoreCase,
-    SpeechToTextCase,
-    TextToSpeechCase,
-    ToolExecutorCase,
-    ToolProbe,
-    TranscriptLogCase,
-    VadCase,
-)
-from tests.contract.helpers import silence
 from tests.contract.impl_acs import acs_call_control  # noqa: F401 - fixture, resolved by name
 from tests.contract.impl_azure_speech import (  # noqa: F401 - fixtures, resolved by name
     azure_speech_to_text,
@@ -477,47 +477,6 @@ def memory_event_bus() -> EventBusCase:
 
 
 # Tools -------------------------------------------------------------------------------------
-
-
-def contract_tools(probe: ToolProbe) -> list[FunctionTool]:
-    """The tools every executor under contract registers (by any mechanism it has).
-
-    ``echo(text)`` returns ``{"echo": text}``; ``boom()`` raises ``RuntimeError("kaboom")``;
-    ``slow()`` sleeps for a minute (recording its cancellation in ``probe``); ``whoami()``
-    returns the conversation's call id (it declares ``call_id``).
-    """
-
-    def echo(text: str) -> dict[str, str]:
-        return {"echo": text}
-
-    def boom() -> str:
-        raise RuntimeError("kaboom")
-
-    async def slow() -> str:
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            probe.slow_cancelled = True
-            raise
-        return "done"
-
-    def whoami(call_id: str) -> str:
-        probe.calls_with_context.append(call_id)
-        return call_id
-
-    def spec(name: str, properties: dict[str, object] | None = None) -> ToolSpec:
-        return ToolSpec(
-            name,
-            f"contract tool {name}",
-            {"type": "object", "properties": properties or {}},  # type: ignore[dict-item]
-        )
-
-    return [
-        FunctionTool(spec("echo", {"text": {"type": "string"}}), echo),
-        FunctionTool(spec("boom"), boom),
-        FunctionTool(spec("slow"), slow),
-        FunctionTool(spec("whoami"), whoami),
-    ]
 
 
 @pytest.fixture
