@@ -12,6 +12,8 @@ Commands:
   outputs in ``demo-call/`` (``make demo``); ``--text`` gives the scripted text conversation.
 * ``parley call [CALLER.wav ...] [--server URL] [--speed X] [--out DIR]``: one inbound ACS
   call through the local ACS emulator (:mod:`bootstrap.call_command`).
+* ``parley test [PATH]``: YAML conversation scenarios; ``parley contract PORT MODULE:FACTORY``:
+  a port's contract suite on an adapter (:mod:`bootstrap.testkit.cli`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bootstrap.logging import configure_logging
 from bootstrap.runtime_settings import runtime_knobs
 from bootstrap.selection import PORT_TITLES, SETTING_OF, SelectionError
 from bootstrap.settings import Settings, SettingsError, load_settings
+from bootstrap.testkit.cli import contract_command, test_command
 from bootstrap.tools import ToolsModuleError
 from bootstrap.validation import Validation, validate_configuration
 
@@ -347,6 +350,10 @@ def serve(
 
 # `parley call`: one inbound ACS call through the local ACS emulator (bootstrap/call_command.py).
 app.command(name="call")(call_command)
+# `parley test` (YAML conversation scenarios) and `parley contract` (the contract kit):
+# bootstrap/testkit/cli.py.
+app.command(name="test")(test_command)
+app.command(name="contract")(contract_command)
 
 
 def main() -> None:
