@@ -45,6 +45,9 @@ class ConversationEnded(RuntimeError):
 class TestConversation:
     """One conversation under test. Make it with :func:`conversation`; use ``async with``.
 
+    The call is answered (the greeting, turn 0) by :meth:`start` or by the first caller
+    action; leaving the ``async with`` block hangs up.
+
     Args:
         agents: The agents folder (agent YAML files, prompts, ``tools.py``).
         model: ``"offline"``, ``"configured"`` (``PARLEY_LLM`` from the environment and
@@ -95,7 +98,8 @@ class TestConversation:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        # The call is answered by the first action (or by an explicit start(), which can stop
+        # as the greeting starts playing so that the caller can talk over it).
         return self
 
     async def __aexit__(
@@ -295,7 +299,7 @@ async def _none(awaitable: Awaitable[None]) -> None:
 def conversation(agents: str | Path = "agents", **options: Any) -> TestConversation:
     """A test conversation on the agents folder ``agents`` (see :class:`TestConversation`).
 
-    Use it with ``async with`` (answers the call, then hangs up at the end)::
+    Use it with ``async with`` (the first action answers the call; the end hangs up)::
 
         async with conversation("agents", model="offline", mode="voice") as convo:
             await convo.user_says("what is my balance")

@@ -112,7 +112,7 @@ async def configured_model(
 
     settings = load_settings(env_file)
     if agents_dir is not None:
-        server = settings.server.model_copy(update={"agents_dir": str(agents_dir)})
+        server = settings.server.model_copy(update={"agents_dir": Path(agents_dir)})
         settings = dataclasses.replace(settings, server=server)
     container = build_container(settings)
     try:
