@@ -61,6 +61,7 @@ from ports import (
     InvalidAudioError,
     ProviderError,
     ProviderTimeoutError,
+    ProviderUnavailableError,
     StreamClosedError,
     TranscriptEvent,
 )
@@ -286,6 +287,7 @@ class AzureRecognitionSession:
         self._flushing = False
         self._finished = False
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._connected_once = False
         self._pushed_ms = 0.0
         self._acked_ms = 0.0
         self._replay: deque[tuple[float, bytes]] = deque()
@@ -360,7 +362,7 @@ class AzureRecognitionSession:
         if attempt is not None and not attempt.lost:
             self._close_stream(attempt)
         loop = asyncio.get_running_loop()
-        self._flush_timer = loop.call_later(self._opts.flush_timeout_ms / 1000, self._finish)
+        self._flush_timer = loop.call_later(self._opts.flush_timeout_ms / 1000, self._flush_due)
 
     async def aclose(self) -> None:
         """Stop now, without a final; idempotent; waits for the SDK at most ``stop_timeout_ms``."""
@@ -377,6 +379,19 @@ class AzureRecognitionSession:
         if attempt is not None:
             await self._stop_attempt(attempt)
         self._finish()
+
+    def _flush_due(self) -> None:
+        # The flush deadline ends a session whose service went quiet after connecting; a
+        # session that never connected has recognised nothing, and ending it quietly would
+        # drop every pushed frame without a word, so that is an error the caller must see.
+        if self._connected_once:
+            self._finish()
+        else:
+            self._fail(
+                ProviderUnavailableError(
+                    "Azure Speech never connected before the flush deadline", port=PORT
+                )
+            )
 
     # ----- lifecycle ---------------------------------------------------------------------
 
@@ -509,6 +524,7 @@ class AzureRecognitionSession:
 
     def _on_connected(self, attempt: _Attempt) -> None:
         attempt.connected = True
+        self._connected_once = True
         if not attempt.outcome.done():
             attempt.outcome.set_result(None)
 

@@ -102,6 +102,7 @@ from tests.contract.impl_azure_speech import (  # noqa: F401 - fixtures, resolve
     azure_text_to_speech,
     contract_rate_limited_standin,
     contract_speech_standin,
+    dead_host,
 )
 from tests.contract.impl_local import (  # noqa: F401 - fixtures, resolved by name
     _espeak_engine,

@@ -29,12 +29,13 @@ from tests.emulators.speech_engines import PocketsphinxTranscriber, ToneSynthesi
 from tests.emulators.speech_standin import DEFAULT_KEY, SpeechStandIn, running_speech_standin
 
 
-def _dead_host() -> str:
-    # A port that was free a moment ago: connecting to it is refused.
+@pytest.fixture
+def dead_host() -> Iterator[str]:
+    """A port bound but not listening: connecting is refused, and no other server of the
+    test run can take the port while the test holds it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"ws://127.0.0.1:{port}"
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def contract_rate_limited_standin() -> Iterator[SpeechStandIn]:
 
 @pytest.fixture
 def azure_speech_to_text(
-    contract_speech_standin: SpeechStandIn, shared_audio_dir: Path
+    contract_speech_standin: SpeechStandIn, shared_audio_dir: Path, dead_host: str
 ) -> SpeechToTextCase:
     from adapters.azure_speech import AzureSpeechAuth, AzureSpeechToText, RecognitionOptions
 
@@ -79,7 +80,7 @@ def azure_speech_to_text(
             ),
             Failing(
                 ProviderUnavailableError,
-                AzureSpeechToText(AzureSpeechAuth(key=DEFAULT_KEY, host=_dead_host()), once),
+                AzureSpeechToText(AzureSpeechAuth(key=DEFAULT_KEY, host=dead_host), once),
                 "nothing listening",
             ),
         ],
@@ -89,7 +90,9 @@ def azure_speech_to_text(
 
 @pytest.fixture
 async def azure_text_to_speech(
-    contract_speech_standin: SpeechStandIn, contract_rate_limited_standin: SpeechStandIn
+    contract_speech_standin: SpeechStandIn,
+    contract_rate_limited_standin: SpeechStandIn,
+    dead_host: str,
 ) -> AsyncIterator[TextToSpeechCase]:
     from adapters.azure_speech import AzureSpeechAuth, AzureTextToSpeech, SynthesisOptions
 
@@ -103,7 +106,7 @@ async def azure_text_to_speech(
         AzureTextToSpeech(
             AzureSpeechAuth(key="wrong-key", host=contract_speech_standin.host), no_pool
         ),
-        AzureTextToSpeech(AzureSpeechAuth(key=DEFAULT_KEY, host=_dead_host()), no_pool),
+        AzureTextToSpeech(AzureSpeechAuth(key=DEFAULT_KEY, host=dead_host), no_pool),
         AzureTextToSpeech(
             AzureSpeechAuth(key=DEFAULT_KEY, host=contract_rate_limited_standin.host), no_pool
         ),

@@ -7,7 +7,6 @@ The suite is :class:`TextToSpeechContract`; subclass it in a test module and def
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -89,18 +88,19 @@ class TextToSpeechContract(ContractSuite):
         self,
         tts_case: TextToSpeechCase,
     ) -> None:
-        started = time.monotonic()
-        arrivals: list[float] = []
-        audio_ms = 0.0
+        # Streaming is checked by shape, not by the clock (no timing assertions: a loaded
+        # machine makes any wall-clock bound flaky): a long text arrives as several chunks,
+        # the first of which holds only a small part of the audio.
+        chunks_ms: list[float] = []
         async with asyncio.timeout(30):
             async for chunk in tts_case.tts.synthesize(
                 tts_case.long_text, voice=tts_case.voice, fmt=tts_case.formats[0]
             ):
-                arrivals.append(time.monotonic() - started)
-                audio_ms += chunk.audio.duration_ms
-        assert len(arrivals) > 1, "a long text streams in several chunks"
-        # Functional bound: the first audio is there before the whole text could have played.
-        assert arrivals[0] * 1000 < audio_ms
+                chunks_ms.append(chunk.audio.duration_ms)
+        assert len(chunks_ms) > 1, "a long text streams in several chunks"
+        assert chunks_ms[0] < sum(chunks_ms) / 2, (
+            f"the first chunk holds most of the audio: {chunks_ms}"
+        )
 
     async def test_closing_the_stream_mid_way_stops_synthesis(
         self, tts_case: TextToSpeechCase

@@ -365,3 +365,23 @@ async def test_aclose_ends_events_without_a_final_and_is_idempotent(speech_auth)
 async def test_health_check_needs_no_connection(speech_standin, speech_auth):
     await AzureSpeechToText(speech_auth).health_check()
     assert speech_standin.connections == []
+
+
+async def test_a_flush_before_the_service_ever_answers_ends_events_with_an_error(speech_auth):
+    # A host that accepts TCP but never answers the WebSocket upgrade: the connection attempt
+    # outlives the flush deadline. Ending events() quietly would lose every pushed frame.
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        host = f"ws://127.0.0.1:{silent.getsockname()[1]}"
+        options = RecognitionOptions(
+            reconnect_attempts=1, connect_timeout_ms=20_000, flush_timeout_ms=300
+        )
+        stt = AzureSpeechToText(AzureSpeechAuth(key=speech_auth.key, host=host), options)
+        async with stt.session(PCM16_16K) as session:
+            session.push(AudioFrame(silence(20), PCM16_16K))
+            await session.flush()
+            with pytest.raises(ProviderUnavailableError, match="never connected"):
+                await collect(session)
