@@ -108,14 +108,15 @@ async def check_turn(
     failures: list[str] = []
     notes: list[str] = []
     e = turn.expect
-    for call in expect.tool_calls():
-        await _check(failures, partial(_tool_call, e, call))
-    if expect.no_tool_calls:
-        await _check(failures, e.no_tool_calls)
+    # Who answers comes first: a missed handoff explains the missing calls that follow.
     if expect.handoff:
         await _check(failures, lambda: e.handoff_to(str(expect.handoff)))
     if expect.no_handoff:
         await _check(failures, e.no_handoff)
+    for call in expect.tool_calls():
+        await _check(failures, partial(_tool_call, e, call))
+    if expect.no_tool_calls:
+        await _check(failures, e.no_tool_calls)
     said = expect.said()
     if said is not None:
         await _check(

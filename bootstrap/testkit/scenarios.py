@@ -44,7 +44,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bootstrap.testkit.modes import MODES
 
@@ -210,11 +217,12 @@ class Scenario(BaseModel):
     greeting: Expect | None = None
     turns: list[Step] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _known_mode(self) -> Scenario:
-        if self.mode is not None and self.mode not in MODES:
-            raise ValueError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
-        return self
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, mode: str | None) -> str | None:
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"{mode!r} is not one of {', '.join(MODES)}")
+        return mode
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ async def test_a_stolen_card_is_handed_to_the_fraud_desk_which_opens_a_case() ->
         turn = await convo.user_says("yes lock my card ending in 4242")
         turn.expect.next_event().is_tool_call("lock_card", args={"last_four": "4242"})
     assert [t.index for t in convo.turns] == [0, 1, 2]
-    assert "turn 2 (text) · caller: \"yes lock my card ending in 4242\"" in convo.transcript()
+    assert 'turn 2 (text) · caller: "yes lock my card ending in 4242"' in convo.transcript()
 
 
 async def test_each_conversation_gets_fresh_tools() -> None:
@@ -40,7 +40,9 @@ async def test_each_conversation_gets_fresh_tools() -> None:
 
 async def test_a_mocked_tool_answers_instead_and_records_its_calls() -> None:
     async with conversation(BANK, model="offline") as convo:
-        double = convo.mock_tool("check_balance", returns={"account": "checking", "balance": "0.00"})
+        double = convo.mock_tool(
+            "check_balance", returns={"account": "checking", "balance": "0.00"}
+        )
         turn = await convo.user_says("what is my balance")
         turn.expect.tool_call("check_balance", result="0.00").says(contains="0.00 dollars")
         assert double.calls == [{"account": "checking"}]

@@ -50,7 +50,9 @@ async def test_a_wordless_sound_is_a_false_interruption_and_the_agent_resumes() 
 async def test_a_silent_caller_is_reprompted_twice_then_the_agent_hangs_up() -> None:
     async with conversation(BANK, model="offline", mode="voice") as convo:
         first = await convo.silence(9000)
-        first.expect.says(equals="Are you still there? You can ask for your balance or recent transactions.")
+        first.expect.says(
+            equals="Are you still there? You can ask for your balance or recent transactions."
+        )
         (await convo.silence(9000)).expect.says(contains="still there")
         last = await convo.silence(9000)
         last.expect.says(contains="Goodbye").ends_call()
