@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from adapters.memory import ScriptedLanguageModel, ScriptedTurn
 from bootstrap.cli import app
+from bootstrap.testkit.judge import scripted_judge
+from bootstrap.testkit.modes import MODES
 from bootstrap.testkit.report import summary_table, write_junit
 from bootstrap.testkit.runner import ScenarioRun, run_scenarios
 from bootstrap.testkit.scenarios import ScenarioError, load_scenarios
@@ -32,12 +34,17 @@ def by_name(runs: list[ScenarioRun]) -> dict[str, ScenarioRun]:
     return {run.scenario.name: run for run in runs}
 
 
-async def test_the_shipped_bank_scenarios_pass_on_the_offline_model() -> None:
-    runs = await run_scenarios(load_scenarios(BANK / "scenarios"), model="offline", env_file=None)
+@pytest.mark.parametrize("mode", sorted(MODES))
+async def test_the_shipped_bank_scenarios_pass_on_the_offline_model(mode: str) -> None:
+    runs = await run_scenarios(
+        load_scenarios(BANK / "scenarios"), model="offline", mode=mode, env_file=None
+    )
     assert set(by_name(runs)) == SHIPPED
     failed = {run.scenario.name: run.failure for run in runs if not run.passed}
     assert not failed, failed
-    assert {run.mode for run in runs} == {"text", "voice"}
+    # Scenarios that need voice (barge-in, no-input) say so; the others take the mode given.
+    assert by_name(runs)["barge-in"].mode == "voice"
+    assert by_name(runs)["card lock"].mode == mode
 
 
 async def test_a_broken_tool_fails_the_card_lock_scenario_with_a_readable_diff(
@@ -187,3 +194,31 @@ def test_parley_test_exits_by_outcome_and_names_bad_files(tmp_path: Path) -> Non
     invalid = runner.invoke(app, ["test", str(wrong), "--model", "offline"])
     assert invalid.exit_code == 2
     assert "bad.yaml: turns: Input should be a valid list" in invalid.output
+
+
+async def test_a_scenarios_tool_doubles_and_judged_intents(tmp_path: Path) -> None:
+    scenario = tmp_path / "doubles.yaml"
+    scenario.write_text(
+        f"agents: {BANK}\n"
+        "mock_tools:\n"
+        "  check_balance: {returns: {account: checking, balance: '0.00'}}\n"
+        "  lock_card: {raises: card service down}\n"
+        "turns:\n"
+        "  - caller: what is my balance\n"
+        "    expect: {tool: check_balance, says: {contains: '0.00', intent: gives the balance}}\n"
+        "  - caller: lock my card ending in 4242\n"
+        "    expect: {tools: [{name: lock_card, is_error: true, result: failed}]}\n"
+    )
+    loaded = load_scenarios(scenario)
+    (unjudged,) = await run_scenarios(loaded, model="offline", env_file=None)
+    assert unjudged.passed, unjudged.failure
+    assert unjudged.turns[0].notes == ["intent not judged (no judge model): 'gives the balance'"]
+
+    def strict(intent: str, said: str) -> tuple[bool, str]:
+        return "balance is 2" in said, "wrong amount"
+
+    (judged,) = await run_scenarios(
+        loaded, model="offline", env_file=None, judge=scripted_judge(strict)
+    )
+    assert not judged.passed
+    assert "the judge says no: wrong amount" in (judged.failure or "")
