@@ -8,8 +8,9 @@ so a new mode (the realtime speech-to-speech runtime) is one more entry in :data
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal, Protocol
 
 from adapters.memory import ManualClock
@@ -115,8 +116,8 @@ def _voice(wiring: Wiring) -> Driver:
     return VoiceDriver(wiring)
 
 
-MODES: dict[str, Callable[[Wiring], Driver]] = {"text": _text, "voice": _voice}
-"""Driver factory by mode name."""
+MODES: Mapping[str, Callable[[Wiring], Driver]] = MappingProxyType({"text": _text, "voice": _voice})
+"""Driver factory by mode name (read-only; a mode is one entry here)."""
 
 
 def driver_for(mode: str, wiring: Wiring) -> Driver:

@@ -157,7 +157,8 @@ class VoiceDriver:
         if work:
             loop = asyncio.get_running_loop()
             began = loop.time()
-            budget_s = max(limit_ms - now, 0.0) / 1000.0
+            # At most one watchdog tick: a stalled model must still meet its deadline.
+            budget_s = max(min(limit_ms - now, self._config.watchdog_tick_ms), 0.0) / 1000.0
             await asyncio.wait([*work, self._task], timeout=budget_s, return_when="FIRST_COMPLETED")
             elapsed_ms = (loop.time() - began) * 1000.0
             target = min(limit_ms, max(clock.now_ms(), now + elapsed_ms))

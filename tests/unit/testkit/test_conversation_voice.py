@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from domain.runtime import RuntimeConfig
 from parley.testing import (
     AgentSaid,
     Interrupted,
@@ -88,3 +91,22 @@ async def test_an_interruption_needs_voice_mode_and_a_speaking_agent() -> None:
         await convo.user_says("what is my balance", until="agent_speaks")
         with pytest.raises(ModeError, match="it had finished speaking"):
             await convo.caller_interrupts(after_ms=60_000, saying="hello")
+
+
+class StalledModel:
+    """A language model that accepts the request and never answers."""
+
+    def stream(self, messages, tools, options):  # type: ignore[no-untyped-def]
+        async def events():  # type: ignore[no-untyped-def]
+            await asyncio.sleep(3600)
+            yield  # pragma: no cover
+
+        return events()
+
+
+async def test_a_stalled_model_meets_the_runtimes_first_token_deadline() -> None:
+    config = RuntimeConfig(first_token_timeout_ms=200.0, watchdog_tick_ms=50.0)
+    async with conversation(BANK, model=StalledModel(), mode="voice", config=config) as convo:  # type: ignore[arg-type]
+        async with asyncio.timeout(10):
+            turn = await convo.user_says("what is my balance")
+        turn.expect.says(contains="Sorry, I had trouble with that")
