@@ -160,7 +160,10 @@ class TestConversation:
 
         Raises:
             ConversationEnded: The call is over.
+            ValueError: ``text`` is blank (a silent caller is :meth:`silence`).
         """
+        if not text.strip():
+            raise ValueError("user_says needs words; a silent caller is silence(ms)")
         return await self._turn(f'caller: "{text.strip()}"', lambda d: d.say(text, until=until))
 
     async def silence(self, ms: float, *, until: Until = "done") -> Turn:
@@ -296,12 +299,32 @@ async def _none(awaitable: Awaitable[None]) -> None:
     await awaitable
 
 
-def conversation(agents: str | Path = "agents", **options: Any) -> TestConversation:
-    """A test conversation on the agents folder ``agents`` (see :class:`TestConversation`).
+def conversation(
+    agents: str | Path = "agents",
+    *,
+    model: ModelChoice = "configured",
+    mode: str = "text",
+    tools: str | Path | ToolRegistry | None = None,
+    env_file: str | Path | None = ".env",
+    model_options: Mapping[str, Any] | None = None,
+    config: RuntimeConfig | None = None,
+    call_id: str = "test-call",
+) -> TestConversation:
+    """A test conversation on the agents folder ``agents`` (arguments: :class:`TestConversation`).
 
     Use it with ``async with`` (the first action answers the call; the end hangs up)::
 
         async with conversation("agents", model="offline", mode="voice") as convo:
-            await convo.user_says("what is my balance")
+            turn = await convo.user_says("what is my balance")
+            turn.expect.tool_call("check_balance").says(contains="dollars")
     """
-    return TestConversation(agents, **options)
+    return TestConversation(
+        agents,
+        model=model,
+        mode=mode,
+        tools=tools,
+        env_file=env_file,
+        model_options=model_options,
+        config=config,
+        call_id=call_id,
+    )

@@ -20,59 +20,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from difflib import ndiff
-from typing import Any, NoReturn, Self, overload
+from typing import Any, Self, overload
 
 from bootstrap.testkit.checks import (
-    call_end_problems,
     event_problems,
     speech_problems,
     tool_problems,
 )
+from bootstrap.testkit.event_expect import EventExpect
 from bootstrap.testkit.events import (
     KINDS,
-    CallEnded,
-    Event,
-    HandedOff,
     Interrupted,
-    ToolCalled,
-    Transferred,
     describe,
 )
+from bootstrap.testkit.failure import INPUT_KINDS, ExpectationError, fail, said_spec, tool_spec
 from bootstrap.testkit.judge import judge
 from bootstrap.testkit.turn import Turn
 from ports import LanguageModel
 
 __all__ = ["EventExpect", "ExpectationError", "TurnExpect"]
-
-INPUT_KINDS = frozenset({"caller", "dtmf"})
-"""Kinds the ordered cursor skips unless asked for: the caller's own input."""
-
-
-class ExpectationError(AssertionError):
-    """An expectation failed; the message shows what was expected and what happened.
-
-    Attributes:
-        turn: The turn checked.
-        expected: The expectation as a sentence.
-    """
-
-    def __init__(self, message: str, turn: Turn, expected: str) -> None:
-        super().__init__(message)
-        self.turn = turn
-        self.expected = expected
-
-
-def _fail(turn: Turn, expected: str, details: list[str], marker: int | None = None) -> NoReturn:
-    __tracebackhide__ = True
-    body = [f"Expected {expected}"]
-    body += [f"  {line}" for line in details]
-    body += ["", turn.render(marker)]
-    raise ExpectationError("\n".join(body), turn, expected)
-
-
-def _spec(name: str | None, args: Mapping[str, Any] | None) -> str:
-    shown = f"a call of tool {name}" if name else "a tool call"
-    return shown + (f" with arguments including {dict(args)}" if args else "")
 
 
 class TurnExpect:
@@ -115,14 +81,14 @@ class TurnExpect:
             f"{describe(c)}: " + "; ".join(tool_problems(c, name, args, result, is_error))
             for c in calls
         ] or ["there was no tool call"]
-        _fail(self._turn, _spec(name, args), details)
+        fail(self._turn, tool_spec(name, args), details)
 
     def no_tool_calls(self) -> Self:
         """The agent called no tool in the turn (handoffs are not tool calls here)."""
         __tracebackhide__ = True
         if self._turn.tool_calls:
             details = [describe(c) for c in self._turn.tool_calls]
-            _fail(self._turn, "no tool call", details)
+            fail(self._turn, "no tool call", details)
         return self
 
     def handoff_to(self, agent: str) -> Self:
@@ -134,13 +100,13 @@ class TurnExpect:
         details = [describe(h) for h in handoffs] or [
             f"there was no handoff; the active agent is {self._turn.agent or '?'}"
         ]
-        _fail(self._turn, f"a handoff to {agent}", details)
+        fail(self._turn, f"a handoff to {agent}", details)
 
     def no_handoff(self) -> Self:
         """No handoff happened in the turn."""
         __tracebackhide__ = True
         if self._turn.handoffs:
-            _fail(self._turn, "no handoff", [describe(h) for h in self._turn.handoffs])
+            fail(self._turn, "no handoff", [describe(h) for h in self._turn.handoffs])
         return self
 
     @overload
@@ -205,7 +171,7 @@ class TurnExpect:
             problems.append("the words differ (- expected, + said):")
             problems += [f"  {line.rstrip()}" for line in diff]
         if problems:
-            _fail(self._turn, "the agent to say " + _said_spec(contains, matches, equals), problems)
+            fail(self._turn, "the agent to say " + said_spec(contains, matches, equals), problems)
         if judged_by is None or intent is None:
             return self
         return self._judged(judged_by, intent, said)
@@ -213,10 +179,10 @@ class TurnExpect:
     async def _judged(self, model: LanguageModel, intent: str, said: str) -> Self:
         __tracebackhide__ = True
         if not said:
-            _fail(self._turn, f"words fulfilling the intent {intent!r}", ["the agent said nothing"])
+            fail(self._turn, f"words fulfilling the intent {intent!r}", ["the agent said nothing"])
         verdict = await judge(model, intent=intent, said=said)
         if not verdict.success:
-            _fail(
+            fail(
                 self._turn,
                 f"words fulfilling the intent {intent!r}",
                 [f"said: {said!r}", f"the judge says no: {verdict.reason}"],
@@ -230,7 +196,7 @@ class TurnExpect:
         if any(to is None or t.target == to for t in found):
             return self
         details = [describe(t) for t in found] or ["there was no transfer"]
-        _fail(self._turn, "a transfer" + (f" to {to}" if to else ""), details)
+        fail(self._turn, "a transfer" + (f" to {to}" if to else ""), details)
 
     def ends_call(self) -> Self:
         """The agent hung up (the call ended with reason ``hang_up``)."""
@@ -238,7 +204,7 @@ class TurnExpect:
         reason = self._turn.end_reason
         if reason != "hang_up":
             detail = "the call goes on" if reason is None else f"the call ended: {reason}"
-            _fail(self._turn, "the agent to end the call", [detail])
+            fail(self._turn, "the agent to end the call", [detail])
         return self
 
     def interrupted(self, *, heard_contains: str | None = None) -> Self:
@@ -253,7 +219,7 @@ class TurnExpect:
             if heard_contains is None or heard_contains.lower() in (cut.heard or "").lower():
                 return self
         details = [describe(c) for c in cuts] or ["the agent was not interrupted"]
-        _fail(self._turn, "an interruption", details)
+        fail(self._turn, "an interruption", details)
 
     def responds_within(self, ms: float) -> Self:
         """The agent's first words came at most ``ms`` after the caller's input (virtual ms)."""
@@ -261,7 +227,7 @@ class TurnExpect:
         latency = self._turn.latency_ms
         if latency is None or latency > ms:
             shown = "not measured (no words after input)" if latency is None else f"{latency:.0f}"
-            _fail(self._turn, f"a response within {ms:.0f} ms", [f"latency: {shown} ms"])
+            fail(self._turn, f"a response within {ms:.0f} ms", [f"latency: {shown} ms"])
         return self
 
     # -- ordered: a cursor over the turn ---------------------------------------------
@@ -289,7 +255,7 @@ class TurnExpect:
                 continue
             if kind is None or event.kind == kind:
                 return EventExpect(self._turn, event, index)
-        _fail(self._turn, f"another {kind or ''} event".replace("  ", " "), [], self._cursor)
+        fail(self._turn, f"another {kind or ''} event".replace("  ", " "), [], self._cursor)
 
     def skip_next(self, count: int = 1) -> Self:
         """Move the cursor past ``count`` events (the caller's input is skipped too)."""
@@ -304,7 +270,7 @@ class TurnExpect:
         events = self._turn.events
         left = [i for i in range(self._cursor, len(events)) if events[i].kind not in INPUT_KINDS]
         if left:
-            _fail(self._turn, "no more events", [describe(events[left[0]])], left[0])
+            fail(self._turn, "no more events", [describe(events[left[0]])], left[0])
 
     def contains_event(self, kind: str, **criteria: Any) -> EventExpect:
         """An event of ``kind`` matching ``criteria``, anywhere in the turn (cursor unmoved).
@@ -326,7 +292,7 @@ class TurnExpect:
                 return EventExpect(self._turn, event, index)
             reasons.append(f"[{index}] {describe(event)}: {'; '.join(problems)}")
         wanted = f"a {kind} event" + (f" with {criteria}" if criteria else "")
-        _fail(self._turn, wanted, reasons or [f"there was no {kind} event"])
+        fail(self._turn, wanted, reasons or [f"there was no {kind} event"])
 
     def __getitem__(self, index: int) -> EventExpect:
         """The event at ``index`` (negative counts from the end)."""
@@ -334,103 +300,5 @@ class TurnExpect:
         events = self._turn.events
         position = index + len(events) if index < 0 else index
         if not 0 <= position < len(events):
-            _fail(self._turn, f"an event at index {index}", [f"{len(events)} events"])
+            fail(self._turn, f"an event at index {index}", [f"{len(events)} events"])
         return EventExpect(self._turn, events[position], position)
-
-
-def _said_spec(contains: str | None, matches: str | None, equals: str | None) -> str:
-    parts = []
-    if contains is not None:
-        parts.append(f"something containing {contains!r}")
-    if matches is not None:
-        parts.append(f"something matching /{matches}/")
-    if equals is not None:
-        parts.append(f"exactly {equals!r}")
-    return " and ".join(parts) or "the expected words"
-
-
-class EventExpect:
-    """Checks on one event of a turn (from ``next_event``, ``contains_event`` or indexing)."""
-
-    def __init__(self, turn: Turn, event: Event, index: int) -> None:
-        self._turn = turn
-        self.event = event
-        self.index = index
-
-    def _check(self, expected: str, problems: list[str]) -> Self:
-        __tracebackhide__ = True
-        if problems:
-            _fail(self._turn, expected, [f"[{self.index}] {describe(self.event)}", *problems],
-                  self.index)  # fmt: skip
-        return self
-
-    def _kind(self, kind: str) -> list[str]:
-        if self.event.kind != kind:
-            return [f"it is a {self.event.kind} event"]
-        return []
-
-    def is_speech(self, *, contains: str | None = None, matches: str | None = None) -> Self:
-        """The event is a clause the agent said (containing / matching the text, if given)."""
-        __tracebackhide__ = True
-        text = getattr(self.event, "text", "")
-        problems = self._kind("speech") or speech_problems(text, contains, matches, None)
-        return self._check("agent speech " + _said_spec(contains, matches, None), problems)
-
-    def is_caller(self, *, contains: str | None = None) -> Self:
-        """The event is the caller's words."""
-        __tracebackhide__ = True
-        text = getattr(self.event, "text", "")
-        problems = self._kind("caller") or speech_problems(text, contains, None, None)
-        return self._check("the caller's words", problems)
-
-    def is_tool_call(
-        self,
-        name: str | None = None,
-        *,
-        args: Mapping[str, Any] | None = None,
-        result: str | None = None,
-        is_error: bool | None = None,
-    ) -> Self:
-        """The event is a tool call (of ``name``, with ``args`` included, if given)."""
-        __tracebackhide__ = True
-        event = self.event
-        problems = (
-            tool_problems(event, name, args, result, is_error)
-            if isinstance(event, ToolCalled)
-            else self._kind("tool_call")
-        )
-        return self._check(_spec(name, args), problems)
-
-    def is_handoff(self, to: str | None = None) -> Self:
-        """The event is a handoff (to agent ``to``, if given)."""
-        __tracebackhide__ = True
-        event = self.event
-        problems = self._kind("handoff")
-        if isinstance(event, HandedOff) and to is not None and event.to_agent != to:
-            problems = [f"it hands off to {event.to_agent}"]
-        return self._check("a handoff" + (f" to {to}" if to else ""), problems)
-
-    def is_transfer(self, to: str | None = None) -> Self:
-        """The event is a transfer (to ``to``, if given)."""
-        __tracebackhide__ = True
-        event = self.event
-        problems = self._kind("transfer")
-        if isinstance(event, Transferred) and to is not None and event.target != to:
-            problems = [f"it transfers to {event.target}"]
-        return self._check("a transfer" + (f" to {to}" if to else ""), problems)
-
-    def is_interruption(self) -> Self:
-        """The event is the caller cutting the agent's speech."""
-        __tracebackhide__ = True
-        return self._check("an interruption", self._kind("interrupted"))
-
-    def is_call_end(self, reason: str | None = None) -> Self:
-        """The event is the end of the call (with ``reason``, e.g. ``hang_up``, if given)."""
-        __tracebackhide__ = True
-        event = self.event
-        problems = (
-            call_end_problems(event, reason)
-            if isinstance(event, CallEnded)
-            else self._kind("call_ended")
-        )
-        return self._check("the end of the call", problems)

@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from bootstrap.testkit.conversation import TestConversation
 
 __all__ = [
     "ConversationFactory",
@@ -91,9 +94,9 @@ class ConversationFactory:
 
     def __init__(self, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self.conversations: list[Any] = []
+        self.conversations: list[TestConversation] = []
 
-    def conversation(self, agents: Any = None, **options: Any) -> Any:
+    def conversation(self, agents: Any = None, **options: Any) -> TestConversation:
         """A :class:`~bootstrap.testkit.conversation.TestConversation` (use ``async with``).
 
         Args:
