@@ -61,6 +61,7 @@ class ScenarioRun:
         error: A problem that stopped the run (not an expectation), if any.
         transcript: The whole conversation as text.
         seconds: Wall time of the run, s.
+        virtual_ms: Length of the conversation on its virtual clock, ms.
     """
 
     scenario: LoadedScenario
@@ -70,6 +71,7 @@ class ScenarioRun:
     error: str | None = None
     transcript: str = ""
     seconds: float = 0.0
+    virtual_ms: float = 0.0
 
     @property
     def passed(self) -> bool:
@@ -218,6 +220,7 @@ async def run_scenario(
     finally:
         if convo is not None:
             result.transcript = convo.transcript()
+            result.virtual_ms = convo.turns[-1].ended_ms if convo.turns else 0.0
             try:
                 await convo.close()
             except Exception as exc:  # noqa: BLE001 (closing must not hide the run's outcome)

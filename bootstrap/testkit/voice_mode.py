@@ -164,6 +164,11 @@ class VoiceDriver:
             target = min(limit_ms, max(clock.now_ms(), now + elapsed_ms))
         else:
             due = clock.next_deadline_ms
+            if due is None:
+                # Nobody sleeps yet: let new tasks (a starting call) reach their first sleep
+                # before concluding that nothing happens until the limit.
+                await clock.settle()
+                due = clock.next_deadline_ms
             target = limit_ms if due is None else max(now, min(due, limit_ms))
         due = clock.next_deadline_ms
         while due is not None and due < target:

@@ -19,7 +19,9 @@ from tests.unit.testkit.conftest import BANK
 
 async def test_the_caller_talks_over_the_greeting() -> None:
     async with conversation(BANK, model="offline", mode="voice") as convo:
-        await convo.start(until="agent_speaks")
+        greeting = await convo.start(until="agent_speaks")
+        # The greeting starts as the call is answered, at virtual time 0.
+        assert [e.at_ms for e in greeting.events] == [0.0]
         turn = await convo.caller_interrupts(after_ms=800, saying="what is my balance")
         turn.expect.next_event().is_interruption()
         turn.expect.next_event(kind="tool_call").is_tool_call("check_balance")
