@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import bootstrap
-
 __all__ = ["ContractRunError", "PromiseResult", "run_contract"]
 
 
@@ -110,7 +108,8 @@ def run_contract(
         raise ContractRunError(f"{ref!r}: no module {module!r} (from {os.getcwd()} or installed)")
     import pytest
 
-    selected = Path(bootstrap.__file__).parent / "contract" / "selected.py"
+    # Beside this package, found by path: importing bootstrap.contract would import the suites.
+    selected = Path(__file__).resolve().parent.parent / "contract" / "selected.py"
     collector = _Collector()
     with tempfile.TemporaryDirectory(prefix="parley-contract-") as tmp:
         ini = Path(tmp) / "pytest.ini"

@@ -273,6 +273,7 @@ class CallHistoryContract(ContractSuite):
         self,
         history_case: CallHistoryCase,
     ) -> None:
+        assert history_case.failures, "an implementation must show how it fails"
         for failing in history_case.failures:
             store = failing.adapter
             operations = [

@@ -29,7 +29,7 @@ class ConsultContract(ContractSuite):
     """The promises of the consult and DTMF capabilities; needs a ``consult_case`` fixture."""
 
     port = "consult"
-    protocol = "ports.ConsultingCallControl, ports.DtmfCollector"
+    protocol = "ports.consult"  # ConsultingCallControl and DtmfCollector
     case_fixture = "consult_case"
 
     async def test_hold_invite_and_unhold_are_accepted_and_the_invite_answers(

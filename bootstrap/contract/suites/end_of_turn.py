@@ -12,11 +12,19 @@ import asyncio
 
 import pytest
 
-from adapters.audio import convert_frame
 from bootstrap.contract.cases import EndOfTurnCase
 from bootstrap.contract.helpers import no_task_leak
 from bootstrap.contract.suite import ContractSuite
 from ports import AudioFormat, AudioFrame, InvalidAudioError, ProviderError
+
+
+def convert_frame(frame: AudioFrame, fmt: AudioFormat) -> AudioFrame:
+    """``frame`` resampled and re-encoded to ``fmt`` (Parley's own converter)."""
+    # Imported here: the converter loads numpy and soxr, which only this suite needs, and a
+    # kit run of another port (`parley contract stt ...`) should not load them.
+    from adapters.audio import convert_frame as convert
+
+    return convert(frame, fmt)
 
 
 def some_turn(case: EndOfTurnCase) -> AudioFrame:

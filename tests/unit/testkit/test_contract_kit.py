@@ -6,6 +6,7 @@ package would be on ``sys.path``.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -44,3 +45,23 @@ def test_parley_contract_names_the_promise_a_wrong_adapter_breaks() -> None:
     assert "assert 1.4 > (1700.0 / 10)" in done.stdout
     # The seven other promises are kept.
     assert done.stdout.count("│ passed │") == 7
+
+
+def test_every_port_of_the_kit_runs_over_parleys_adapters_and_is_documented() -> None:
+    from bootstrap.contract.registry import PORTS
+
+    subclassed: list[str] = []
+    for module in sorted((REPO_ROOT / "tests" / "contract").glob("test_*.py")):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                bases = [b.id for b in node.bases if isinstance(b, ast.Name)]
+                assert len(bases) == 1, f"{module.name}: {node.name} is no kit suite's subclass"
+                subclassed += bases
+    suites = sorted(port.suite.__name__ for port in PORTS.values())
+    # One subclass of each kit suite in tests/contract, and no suite of its own there.
+    assert sorted(subclassed) == suites
+    table = (REPO_ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    for key, port in PORTS.items():
+        assert f"| `{key}` | `{port.suite.__name__}`" in table, key
+        assert f"(`{port.suite.case_fixture}`)" in table, key
