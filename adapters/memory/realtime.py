@@ -12,10 +12,14 @@ Rules (what a test can count on):
   user text (``"You said: <text>."``); a line request speaks the line. A response streams
   its transcript in words and its audio as a tone (``ms_per_char`` per character) in 100 ms
   chunks, then its function calls, then ``ResponseFinished`` with usage; every chunk waits
-  ``chunk_delay_s`` (0: yields to the loop).
+  ``chunk_delay_s`` (0: yields to the loop). A responder that raises a port error ends the
+  response ``failed`` with the error's code.
 * ``cancel_response`` stops the response in progress (``ResponseFinished`` status
   ``cancelled``); ``truncate``, ``send_tool_output``, ``add_messages``, ``update``,
   ``commit_input`` and ``clear_input`` are recorded in ``requests`` in call order.
+* ``truncate(item, audio_end_ms)`` also cuts that reply in ``history`` to the words whose
+  audio ended by ``audio_end_ms`` (``ms_per_char`` per character): like the services, which
+  drop the transcript the caller did not hear, the fake then remembers only what was played.
 * Faults: ``open_error`` is raised by entering; ``drop()`` forgets the conversation and yields
   ``SessionReconnected``; ``error(exc)`` yields a ``RealtimeError``; ``lose(exc)`` makes
   ``events()`` raise ``exc``.
@@ -29,7 +33,7 @@ import itertools
 import math
 import struct
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self
 
@@ -39,6 +43,7 @@ from ports import (
     AudioFrame,
     ChatMessage,
     InvalidAudioError,
+    ParleyError,
     ProviderError,
     Role,
     StreamClosedError,
@@ -102,6 +107,7 @@ class FakeRealtimeSession:
         self._buffer = bytearray()
         self._responding: asyncio.Task[None] | None = None
         self._reconnects = 0
+        self._items: dict[str, int] = {}
 
     async def __aenter__(self) -> Self:
         if self._model.open_error is not None:
@@ -121,6 +127,12 @@ class FakeRealtimeSession:
     def dropped_events(self) -> int:
         """Always 0: the fake makes no malformed events."""
         return 0
+
+    @property
+    def responding(self) -> asyncio.Task[None] | None:
+        """The task producing the response in progress, or None (for drivers of the clock)."""
+        task = self._responding
+        return task if task is not None and not task.done() else None
 
     # caller audio ------------------------------------------------------------------
 
@@ -200,6 +212,7 @@ class FakeRealtimeSession:
         model = self._model
         self._emit(ResponseStarted(rid))
         status = "completed"
+        error_code: str | None = None
         reply = FakeReply()
         try:
             if line is not None:
@@ -222,10 +235,14 @@ class FakeRealtimeSession:
             for call in reply.tool_calls:
                 self._emit(FunctionCall(rid, call))
             if reply.text or reply.tool_calls:
+                self._items[item] = len(self.history)
                 self.history.append(ChatMessage(Role.ASSISTANT, reply.text, reply.tool_calls))
         except asyncio.CancelledError:
             status = "cancelled"
-        self._emit(ResponseFinished(rid, status, 10, len(reply.text)))
+        except ParleyError as exc:
+            # As a service reports its model's failure: the response ends ``failed``.
+            status, error_code = "failed", exc.code
+        self._emit(ResponseFinished(rid, status, 10, len(reply.text), error_code))
 
     async def cancel_response(self) -> None:
         """Stop the response in progress."""
@@ -235,9 +252,22 @@ class FakeRealtimeSession:
             self._responding.cancel()
 
     async def truncate(self, item_id: str, audio_end_ms: int) -> None:
-        """Record the truncation."""
+        """Record the truncation; the item's text keeps the words played by ``audio_end_ms``."""
         self._check()
         self.requests.append(("truncate", (item_id, audio_end_ms)))
+        index = self._items.get(item_id)
+        if index is None or index >= len(self.history):
+            return
+        message = self.history[index]
+        heard_chars = audio_end_ms / self._model.ms_per_char if self._model.ms_per_char else 0
+        kept: list[str] = []
+        end = 0
+        for word in message.text.split():
+            end += len(word) + (1 if kept else 0)
+            if end > heard_chars:
+                break
+            kept.append(word)
+        self.history[index] = replace(message, text=" ".join(kept), interrupted=True)
 
     async def send_tool_output(self, call_id: str, output: str) -> None:
         """Record the function call output."""
@@ -284,6 +314,7 @@ class FakeRealtimeSession:
         if self._responding is not None:
             self._responding.cancel()
         self.history.clear()
+        self._items.clear()
         self.audio_ms = 0.0
         self._speech = None
         self._emit(SessionReconnected(self._reconnects, reason))
@@ -333,6 +364,10 @@ class FakeRealtimeModel:
         session = FakeRealtimeSession(self, config, fmt)
         self.sessions.append(session)
         return session
+
+    def add_transcript(self, text: str) -> None:
+        """Append ``text`` to the transcripts (``""``: a sound with no words in it)."""
+        self._transcripts.append(text)
 
     def next_transcript(self) -> str:
         """The next scripted transcript ("hello" once they are used up)."""

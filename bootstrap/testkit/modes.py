@@ -1,9 +1,10 @@
 """How a test conversation runs: the drivers of its modes, one per media side.
 
-A *mode* is a driver of the call runtime: ``text`` (the runtime with a text media side, as
-``parley chat``) and ``voice`` (the runtime with audio through the fake engines and a manual
-clock). Both run the same agent files, model and tools; a test chooses the mode with a string,
-so a new mode (the realtime speech-to-speech runtime) is one more entry in :data:`MODES`.
+A *mode* is a driver of a call runtime: ``text`` (the runtime with a text media side, as
+``parley chat``), ``voice`` (the cascade runtime with audio through the fake engines and a
+manual clock) and ``realtime`` (the realtime speech-to-speech runtime over a scripted realtime
+service, on the same clock). All run the same agent files, model and tools; a test chooses the
+mode with a string, and a new mode is one more entry in :data:`MODES`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from domain.runtime import RuntimeConfig
 from domain.session import Conversation
 from ports import LanguageModel, ToolExecutor
 
-__all__ = ["MODES", "Driver", "ModeError", "Until", "Wiring", "driver_for"]
+__all__ = [
+    "MODES",
+    "STANDS_IN_FOR",
+    "Driver",
+    "ModeError",
+    "Until",
+    "Wiring",
+    "driver_for",
+    "scenario_mode",
+]
 
 Until = Literal["done", "agent_speaks"]
 """When a caller action returns: ``done`` once the conversation waits for the caller again
@@ -116,8 +126,33 @@ def _voice(wiring: Wiring) -> Driver:
     return VoiceDriver(wiring)
 
 
-MODES: Mapping[str, Callable[[Wiring], Driver]] = MappingProxyType({"text": _text, "voice": _voice})
+def _realtime(wiring: Wiring) -> Driver:
+    from bootstrap.testkit.realtime_mode import RealtimeDriver
+
+    return RealtimeDriver(wiring)
+
+
+MODES: Mapping[str, Callable[[Wiring], Driver]] = MappingProxyType(
+    {"text": _text, "voice": _voice, "realtime": _realtime}
+)
 """Driver factory by mode name (read-only; a mode is one entry here)."""
+
+
+STANDS_IN_FOR: Mapping[str, frozenset[str]] = MappingProxyType({"realtime": frozenset({"voice"})})
+"""Modes that also run what needs another mode: realtime mode is a voice call too (audio
+both ways, barge-in, no-input, keys), so a realtime run takes the scenarios made for voice."""
+
+
+def scenario_mode(pinned: str | None, requested: str) -> str:
+    """The mode a scenario runs in: its own (``pinned``), else the one ``requested``.
+
+    A scenario pinned to a mode that ``requested`` stands in for (:data:`STANDS_IN_FOR`)
+    runs in ``requested``: ``parley test --mode realtime`` runs the voice scenarios (barge-in,
+    no-input) in realtime mode too, while ``--mode text`` leaves them in voice mode.
+    """
+    if pinned is None or pinned in STANDS_IN_FOR.get(requested, frozenset()):
+        return requested
+    return pinned
 
 
 def driver_for(mode: str, wiring: Wiring) -> Driver:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from bootstrap.testkit.conversation import TestConversation
 from bootstrap.testkit.expect import ExpectationError, TurnExpect
 from bootstrap.testkit.models import ModelChoice
+from bootstrap.testkit.modes import scenario_mode
 from bootstrap.testkit.scenarios import Expect, LoadedScenario, Step, ToolExpect
 from bootstrap.testkit.turn import Turn
 from ports import LanguageModel
@@ -179,14 +180,15 @@ async def run_scenario(
     Args:
         scenario: The loaded scenario.
         model: The model when the scenario does not choose one (``model.use``).
-        mode: The mode when the scenario does not choose one.
+        mode: The mode when the scenario does not choose one (``realtime`` also runs the
+            scenarios that choose ``voice``: :func:`~bootstrap.testkit.modes.scenario_mode`).
         env_file: The dotenv file for the configured model.
         judge: The model that judges ``says.intent``; None leaves intents not judged.
         run: Run number, for ``--repeat``.
     """
     spec = scenario.spec
     chosen: ModelChoice = spec.model.use or model
-    result = ScenarioRun(scenario, run=run, mode=spec.mode or mode)
+    result = ScenarioRun(scenario, run=run, mode=scenario_mode(spec.mode, mode))
     began = time.perf_counter()
     convo: TestConversation | None = None
     try:

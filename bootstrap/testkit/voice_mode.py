@@ -35,8 +35,8 @@ from bootstrap.testkit.modes import ModeError, Until, Wiring
 from bootstrap.testkit.recorder import Recorder
 from domain.runtime import RuntimeDeps
 from domain.runtime.call import CallRun
-from domain.session import Phase
-from ports import PCM16_16K, CallInfo, CallSummary, InboundCall
+from domain.session import Conversation, Phase
+from ports import PCM16_16K, AudioFormat, CallInfo, CallSummary, InboundCall
 
 FRAME_MS = 20.0
 SPEECH_MS_PER_WORD = 300.0
@@ -65,13 +65,16 @@ class VoiceDriver:
     """
 
     mode = "voice"
+    channel = "voice-test"
+    audio_format: AudioFormat = PCM16_16K
+    """The call's audio format (the caller's frames and the agent's)."""
 
     def __init__(self, wiring: Wiring, *, agent_ms_per_char: float = AGENT_MS_PER_CHAR) -> None:
         clock = ManualClock(settle_rounds=20)
         self.clock = clock
         self.recorder = Recorder(clock)
         self.transcripts = MemoryTranscriptLog(clock, 3_600_000.0)
-        fmt = PCM16_16K
+        fmt = self.audio_format
         self._media = FakeMediaStream(fmt, wiring.call_id, clock=clock)
         self._stt = FakeSpeechToText()
         deps = RuntimeDeps(
@@ -87,13 +90,24 @@ class VoiceDriver:
         )
         # The harness feeds caller audio only while the caller makes a sound.
         self._config = replace(wiring.config, media_idle_timeout_ms=0.0)
-        info = CallInfo(call_id=wiring.call_id, channel="voice-test", caller=wiring.caller)
+        info = CallInfo(call_id=wiring.call_id, channel=self.channel, caller=wiring.caller)
         call = InboundCall(info, self._media, None, self.recorder)
-        self._run = CallRun(wiring.conversation, deps, self._config, call)
+        self._run = self._call_run(wiring.conversation, deps, call)
         self._task: asyncio.Task[CallSummary] | None = None
         self._loud = tone_frame(fmt, int(FRAME_MS), amplitude=3000)
         self._quiet = tone_frame(fmt, int(FRAME_MS), amplitude=0)
         self._speaking_since: float | None = None
+
+    def _call_run(
+        self, conversation: Conversation, deps: RuntimeDeps, call: InboundCall
+    ) -> CallRun:
+        """The call this mode runs: the cascade's (a mode over another runtime overrides it)."""
+        return CallRun(conversation, deps, self._config, call)
+
+    def _hear(self, words: str | None) -> None:
+        """Make the recogniser hear ``words`` in the caller's next sound (None: a noise)."""
+        if words:
+            self._stt.add_utterance(words)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -124,7 +138,7 @@ class VoiceDriver:
             and not self._run.work_in_flight()
         )
 
-    def _real_work(self) -> list[asyncio.Task[None]]:
+    def _real_work(self) -> list[asyncio.Task[object]]:
         """Model responses and tools in flight: work that takes real time.
 
         A transfer or hang-up in flight first waits for the agent's speech to drain, which
@@ -207,8 +221,7 @@ class VoiceDriver:
 
     async def _sound(self, words: str | None, ms: float) -> float:
         """The caller makes a sound for ``ms`` (``words`` recognised, if any); returns its end."""
-        if words:
-            self._stt.add_utterance(words)
+        self._hear(words)
         await self._frames(ms, loud=True)
         end = self.clock.now_ms()
         # Voice activity detection needs silence after the speech to mark its end.
