@@ -67,7 +67,11 @@ def test_command(
         typer.Option(help="offline, or configured (PARLEY_LLM); scenarios may choose their own."),
     ] = "configured",
     mode: Annotated[
-        str, typer.Option(help="text or voice, for scenarios that do not choose.")
+        str,
+        typer.Option(
+            help="text, voice or realtime, for scenarios that do not choose (realtime also"
+            " runs the voice scenarios)."
+        ),
     ] = "text",
     judge: Annotated[
         str,
@@ -89,7 +93,7 @@ def test_command(
     if model not in ("offline", "configured"):
         raise typer.BadParameter("offline or configured", param_hint="--model")
     if mode not in MODES:
-        raise typer.BadParameter(" or ".join(MODES), param_hint="--mode")
+        raise typer.BadParameter(", ".join(MODES), param_hint="--mode")
     if judge not in ("auto", "configured", "none"):
         raise typer.BadParameter("auto, configured or none", param_hint="--judge")
     where = path or _default_path(env_file)

@@ -8,8 +8,8 @@
 
 Every caller action returns a :class:`~bootstrap.testkit.turn.Turn`: what followed until the
 conversation waited for the caller again. The conversation runs in the call runtime itself
-(the same state machine, model, tool and timer handling as a phone call), in text or voice
-mode (:mod:`bootstrap.testkit.modes`), on a virtual clock.
+(the same state machine, model, tool and timer handling as a phone call), in text, voice or
+realtime mode (:mod:`bootstrap.testkit.modes`), on a virtual clock.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from adapters.tools import ToolRegistry
+from bootstrap.realtime import agent_options
 from bootstrap.testkit.events import Event, describe
 from bootstrap.testkit.models import (
     ModelChoice,
@@ -52,7 +53,7 @@ class TestConversation:
         agents: The agents folder (agent YAML files, prompts, ``tools.py``).
         model: ``"offline"``, ``"configured"`` (``PARLEY_LLM`` from the environment and
             ``env_file``) or a :class:`~ports.LanguageModel`.
-        mode: ``text`` or ``voice``.
+        mode: ``text``, ``voice`` or ``realtime``.
         tools: A tools module path or a :class:`~adapters.tools.ToolRegistry`; default
             ``<agents>/tools.py`` (a fresh registry, so fresh fake data, per conversation).
         env_file: The dotenv file for ``model="configured"`` (missing is fine).
@@ -115,7 +116,7 @@ class TestConversation:
 
         Args:
             until: ``done`` (the greeting has played) or ``agent_speaks`` (it has started,
-                so that :meth:`caller_interrupts` can cut it; voice mode).
+                so that :meth:`caller_interrupts` can cut it; voice or realtime mode).
 
         Raises:
             SelectionError: ``model="configured"`` selects a model whose keys are not set.
@@ -131,6 +132,7 @@ class TestConversation:
             tools=self._tools,
             config=self._config,
             call_id=self._call_id,
+            realtime=agent_options(self._loaded),
         )
         self._driver = driver_for(self.mode, wiring)
         return await self._turn("greeting", lambda d: _none(d.start(until=until)), started=True)
@@ -146,14 +148,14 @@ class TestConversation:
     # -- caller actions ------------------------------------------------------------------
 
     async def user_says(self, text: str, *, until: Until = "done") -> Turn:
-        """The caller says ``text`` (typed in text mode, spoken in voice mode).
+        """The caller says ``text`` (typed in text mode, spoken in voice and realtime mode).
 
-        In voice mode, words said while the agent speaks talk over it (a barge-in).
+        In voice and realtime mode, words said while the agent speaks talk over it (a barge-in).
 
         Args:
             text: The caller's words.
             until: ``done`` (default) or ``agent_speaks`` (return once the answer starts
-                playing; voice mode).
+                playing; voice or realtime mode).
 
         Returns:
             What followed, until the conversation waited for the caller again.
@@ -186,7 +188,7 @@ class TestConversation:
     async def caller_interrupts(
         self, after_ms: float = 800.0, *, saying: str | None = None, until: Until = "done"
     ) -> Turn:
-        """The caller talks over the agent, ``after_ms`` into its speech (voice mode).
+        """The caller talks over the agent, ``after_ms`` into its speech (voice or realtime mode).
 
         Cuts the speech playing now (after an action with ``until="agent_speaks"``) or the
         agent's next speech. Without ``saying`` the caller makes a wordless sound: a false

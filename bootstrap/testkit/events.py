@@ -7,7 +7,7 @@ call started), and a ``kind`` naming its type for ordered checks
 ========== ==================== ================================================================
 kind       class                what happened
 ========== ==================== ================================================================
-caller     :class:`CallerSaid`  the caller's words (typed, or recognised in voice mode)
+caller     :class:`CallerSaid`  the caller's words (typed, or recognised in voice or realtime mode)
 dtmf       :class:`CallerPressed` keys the caller pressed
 speech     :class:`AgentSaid`   a clause the agent spoke (text mode: showed)
 tool_call  :class:`ToolCalled`  a tool call, its arguments and its result
@@ -45,7 +45,7 @@ def _json(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CallerSaid:
-    """The caller's words: typed (text mode) or the final transcript (voice mode).
+    """The caller's words: typed (text mode) or the final transcript (voice, realtime mode).
 
     Attributes:
         text: The words.

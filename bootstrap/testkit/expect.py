@@ -208,7 +208,7 @@ class TurnExpect:
         return self
 
     def interrupted(self, *, heard_contains: str | None = None) -> Self:
-        """The caller cut the agent's speech (voice mode: a barge-in or a key).
+        """The caller cut the agent's speech (voice or realtime mode: a barge-in or a key).
 
         Args:
             heard_contains: Words the caller must have heard of the cut message.

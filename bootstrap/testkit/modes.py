@@ -10,13 +10,14 @@ mode with a string, and a new mode is one more entry in :data:`MODES`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, Protocol
 
 from adapters.memory import ManualClock
 from bootstrap.testkit.recorder import Recorder
 from domain.runtime import RuntimeConfig
+from domain.runtime.realtime import RealtimeAgentOptions
 from domain.session import Conversation
 from ports import LanguageModel, ToolExecutor
 
@@ -52,6 +53,8 @@ class Wiring:
         config: Runtime tuning.
         call_id: The conversation's call id (tools see it).
         caller: The caller's number or id.
+        realtime: Each agent's realtime options (its agent file's ``realtime`` section:
+            voice, turn detection), for realtime mode.
     """
 
     conversation: Conversation
@@ -60,6 +63,9 @@ class Wiring:
     config: RuntimeConfig
     call_id: str = "test-call"
     caller: str = "+15550100"
+    realtime: Mapping[str, RealtimeAgentOptions] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 class Driver(Protocol):

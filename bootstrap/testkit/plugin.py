@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("offline", "configured"),
         help="language model of `parley` conversations (configured: PARLEY_LLM from .env)",
     )
-    group.addoption("--parley-mode", default=None, help="text or voice")
+    group.addoption("--parley-mode", default=None, help="text, voice or realtime")
     group.addoption("--parley-env-file", default=None, help="dotenv file for the configured model")
     group.addoption(
         "--parley-contract",
@@ -72,7 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("parley_agents", "agents folder of `parley` conversations", default="agents")
     parser.addini("parley_model", "offline or configured", default="configured")
-    parser.addini("parley_mode", "text or voice", default="text")
+    parser.addini("parley_mode", "text, voice or realtime", default="text")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -137,6 +137,7 @@ class RealtimeDriver(VoiceDriver):
     audio_format = PCM16_24K
 
     def __init__(self, wiring: Wiring, *, agent_ms_per_char: float = AGENT_MS_PER_CHAR) -> None:
+        self._agent_options = wiring.realtime
         self.responder = ModelResponder(
             wiring.llm, wiring.conversation.graph, lambda: self._run.state.agent
         )
@@ -153,7 +154,8 @@ class RealtimeDriver(VoiceDriver):
     def _call_run(
         self, conversation: Conversation, deps: RuntimeDeps, call: InboundCall
     ) -> CallRun:
-        return RealtimeCallRun(conversation, deps, self._config, call, RealtimeDeps(self.service))
+        realtime = RealtimeDeps(self.service, agents=self._agent_options)
+        return RealtimeCallRun(conversation, deps, self._config, call, realtime)
 
     def _hear(self, words: str | None) -> None:
         # Every speech item is transcribed: a wordless sound as nothing.

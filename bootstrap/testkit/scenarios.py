@@ -4,7 +4,7 @@ One file is one scenario::
 
     name: card lock                  # default: the file's stem
     description: The caller locks a card by its last four digits.
-    mode: text                       # text | voice (default: `parley test --mode`, else text)
+    mode: text                       # text | voice | realtime (default: parley test --mode)
     agents: ..                       # the agents folder, relative to this file (default: ..)
     model:                           # optional per-scenario model settings
       use: offline                   # offline | configured (default: `parley test --model`)
@@ -25,7 +25,7 @@ One file is one scenario::
       - silence_ms: 9000             # the caller says nothing (no-input)
         expect: {says: still there}
       - dtmf: "4242#"                # keys
-      - interrupt: {after_ms: 800, caller: what is my balance}   # voice mode: a barge-in
+      - interrupt: {after_ms: 800, caller: what is my balance}   # voice, realtime: a barge-in
 
 Expectation keys: ``tool`` + ``args`` (+ ``result``), ``tools`` (a list of ``{name, args,
 result, is_error}``), ``no_tool_calls``, ``handoff``, ``no_handoff``, ``says``, ``transfer``
@@ -144,7 +144,7 @@ class Expect(BaseModel):
 
 
 class Interrupt(BaseModel):
-    """The caller talks over the agent (voice mode)."""
+    """The caller talks over the agent (voice or realtime mode)."""
 
     model_config = _STRICT
     after_ms: float = Field(default=800.0, ge=0)

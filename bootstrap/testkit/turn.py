@@ -37,12 +37,12 @@ class Turn:
             ms``, ``caller pressed 4242#``, ``greeting``).
         events: The events, in order (the caller's own words and keys included).
         latency_ms: From the end of the caller's input to the agent's first words (text
-            mode: first shown clause; voice mode: first audio frame sent), virtual ms; None
-            when the agent did not speak or the action had no input (greeting, silence).
+            mode: first shown clause; voice and realtime mode: first audio frame sent), virtual
+            ms; None when the agent did not speak or the action had no input (greeting, silence).
         agent: The active agent when the turn ended.
         started_ms: Virtual time the action began, ms.
         ended_ms: Virtual time the turn ended, ms.
-        mode: ``text`` or ``voice``.
+        mode: ``text``, ``voice`` or ``realtime``.
     """
 
     def __init__(

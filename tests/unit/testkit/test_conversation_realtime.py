@@ -7,6 +7,7 @@ language model, so the expectations written for text and voice mode hold here to
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from adapters.memory.realtime import FakeRealtimeSession
 from bootstrap.testkit.realtime_mode import RealtimeDriver
@@ -20,8 +21,8 @@ from parley.testing import (
     conversation,
 )
 from ports import Role, ToolCall
-from tests.unit.testkit.test_conversation_voice import StalledModel
 from tests.unit.testkit.conftest import BANK
+from tests.unit.testkit.test_conversation_voice import StalledModel
 
 
 def session_of(convo: TestConversation) -> FakeRealtimeSession:
@@ -124,3 +125,17 @@ async def test_realtime_runs_are_deterministic() -> None:
         return [f"{e.at_ms:.1f} {e!r}" for e in convo.events]
 
     assert await run() == await run()
+
+
+async def test_an_agent_files_realtime_section_applies(bank_copy: Path) -> None:
+    concierge = bank_copy / "concierge.yaml"
+    concierge.write_text(
+        concierge.read_text() + "realtime:\n  voice: alloy\n  turn_detection: parley\n"
+    )
+    async with conversation(bank_copy, model="offline", mode="realtime") as convo:
+        turn = await convo.user_says("what is my balance")
+        turn.expect.tool_call("check_balance").says(contains="2,450.75")
+        session = session_of(convo)
+        # Parley's VAD found the end of speech and committed the caller's audio itself.
+        assert requests(session, "commit_input")
+        assert session.config.voice == "alloy"

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from adapters.memory import ScriptedLanguageModel, ScriptedTurn
 from bootstrap.cli import app
 from bootstrap.testkit.judge import scripted_judge
-from bootstrap.testkit.modes import MODES
+from bootstrap.testkit.modes import MODES, scenario_mode
 from bootstrap.testkit.report import summary_table, write_junit
 from bootstrap.testkit.runner import ScenarioRun, run_scenarios
 from bootstrap.testkit.scenarios import ScenarioError, load_scenarios
@@ -224,3 +224,27 @@ async def test_a_scenarios_tool_doubles_and_judged_intents(tmp_path: Path) -> No
     )
     assert not judged.passed
     assert "the judge says no: wrong amount" in (judged.failure or "")
+
+
+def test_a_realtime_run_takes_the_voice_scenarios_and_pinned_modes_stay(tmp_path: Path) -> None:
+    assert scenario_mode(None, "realtime") == "realtime"
+    assert scenario_mode("voice", "realtime") == "realtime"
+    assert scenario_mode("voice", "text") == "voice"
+    assert scenario_mode("text", "realtime") == "text"
+    assert scenario_mode("realtime", "voice") == "realtime"
+    result = CliRunner().invoke(
+        app,
+        [
+            "test",
+            str(BANK / "scenarios" / "barge_in.yaml"),
+            "--model",
+            "offline",
+            "--mode",
+            "realtime",
+            "--env-file",
+            str(tmp_path / "none.env"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "barge-in" in result.output and "realtime" in result.output
+    assert "all 1 run(s) passed" in result.output
