@@ -101,8 +101,9 @@ class TextDriver:
             ModeError: Always.
         """
         raise ModeError(
-            "caller_interrupts needs voice (or realtime) mode: in text mode the agent's words are"
-            " shown at once and cannot be talked over (open the conversation with mode='voice')"
+            "caller_interrupts needs voice mode or realtime mode: in text mode the agent's words"
+            " are shown at once and cannot be talked over (open the conversation with"
+            " mode='voice' or mode='realtime')"
         )
 
     def first_words_after(self, at_ms: float, since_event: int) -> float | None:
