@@ -35,7 +35,7 @@ __all__ = [
 Until = Literal["done", "agent_speaks"]
 """When a caller action returns: ``done`` once the conversation waits for the caller again
 (every reply spoken, tools run); ``agent_speaks`` as soon as the agent's answer starts playing
-(voice mode), so that the next action can talk over it."""
+(voice and realtime mode), so that the next action can talk over it."""
 
 
 class ModeError(RuntimeError):
