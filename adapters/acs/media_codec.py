@@ -5,7 +5,7 @@ Every shape here comes from the ACS docs pages "Audio streaming quickstart" (tit
 learn.microsoft.com/azure/communication-services/how-tos/call-automation/audio-streaming-quickstart)
 and "Bidirectional audio streaming"
 (learn.microsoft.com/azure/communication-services/concepts/call-automation/audio-streaming-concept),
-as summarised in PROTOCOLS.md, "ACS media streaming WebSocket":
+as summarised in docs/wire-protocols.md, "ACS media streaming WebSocket":
 
 * inbound (ACS to us), JSON text frames::
 

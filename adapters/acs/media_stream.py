@@ -2,8 +2,8 @@
 
 ACS connects to our ``transportUrl`` and streams the caller's audio as JSON text frames; we send
 the agent's audio back on the same socket (docs: "Audio streaming quickstart", "Bidirectional
-audio streaming"; PROTOCOLS.md, "ACS media streaming WebSocket"). Every message goes through
-:mod:`adapters.acs.media_codec`; bad ones are dropped and counted, never raised.
+audio streaming"; docs/wire-protocols.md, "ACS media streaming WebSocket"). Every message goes
+through :mod:`adapters.acs.media_codec`; bad ones are dropped and counted, never raised.
 """
 
 from __future__ import annotations
