@@ -27,8 +27,28 @@ from bootstrap.settings import all_env_keys
 FIGURES = pytest.StashKey[list[str]]()
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "artifacts" / "browser"
+ARTIFACTS = Path(os.environ.get("PARLEY_ARTIFACTS_DIR", REPO / "test-artifacts"))
+"""Where the browser tests save their screenshots (``PARLEY_ARTIFACTS_DIR`` moves it)."""
 OPERATOR_KEY = "test-operator-key-for-the-console"
+
+PICTURE_COUNTS = """() => {
+    const gd = document.getElementById('call');
+    const kinds = {};
+    const turns = new Set();
+    for (const t of gd.data) {
+        const kind = (t.meta || {}).kind;
+        if (!kind) continue;
+        kinds[kind] = (kinds[kind] || 0) + 1;
+        if (kind === 'latency') turns.add(t.meta.turn);
+    }
+    return {
+        kinds, turns: turns.size,
+        bars: gd.querySelectorAll('.barlayer .point').length,
+        summary: JSON.parse(document.getElementById('call-summary').textContent),
+    };
+}
+"""
+"""JavaScript run in a loaded ``call.html``: its marks by kind, turns, latency bars, summary."""
 
 CHROMIUM_ARGS = [
     "--headless",

@@ -19,6 +19,7 @@ import pytest
 from adapters.acs_emulator.scenario import CallResult, TurnResult
 from bootstrap.call_command import CallReport, write_outputs
 from ports import PCM16_16K
+from tests.browser.conftest import ARTIFACTS, PICTURE_COUNTS
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -123,7 +124,7 @@ def test_call_html_renders_every_turn_and_marker_without_console_errors(tmp_path
     page_path = tmp_path / "call.html"
     assert page_path in files
     assert "cdn.plot.ly" not in page_path.read_text()[:2000]  # plotly.js is inlined
-    artefacts = Path(os.environ.get("PARLEY_ARTIFACTS_DIR", REPO / "test-artifacts"))
+    artefacts = ARTIFACTS
     artefacts.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     requests: list[str] = []
@@ -143,25 +144,7 @@ def test_call_html_renders_every_turn_and_marker_without_console_errors(tmp_path
             page.on("request", lambda r: requests.append(r.url))
             page.goto(page_path.as_uri())
             page.wait_for_selector("#call .main-svg", timeout=30_000)
-            counts = page.evaluate(
-                """() => {
-                    const gd = document.getElementById('call');
-                    const kinds = {};
-                    const turns = new Set();
-                    for (const t of gd.data) {
-                        const kind = (t.meta || {}).kind;
-                        if (!kind) continue;
-                        kinds[kind] = (kinds[kind] || 0) + 1;
-                        if (kind === 'latency') turns.add(t.meta.turn);
-                    }
-                    return {
-                        kinds, turns: turns.size,
-                        bars: gd.querySelectorAll('.barlayer .point').length,
-                        summary: JSON.parse(
-                            document.getElementById('call-summary').textContent),
-                    };
-                }"""
-            )
+            counts = page.evaluate(PICTURE_COUNTS)
             page.screenshot(path=str(artefacts / "call_html.png"), full_page=True)
         finally:
             browser.close()

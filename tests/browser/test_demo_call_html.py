@@ -1,0 +1,77 @@
+"""``make demo`` (``parley demo``) writes ``call.html``, prints its path, and it renders.
+
+The real command runs in a subprocess (offline engines, the in-process server and the local
+ACS emulator; the agent speaks at espeak-ng's fastest rate to keep the test short); the page it
+wrote is opened in headless Debian Chromium, checked and screenshotted into the artefacts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bootstrap.settings import all_env_keys
+from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, PICTURE_COUNTS, REPO
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+DEMO_TURNS = 3  # bootstrap.call_command.DEMO_CALLER_LINES
+
+
+def test_make_demo_writes_call_html_prints_its_path_and_it_renders(
+    chromium_path: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    env = {k: v for k, v in os.environ.items() if k not in set(all_env_keys())}
+    env.update(PARLEY_AGENTS_DIR=str(REPO / "agents"), LOCAL_ESPEAK_RATE_WPM="450")
+    parley = Path(sys.executable).with_name("parley")
+    demo = subprocess.run(  # noqa: S603 (our own console script)
+        [str(parley), "demo", "--env-file", str(tmp_path / "absent.env")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    output = demo.stdout + demo.stderr
+    assert demo.returncode == 0, output[-3000:]
+    printed = re.findall(r"wrote (\S*call\.html)", output)
+    assert printed == ["demo-call/call.html"], output[-3000:]
+    page_path = tmp_path / printed[0]
+    assert page_path.is_file()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=chromium_path,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 950},
+        )
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(page_path.as_uri())
+            page.wait_for_selector("#call .main-svg", timeout=30_000)
+            counts = page.evaluate(PICTURE_COUNTS)
+            page.screenshot(path=str(ARTIFACTS / "demo_call_html.png"), full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
+    assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in requests)
+    assert counts["kinds"]["waveform"] == 2  # the caller's and the agent's
+    assert counts["summary"]["turns"] == DEMO_TURNS
+    assert counts["turns"] == DEMO_TURNS  # every caller turn has its latency bars
+    assert counts["summary"]["tool_calls"] >= DEMO_TURNS  # balance, transactions, transfer
