@@ -39,6 +39,11 @@ from ports import (
 
 logger = logging.getLogger(__name__)
 
+YIELD_EVERY = 16
+"""Inbound messages read between two turns given to the loop. A socket whose messages are
+already queued answers ``receive()`` without suspending, so a peer flooding audio or garbage
+would otherwise hold the event loop (and every other call) until its burst is read."""
+
 
 class AcsMediaStream:
     """One call's ACS media WebSocket as a ``ports.MediaStream``.
@@ -81,6 +86,7 @@ class AcsMediaStream:
         self._closed = False
         self._close_reason = "remote_closed"
         self._inbound_bytes = 0
+        self._received = 0
         self._send_lock = asyncio.Lock()
 
     @property
@@ -89,7 +95,10 @@ class AcsMediaStream:
         return self._closed
 
     async def _receive(self, timeout_s: float) -> dict[str, Any] | None:
-        """One ASGI message, or None on timeout."""
+        """One ASGI message, or None on timeout (every ``YIELD_EVERY``: the loop's turn first)."""
+        self._received += 1
+        if self._received % YIELD_EVERY == 0:
+            await asyncio.sleep(0)
         try:
             async with asyncio.timeout(timeout_s):
                 return dict(await self._ws.receive())
