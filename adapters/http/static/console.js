@@ -3,7 +3,13 @@
 import { bearer, keyForm } from "./keys.js";
 
 const $ = (id) => document.getElementById(id);
-const state = (window.parleyConsole = { calls: [], selected: null, events: [], authorized: false });
+const state = (window.parleyConsole = {
+  calls: [],
+  selected: null,
+  events: [],
+  authorized: false,
+  recordedView: null,
+});
 let after = -1;
 
 async function api(path) {
@@ -30,6 +36,7 @@ function cell(row, text) {
 
 function renderCalls(body) {
   state.calls = body.calls;
+  state.recordedView = body.recorded_view;
   const tbody = $("calls");
   tbody.replaceChildren();
   $("empty").hidden = body.calls.length > 0;
@@ -65,8 +72,29 @@ async function openRecording(event, href) {
   event.stopPropagation();
   const view = window.open("", "_blank");
   const response = await fetch(href, { headers: bearer("operatorKey") });
+  if (!response.ok) {
+    if (view) view.close();
+    $("recorded-note").textContent =
+      response.status === 404 ? "No such call in the store (it may have expired)." :
+      `The recording could not be opened: HTTP ${response.status}.`;
+    return;
+  }
   const blob = new Blob([await response.text()], { type: "text/html" });
   if (view) view.location = URL.createObjectURL(blob);
+}
+
+// Ended calls leave the list above after a while (and a restart empties it); their
+// transcripts stay in the store until it expires them, so any of them opens by id.
+function openRecordedById(event) {
+  event.preventDefault();
+  const callId = $("recorded-form").querySelector("input").value.trim();
+  if (!callId || !state.recordedView) {
+    $("recorded-note").textContent = state.recordedView
+      ? "Enter a call id."
+      : "Enter the operator key first (this server shows recordings to operators only).";
+    return;
+  }
+  openRecording(event, state.recordedView.replace("{call_id}", encodeURIComponent(callId)));
 }
 
 function select(callId) {
@@ -114,4 +142,5 @@ function loop() {
 }
 
 keyForm($("key-form"), "operatorKey", () => poll());
+$("recorded-form").addEventListener("submit", openRecordedById);
 loop();
