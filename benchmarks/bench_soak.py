@@ -170,11 +170,12 @@ async def media_fuzz(
     """Send ``n`` malformed messages on media sockets; returns (sent, sockets used).
 
     Each socket's call is hung up only once the server has read (and dropped) what was sent
-    on it, so every message reaches the server's reader: ``dropped()`` reads its counter.
+    on it, so every message reaches the server's reader: ``dropped()`` reads its counter. A
+    socket the server closes (a call that hears no audio ends at the media idle timeout) is
+    replaced by a new one.
     """
     messages = fuzz_messages(n)
     sent, sockets = 0, 0
-    baseline = await dropped()
     while sent < n:
         call = await emulator.offer_call(events_url)
         await asyncio.wait_for(call.media_ready.wait(), 15)
@@ -182,6 +183,7 @@ async def media_fuzz(
         if media is None:
             break
         sockets += 1
+        baseline, sent_before = await dropped(), sent
         while sent < n and not media.closed.is_set():
             try:
                 await media.send_raw(messages[sent])
@@ -191,7 +193,11 @@ async def media_fuzz(
             if sent % 200 == 0:
                 await asyncio.sleep(0)  # let this process's other tasks run
         deadline = time.monotonic() + 30
-        while await dropped() < baseline + sent and time.monotonic() < deadline:  # noqa: ASYNC110 (polling a counter)
+        while (  # noqa: ASYNC110 (polling a counter)
+            not media.closed.is_set()
+            and await dropped() < baseline + sent - sent_before
+            and time.monotonic() < deadline
+        ):
             await asyncio.sleep(0.2)
         await emulator.hang_up(call)
         if sockets > 50:

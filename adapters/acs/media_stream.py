@@ -87,6 +87,7 @@ class AcsMediaStream:
         self._close_reason = "remote_closed"
         self._inbound_bytes = 0
         self._received = 0
+        self._dropped = 0
         self._send_lock = asyncio.Lock()
 
     @property
@@ -152,6 +153,13 @@ class AcsMediaStream:
         finally:
             reason = self._close_reason
             self._closed = True
+            if self._dropped:
+                logger.warning(
+                    "call %s: %d ACS media message(s) dropped in all (by reason in"
+                    " parley_frames_dropped_total)",
+                    self.call_id,
+                    self._dropped,
+                )
         if not started:
             yield StreamStarted(format=self.format, call_id=self.call_id)
         yield StreamClosed(reason=reason)
@@ -176,10 +184,18 @@ class AcsMediaStream:
 
     def _decode(self, message: dict[str, Any]) -> AudioMetadata | AudioData | DtmfData | None:
         text = message.get("text")
-        if text is not None:
-            return decode_inbound(text, self._metrics)
-        data = message.get("bytes")
-        return decode_inbound(data if data is not None else b"", self._metrics)
+        raw: str | bytes = text if text is not None else (message.get("bytes") or b"")
+        decoded = decode_inbound(raw, self._metrics)
+        if decoded is None:
+            self._dropped += 1
+            if self._dropped == 1:
+                # One line per call, not per message: the codec logs each at DEBUG.
+                logger.warning(
+                    "call %s: dropping malformed ACS media messages (counted in"
+                    " parley_frames_dropped_total; the total is logged at the call's end)",
+                    self.call_id,
+                )
+        return decoded
 
     def _to_event(self, decoded: AudioData | DtmfData) -> MediaEvent | None:
         if isinstance(decoded, DtmfData):

@@ -113,3 +113,26 @@ async def test_a_burst_of_queued_messages_leaves_the_loop_to_other_calls(make, m
     assert events >= 2  # started ... closed: the burst was read to its end
     # Other tasks get a turn at least every few dozen messages, however fast they come.
     assert turns >= BURST // 32
+
+
+async def test_a_flood_of_bad_acs_messages_logs_a_bounded_number_of_warnings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every drop is counted, but a peer sending garbage must not write a log line each."""
+    bad = {"type": "websocket.receive", "text": "{not json"}
+    metrics = RecordingMetrics()
+    stream = AcsMediaStream(
+        QueuedSocket([acs_audio()] + [bad] * BURST),  # type: ignore[arg-type]
+        call_id="c",
+        default_format=PCM16_16K,
+        metrics=metrics,
+        metadata_wait_s=5.0,
+    )
+    with caplog.at_level("INFO"):
+        async for event in stream.events():
+            if isinstance(event, StreamClosed):
+                break
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert metrics.dropped["malformed_json"] == BURST
+    assert 1 <= len(warnings) <= 2  # the first drop, and the call's total at its end
+    assert str(BURST) in warnings[-1].getMessage()
