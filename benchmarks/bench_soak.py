@@ -244,6 +244,8 @@ stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
 out = []
 with httpx.Client(timeout=10) as http:
+    http.get(sys.argv[1] + "/health")  # connected: tell the parent, then measure
+    print("ready", flush=True)
     while not stop.is_set():
         before = time.monotonic()
         try:
@@ -267,6 +269,13 @@ class LagProbe:
             stdout=subprocess.PIPE,
             text=True,
         )
+
+    async def ready(self) -> LagProbe:
+        """Wait until the probe process is up and has reached the server once."""
+        line = await asyncio.to_thread(self._process.stdout.readline)  # type: ignore[union-attr]
+        if line.strip() != "ready":
+            raise SystemExit(f"lag probe failed to start: {line!r}")
+        return self
 
     async def stop(self) -> list[float]:
         out, _ = await asyncio.to_thread(self._process.communicate, "", 30)
@@ -385,7 +394,7 @@ async def main() -> None:  # noqa: PLR0915 (one scenario, top to bottom)
             rows.append(("short calls failed", str(failed)))
 
             # -- loop lag and audio gaps under abuse, beside live calls --------------------
-            prober = LagProbe(base)
+            prober = await LagProbe(base).ready()
             await asyncio.sleep(1.0)
             idle_lag = await prober.stop()
             bodies = flood_bodies(args.events, args.per_post)
@@ -405,8 +414,7 @@ async def main() -> None:  # noqa: PLR0915 (one scenario, top to bottom)
                 text = (await http.get(base + "/metrics")).text
                 return metric(text, "parley_frames_dropped_total")
 
-            prober = LagProbe(base)
-            await asyncio.sleep(0.5)  # the probe is up
+            prober = await LagProbe(base).ready()
             t0 = time.monotonic()
             status, (sent, sockets) = await asyncio.gather(
                 event_grid_flood(http, events_url, bodies),
