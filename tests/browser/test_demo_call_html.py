@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bootstrap.settings import all_env_keys
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, PICTURE_COUNTS, REPO
+from tests.browser.conftest import REPO, open_call_html
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,8 +26,6 @@ DEMO_TURNS = 3  # bootstrap.call_command.DEMO_CALLER_LINES
 def test_make_demo_writes_call_html_prints_its_path_and_it_renders(
     chromium_path: str, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     env = {k: v for k, v in os.environ.items() if k not in set(all_env_keys())}
     env.update(PARLEY_AGENTS_DIR=str(REPO / "agents"), LOCAL_ESPEAK_RATE_WPM="450")
     parley = Path(sys.executable).with_name("parley")
@@ -47,28 +45,8 @@ def test_make_demo_writes_call_html_prints_its_path_and_it_renders(
     page_path = tmp_path / printed[0]
     assert page_path.is_file()
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    errors: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=chromium_path,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 950},
-        )
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(page_path.as_uri())
-            page.wait_for_selector("#call .main-svg", timeout=30_000)
-            counts = page.evaluate(PICTURE_COUNTS)
-            page.screenshot(path=str(ARTIFACTS / "demo_call_html.png"), full_page=True)
-        finally:
-            browser.close()
+    picture = open_call_html(chromium_path, page_path, tmp_path / "profile", "demo_call_html.png")
+    counts, errors, requests = picture.counts, picture.errors, picture.requests
     assert errors == []
     assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in requests)
     assert counts["kinds"]["waveform"] == 2  # the caller's and the agent's

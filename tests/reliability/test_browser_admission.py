@@ -18,17 +18,9 @@ import websockets
 
 from adapters.http.browser import CLOSE_TRY_AGAIN_LATER
 from bootstrap.app import create_app
-from bootstrap.settings import all_env_keys
 from tests.e2e.server_support import fake_container, fake_settings, serving, start_message
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for key in all_env_keys():
-        monkeypatch.delenv(key, raising=False)
-    return tmp_path / ".env"
 
 
 async def test_silent_sockets_hold_call_slots_and_one_over_the_limit_is_refused_at_once(
