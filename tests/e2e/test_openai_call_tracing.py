@@ -8,13 +8,11 @@ call's trace, whose parent is the request's ``chat`` span (or the HTTP client sp
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
 from dependency_injector import providers
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from pydantic import SecretStr
 
 from adapters.acs_emulator.scenario import CallerTurn
 from adapters.memory import FakeSpeechToText, FakeTextToSpeech, FakeVadFactory, tone_frames
@@ -25,7 +23,7 @@ from bootstrap.containers import ApplicationContainer
 from ports import PCM16_16K
 from tests.emulators.openai_standin import OpenAIStandin, running_standin
 
-from .acs_support import offline_settings
+from .acs_support import standin_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.standin]
 
@@ -37,16 +35,8 @@ def standin() -> Iterator[OpenAIStandin]:
 
 
 async def test_each_model_request_carries_the_calls_traceparent(standin: OpenAIStandin) -> None:
-    base = offline_settings(llm="azure_openai", stt="fake", tts="fake", vad="fake")
-    settings = dataclasses.replace(
-        base,
-        azure_openai=base.azure_openai.model_copy(
-            update={
-                "endpoint": standin.azure_endpoint,
-                "api_key": SecretStr(standin.api_key),
-                "deployment": "bank-deployment",
-            }
-        ),
+    settings = standin_settings(
+        standin.azure_endpoint, standin.api_key, stt="fake", tts="fake", vad="fake"
     )
     exporter = InMemorySpanExporter()
     provider = make_provider(exporter, batch=False)
