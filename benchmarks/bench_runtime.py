@@ -141,6 +141,11 @@ class BenchMedia:
     async def send_audio(self, frame: AudioFrame) -> None:
         self.frames_out += 1
 
+    def try_send_audio(self, frame: AudioFrame) -> bool:
+        # As the ACS stream on `parley serve`: sent at once, so the process pacer sends it.
+        self.frames_out += 1
+        return True
+
     async def stop_audio(self) -> None:
         self.stop_times.append(time.monotonic() * 1000.0)
 

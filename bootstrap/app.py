@@ -33,6 +33,7 @@ from adapters.http import CallAdmission, ServerLimits, build_app
 from adapters.http.browser import CLOSE_TRY_AGAIN_LATER
 from adapters.http.call_picture import CALL_PICTURE_PATH
 from adapters.http.live_calls import LiveCallRegistry, ObservedHandler
+from adapters.http.loop_lag import LoopLagMonitor
 from adapters.http.metrics import PrometheusCallMetrics
 from bootstrap.browser import (
     agent_names,
@@ -202,6 +203,7 @@ def create_app(
     admission = CallAdmission(limits.max_concurrent_calls)
     slot = ServingSlot()
     live_calls = LiveCallRegistry()
+    lag = LoopLagMonitor(container.adapters.metrics_registry())
     access = browser_access(settings, lambda: agent_names(container))
 
     async def serving_app() -> Starlette:
@@ -254,11 +256,15 @@ def create_app(
     async def lifespan(outer: Starlette) -> AsyncIterator[None]:
         async with opened_resources(container):
             app = await serving_app()
-            # The mounted app's own lifespan drains live calls before the resources close.
-            async with app.router.lifespan_context(app):
-                slot.app = app
-                yield
-            slot.app = None
+            lag.start()
+            try:
+                # The mounted app's own lifespan drains live calls before the resources close.
+                async with app.router.lifespan_context(app):
+                    slot.app = app
+                    yield
+                slot.app = None
+            finally:
+                await lag.stop()
 
     outer = Starlette(routes=[Mount("", app=slot)], lifespan=lifespan)
     outer.state.admission = admission

@@ -292,11 +292,17 @@ def serve(
     port: Annotated[int | None, typer.Option(help="TCP port; default PARLEY_PORT.")] = None,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     env_file: EnvFile = Path(".env"),
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes sharing the port, one per core; default PARLEY_WORKERS."),
+    ] = None,
+    reuse_port: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Serve HTTP and WebSockets with uvicorn; SIGTERM drains live calls first."""
     import uvicorn
 
-    from adapters.http import DrainingServer
+    from adapters.http import DrainingServer, serving_config
+    from adapters.http.serve import reuse_port_socket
     from bootstrap.app import create_app
 
     console = _console()
@@ -324,12 +330,17 @@ def serve(
             log_config=None,
         )
         return
+    count = workers if workers is not None else settings.server.workers
+    if count > 1:
+        _serve_workers(console, settings, count, bind_host, bind_port, env_file)
+        return
     container = _build(console, settings)
     application = create_app(container)
     if settings.server.gc_tuned:
         _tune_gc_for_serving()
-    config = uvicorn.Config(
+    config = serving_config(
         application,
+        fast_loop=settings.server.fast_loop,
         host=bind_host,
         port=bind_port,
         log_config=None,
@@ -342,7 +353,24 @@ def serve(
         admission=application.state.admission,
         drain_timeout_s=settings.server.drain_timeout_s,
     )
-    server.run()
+    server.run(sockets=[reuse_port_socket(bind_host, bind_port)] if reuse_port else None)
+
+
+def _serve_workers(
+    console: Console, settings: Settings, count: int, host: str, port: int, env_file: Path
+) -> None:
+    """``--workers N``: N ``parley serve`` processes on one port (:mod:`bootstrap.workers`)."""
+    from bootstrap.workers import Supervisor, worker_command
+
+    if settings.providers.store != "redis":
+        console.print(
+            "[bold red]PARLEY_WORKERS / --workers above 1 needs PARLEY_STORE=redis[/]: a call's"
+            " callbacks may reach any process, and the Redis-backed router delivers them to"
+            " the process that owns the call"
+        )
+        raise typer.Exit(1)
+    args = ["--host", host, "--port", str(port), "--env-file", str(env_file)]
+    raise typer.Exit(Supervisor(count, worker_command(args)).run())
 
 
 # `parley call`: one inbound ACS call through the local ACS emulator (bootstrap/call_command.py).

@@ -47,6 +47,8 @@ class RuntimeSettings(SettingsGroup):
     """Silence must last this long before the caller counts as stopped (VAD smoothing)."""
     pacing_lead_ms: float | None = _MS
     """How far outbound audio may run ahead of real-time playback."""
+    pacing_batch_ms: float | None = _MS
+    """One pacing tick also sends frames due within this many ms (sent at most this early)."""
     progress_interval_ms: float | None = _MS
     """Audio between two playback-progress reports when the engine gives no word timings."""
     synth_ahead_ms: float | None = _MS

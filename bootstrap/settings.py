@@ -98,6 +98,12 @@ class ServerSettings(_Group):
     (``gc.freeze()``, thresholds 20000/50/1000); false keeps Python's default collector."""
     operator_key: SecretStr | None = None
     """Bearer key of the operator API and console; empty = operator API disabled (503)."""
+    fast_loop: bool = True
+    """``parley serve`` runs on uvloop with the httptools parser when both are installed;
+    false: the standard library's asyncio loop and h11."""
+    workers: int = Field(default=1, ge=1, le=256)
+    """``parley serve`` processes sharing the port (``SO_REUSEPORT``), one per core; above 1
+    needs ``PARLEY_STORE=redis`` (a call's callbacks may reach any process)."""
 
     @field_validator("log_level", mode="before")
     @classmethod

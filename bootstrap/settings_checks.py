@@ -80,4 +80,9 @@ def cross_group_problems(settings: Settings) -> list[str]:
             "ACS_RESOURCE_ID: required while ACS is configured and ACS_VERIFY_TOKENS=true "
             "(it is the audience of the JWTs ACS signs callbacks and media with)"
         )
+    if settings.server.workers > 1 and settings.providers.store != "redis":
+        problems.append(
+            "PARLEY_WORKERS: above 1 needs PARLEY_STORE=redis (a call's callbacks may reach any"
+            " worker process; the Redis-backed router delivers them to the one that owns it)"
+        )
     return problems

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
+import orjson
+import pybase64
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ports import PCM16_16K, PCM16_24K, AudioFormat, CallMetrics
@@ -339,13 +341,17 @@ def _fast_audio(message: str | bytes, metrics: CallMetrics | None) -> AudioData 
     """The hot path: a canonically cased ``AudioData`` frame (50 per second per call).
 
     Same checks as the model (string ``data``, optional string ``timestamp`` and
-    ``participantRawID``, boolean ``silent``); anything else goes the general way.
+    ``participantRawID``, boolean ``silent``); anything else goes the general way, which also
+    decides every input this path does not accept (so both paths give one answer). orjson
+    parses (a few times faster than ``json``), pybase64 decodes (SIMD, a drop-in for
+    ``base64.b64decode(validate=True)``), and any input it refuses is left to
+    :func:`_decode_pcm` to accept or drop with its reason.
     """
     if not isinstance(message, str) or len(message) > MAX_MESSAGE_BYTES:
         return None
     try:
-        raw = json.loads(message)
-    except (ValueError, RecursionError):
+        raw = orjson.loads(message)
+    except orjson.JSONDecodeError:
         return None
     if type(raw) is not dict or raw.get("kind") != "AudioData":
         return None
@@ -361,9 +367,14 @@ def _fast_audio(message: str | bytes, metrics: CallMetrics | None) -> AudioData 
         or type(silent) is not bool
     ):
         return None
-    pcm = _decode_pcm(data, metrics)
-    if pcm is None:
-        return _DROPPED
+    try:
+        pcm: bytes | None = pybase64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        pcm = None
+    if pcm is None or len(pcm) % 2:
+        pcm = _decode_pcm(data, metrics)
+        if pcm is None:
+            return _DROPPED
     return AudioData(pcm, timestamp, participant, silent)
 
 
@@ -463,6 +474,14 @@ def encode_audio(pcm: bytes) -> str:
     """
     return '{"kind":"AudioData","audioData":{"data":"' + base64.b64encode(pcm).decode() + '"}}'
 
+
+def encode_audio_bytes(pcm: bytes) -> bytes:
+    """:func:`encode_audio` as UTF-8 bytes, built without a ``str`` (the per-frame path)."""
+    return _AUDIO_PREFIX + pybase64.b64encode(pcm) + _AUDIO_SUFFIX
+
+
+_AUDIO_PREFIX: Final = b'{"kind":"AudioData","audioData":{"data":"'
+_AUDIO_SUFFIX: Final = b'"}}'
 
 STOP_AUDIO_MESSAGE: Final = '{"kind":"StopAudio","audioData":null,"stopAudio":{}}'
 """Outbound ``StopAudio`` text frame ("Bidirectional audio streaming")."""

@@ -3,7 +3,18 @@
 ACS connects to our ``transportUrl`` and streams the caller's audio as JSON text frames; we send
 the agent's audio back on the same socket (docs: "Audio streaming quickstart", "Bidirectional
 audio streaming"; docs/wire-protocols.md, "ACS media streaming WebSocket"). Every message goes
-through :mod:`adapters.acs.media_codec`; bad ones are dropped and counted, never raised.
+through :mod:`adapters.acs.media_codec`; bad ones are dropped and counted, never raised (the
+codec logs each at DEBUG; the stream warns once per call and logs the call's total at its end,
+so a peer sending garbage cannot flood the log).
+
+When the server offers a :class:`~adapters.http.media_socket.MediaChannel` (``parley serve``
+runs uvicorn with :class:`~adapters.http.media_socket.MediaSocketProtocol`), the stream takes
+inbound messages from it in batches and writes each outbound frame synchronously
+(:meth:`AcsMediaStream.try_send_audio`): no ASGI dict, queue hand-off, read pause or timer per
+frame. The idle deadline is then checked by one timer per stream every
+``min(1 s, idle_timeout_s / 4)`` instead of a timeout per receive, so an idle stream closes
+within that period after ``idle_timeout_s``. Elsewhere (any other ASGI server) the stream
+speaks plain ASGI, with the same behaviour.
 """
 
 from __future__ import annotations
@@ -22,8 +33,10 @@ from adapters.acs.media_codec import (
     DtmfData,
     decode_inbound,
     encode_audio,
+    encode_audio_bytes,
     encode_stop_audio,
 )
+from adapters.http.media_socket import MediaChannel, text_frame_header
 from ports import (
     AudioFormat,
     AudioFrame,
@@ -40,9 +53,10 @@ from ports import (
 logger = logging.getLogger(__name__)
 
 YIELD_EVERY = 16
-"""Inbound messages read between two turns given to the loop. A socket whose messages are
-already queued answers ``receive()`` without suspending, so a peer flooding audio or garbage
-would otherwise hold the event loop (and every other call) until its burst is read."""
+"""Inbound messages handled between two turns given to the loop. A socket whose messages are
+already queued answers ``receive()`` without suspending, and a media channel batch holds all
+that one read brought, so a peer flooding audio or garbage would otherwise hold the event loop
+(and every other call) until its burst is handled."""
 
 
 class AcsMediaStream:
@@ -86,9 +100,15 @@ class AcsMediaStream:
         self._closed = False
         self._close_reason = "remote_closed"
         self._inbound_bytes = 0
-        self._received = 0
-        self._dropped = 0
         self._send_lock = asyncio.Lock()
+        self._channel = MediaChannel.of(websocket.scope)
+        self._received = 0
+        self._read = 0
+        self._dropped = 0
+        self._idle = False
+        self._idle_timer: asyncio.TimerHandle | None = None
+        # The frame header depends only on the payload length, which is fixed per format.
+        self._headers: dict[int, bytes] = {}
 
     @property
     def closed(self) -> bool:
@@ -97,8 +117,8 @@ class AcsMediaStream:
 
     async def _receive(self, timeout_s: float) -> dict[str, Any] | None:
         """One ASGI message, or None on timeout (every ``YIELD_EVERY``: the loop's turn first)."""
-        self._received += 1
-        if self._received % YIELD_EVERY == 0:
+        self._read += 1
+        if self._read % YIELD_EVERY == 0:
             await asyncio.sleep(0)
         try:
             async with asyncio.timeout(timeout_s):
@@ -131,6 +151,9 @@ class AcsMediaStream:
                 event = self._to_event(held)
                 if event is not None:
                     yield event
+            if self._channel is not None:
+                async for event in self._channel_events(self._channel):
+                    yield event
             while not self._closed:
                 message = await self._receive(self._idle_timeout_s)
                 if message is None:
@@ -153,6 +176,9 @@ class AcsMediaStream:
         finally:
             reason = self._close_reason
             self._closed = True
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
             if self._dropped:
                 logger.warning(
                     "call %s: %d ACS media message(s) dropped in all (by reason in"
@@ -163,6 +189,56 @@ class AcsMediaStream:
         if not started:
             yield StreamStarted(format=self.format, call_id=self.call_id)
         yield StreamClosed(reason=reason)
+
+    async def _channel_events(self, channel: MediaChannel) -> AsyncIterator[MediaEvent]:
+        """The steady state on a media channel: batches of messages, one idle timer."""
+        channel.attach()
+        loop = asyncio.get_running_loop()
+        period = min(1.0, self._idle_timeout_s / 4)
+        seen = -1
+        last_change = loop.time()
+
+        def check_idle() -> None:
+            nonlocal seen, last_change
+            now = loop.time()
+            if self._received != seen:
+                seen, last_change = self._received, now
+            elif now - last_change >= self._idle_timeout_s:
+                self._idle = True
+                self._idle_timer = None
+                channel.wake()
+                return
+            self._idle_timer = loop.call_later(period, check_idle)
+
+        self._idle_timer = loop.call_later(period, check_idle)
+        metrics = self._metrics
+        while True:
+            batch = channel.take()
+            if not batch:
+                if self._idle:
+                    self._close_reason = "idle_timeout"
+                    break
+                if channel.closed or self._closed:
+                    break
+                await channel.wait()
+                continue
+            self._received += len(batch)
+            for index, message in enumerate(batch, 1):
+                if index % YIELD_EVERY == 0:
+                    # A batch is what arrived since the last take: one read of a flood may
+                    # hold thousands of messages; other calls get a turn meanwhile.
+                    await asyncio.sleep(0)
+                decoded = decode_inbound(message, metrics)
+                if decoded is None:
+                    self._note_drop()
+                    continue
+                if type(decoded) is AudioMetadata:
+                    self._check_metadata(decoded)
+                    continue
+                event = self._to_event(decoded)  # type: ignore[arg-type]
+                if event is not None:
+                    yield event
+        self._closed = True
 
     def _check_metadata(self, metadata: AudioMetadata) -> None:
         """Keep the negotiated format; a metadata naming another one is dropped and counted.
@@ -187,15 +263,18 @@ class AcsMediaStream:
         raw: str | bytes = text if text is not None else (message.get("bytes") or b"")
         decoded = decode_inbound(raw, self._metrics)
         if decoded is None:
-            self._dropped += 1
-            if self._dropped == 1:
-                # One line per call, not per message: the codec logs each at DEBUG.
-                logger.warning(
-                    "call %s: dropping malformed ACS media messages (counted in"
-                    " parley_frames_dropped_total; the total is logged at the call's end)",
-                    self.call_id,
-                )
+            self._note_drop()
         return decoded
+
+    def _note_drop(self) -> None:
+        """Count a dropped message; warn on the call's first (the codec logs each at DEBUG)."""
+        self._dropped += 1
+        if self._dropped == 1:
+            logger.warning(
+                "call %s: dropping malformed ACS media messages (counted in"
+                " parley_frames_dropped_total; the total is logged at the call's end)",
+                self.call_id,
+            )
 
     def _to_event(self, decoded: AudioData | DtmfData) -> MediaEvent | None:
         if isinstance(decoded, DtmfData):
@@ -228,9 +307,38 @@ class AcsMediaStream:
             StreamClosedError: The stream is closed.
             InvalidAudioError: ``frame`` is not in the stream's format.
         """
-        if frame.format != self.format:
-            raise InvalidAudioError(f"frame is {frame.format}, stream is {self.format}")
+        if self.try_send_audio(frame):
+            return
         await self._send(encode_audio(frame.data))
+
+    def try_send_audio(self, frame: AudioFrame) -> bool:
+        """Send one frame of agent audio now, without suspending, when the socket allows.
+
+        Returns:
+            True when the frame was written; False when it was not (no media channel, or the
+            peer is not reading): :meth:`send_audio` then waits for the socket.
+
+        Raises:
+            StreamClosedError: The stream is closed.
+            InvalidAudioError: ``frame`` is not in the stream's format.
+        """
+        if frame.format is not self.format and frame.format != self.format:
+            raise InvalidAudioError(f"frame is {frame.format}, stream is {self.format}")
+        if self._closed:
+            raise StreamClosedError(f"media stream of call {self.call_id} is closed")
+        channel = self._channel
+        if channel is None or self._send_lock.locked():
+            return False
+        payload = encode_audio_bytes(frame.data)
+        header = self._headers.get(len(payload))
+        if header is None:
+            header = self._headers[len(payload)] = text_frame_header(len(payload))
+        if channel.send_frame(header + payload):
+            return True
+        if channel.closed:
+            self._closed = True
+            raise StreamClosedError(f"media stream of call {self.call_id} closed")
+        return False
 
     async def stop_audio(self) -> None:
         """Send ``StopAudio``: ACS drops the agent audio it has buffered. No-op when closed."""

@@ -11,16 +11,24 @@ from typing import Any
 import uvicorn
 
 from adapters.acs_emulator.server import free_port
+from adapters.http.media_socket import MediaSocketProtocol
 
 
 @contextlib.asynccontextmanager
 async def serve_app(
-    app: Any, *, port: int = 0, lifespan: str = "auto", start_timeout_s: float = 20.0
+    app: Any,
+    *,
+    port: int = 0,
+    lifespan: str = "auto",
+    start_timeout_s: float = 20.0,
+    ws: str | type[Any] = MediaSocketProtocol,
 ) -> AsyncIterator[str]:
     """Serve ``app`` on ``127.0.0.1`` and yield its base URL (``http://127.0.0.1:PORT``).
 
     The server runs as a task of the current loop and is shut down (graceful, then cancelled)
-    when the context exits.
+    when the context exits. WebSockets use ``ws``: by default the media channel protocol
+    ``parley serve`` uses (:mod:`adapters.http.media_socket`); ``"websockets-sansio"`` is
+    plain uvicorn (streams then speak ASGI only).
 
     Raises:
         TimeoutError: The server did not start within ``start_timeout_s``.
@@ -34,6 +42,7 @@ async def serve_app(
         lifespan=lifespan,  # type: ignore[arg-type]
         access_log=False,
         ws_max_size=2**20,
+        ws=ws,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name=f"uvicorn-{port}")

@@ -10,7 +10,7 @@ from adapters.http.app import ACS_PATHS, build_app
 from adapters.http.browser import BrowserMediaStream
 from adapters.http.limits import BodySizeLimit, CallAdmission, CallRefused, ServerLimits
 from adapters.http.metrics import PrometheusCallMetrics
-from adapters.http.serve import DrainingServer
+from adapters.http.serve import DrainingServer, serving_config
 
 __all__ = [
     "ACS_PATHS",
@@ -22,4 +22,5 @@ __all__ = [
     "PrometheusCallMetrics",
     "ServerLimits",
     "build_app",
+    "serving_config",
 ]

@@ -8,13 +8,17 @@ complete within ``timeout_s`` of the connection (or of the previous response, on
 h11 itself bounds the header size (``h11_max_incomplete_event_size``, 16 KiB by default:
 larger gets 431/400). Sources: uvicorn "Settings" (www.uvicorn.org/settings/, ``--http``,
 ``--h11-max-incomplete-event-size``, ``--timeout-keep-alive``) and
-``uvicorn/protocols/http/h11_impl.py``.
+``uvicorn/protocols/http/h11_impl.py``; with ``httptools`` (the faster parser ``parley serve``
+uses where it is installed) the same deadline is kept by ``httptools_impl.py``'s
+``on_headers_complete`` callback; httptools sets no bound on the head's size, so that protocol
+answers **431** and closes once a head passes :data:`MAX_HEAD_BYTES` (h11's default bound).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any, Literal
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -25,6 +29,14 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_HEADER_TIMEOUT_S = 10.0
 """Longest time a client may take to send a request line and its headers, seconds."""
+
+MAX_HEAD_BYTES = 16 * 1024
+"""Largest request line and headers accepted over httptools, bytes (h11's own default)."""
+
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-length: 0\r\nconnection: close\r\n\r\n"
+)
 
 
 class _HeaderDeadlineH11Protocol(H11Protocol):
@@ -71,18 +83,90 @@ class _HeaderDeadlineH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def header_deadline_protocol(timeout_s: float = DEFAULT_HEADER_TIMEOUT_S) -> type[H11Protocol]:
-    """An ``H11Protocol`` class for ``uvicorn.Config(http=...)`` with a header-read deadline.
+def _httptools_protocol() -> type[Any]:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class _HeaderDeadlineHttpToolsProtocol(HttpToolsProtocol):
+        header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+        _header_deadline: asyncio.TimerHandle | None = None
+        _head_pending = False
+        _head_bytes = 0
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_pending:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    logger.info(
+                        "closing a connection whose request head passed %d bytes", MAX_HEAD_BYTES
+                    )
+                    self._disarm_header_deadline()
+                    self._head_pending = False
+                    self.transport.write(_HEAD_TOO_LARGE)
+                    self.transport.close()
+                    return
+            super().data_received(data)
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_header_deadline()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_header_deadline()
+            super().connection_lost(exc)
+
+        def on_headers_complete(self) -> None:
+            self._head_pending = False
+            self._head_bytes = 0
+            self._disarm_header_deadline()
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm_header_deadline()
+
+        def _arm_header_deadline(self) -> None:
+            self._disarm_header_deadline()
+            self._head_pending = True
+            self._head_bytes = 0
+            self._header_deadline = self.loop.call_later(
+                self.header_timeout_s, self._header_deadline_expired
+            )
+
+        def _disarm_header_deadline(self) -> None:
+            if self._header_deadline is not None:
+                self._header_deadline.cancel()
+                self._header_deadline = None
+
+        def _header_deadline_expired(self) -> None:
+            self._header_deadline = None
+            if self._head_pending and not self.transport.is_closing():
+                logger.info(
+                    "closing a connection that sent no complete request head within %.1f s",
+                    self.header_timeout_s,
+                )
+                self.transport.close()
+
+    return _HeaderDeadlineHttpToolsProtocol
+
+
+def header_deadline_protocol(
+    timeout_s: float = DEFAULT_HEADER_TIMEOUT_S, parser: Literal["h11", "httptools"] = "h11"
+) -> type[Any]:
+    """A uvicorn HTTP protocol class for ``uvicorn.Config(http=...)`` with a header deadline.
 
     Args:
         timeout_s: Longest time from connection (or previous response) to a complete request
             head, seconds.
+        parser: ``h11`` (pure Python, always there) or ``httptools`` (C, when installed).
 
     Raises:
         ValueError: ``timeout_s`` is not positive.
+        ImportError: ``httptools`` was asked for and is not installed.
     """
     if timeout_s <= 0:
         raise ValueError(f"header timeout must be positive, got {timeout_s}")
+    base: type[Any] = _httptools_protocol() if parser == "httptools" else _HeaderDeadlineH11Protocol
     return type(
-        "HeaderDeadlineH11Protocol", (_HeaderDeadlineH11Protocol,), {"header_timeout_s": timeout_s}
+        f"HeaderDeadline{base.__name__.lstrip('_')}", (base,), {"header_timeout_s": timeout_s}
     )

@@ -22,13 +22,21 @@ name                                        type      labels
 =========================================== ========= =====================================
 
 Latencies arrive in ms and are exported in seconds, as Prometheus base units require.
+
+The two per-frame counters (``frames_in``, ``frames_out``: 50 per second per call each way)
+are plain integers incremented in place and read by a collector at scrape time, not
+prometheus-client ``Counter`` objects (whose ``inc`` takes a lock and a method chain per
+call).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from ports import LatencyStage
 
@@ -56,6 +64,22 @@ LATENCY_BUCKETS_S = (
 """Histogram buckets, seconds: dense where voice-to-voice latency matters (0.1-2 s)."""
 
 
+class _FrameCounters(Collector):
+    """The per-frame counters: integers bumped on the hot path, exported when scraped."""
+
+    def __init__(self) -> None:
+        self.frames_in = 0
+        self.frames_out = 0
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "parley_frames_in", "Inbound media frames accepted.", value=self.frames_in
+        )
+        yield CounterMetricFamily(
+            "parley_frames_out", "Outbound media frames sent.", value=self.frames_out
+        )
+
+
 class PrometheusCallMetrics:
     """``ports.CallMetrics`` over prometheus-client collectors in a private registry.
 
@@ -74,8 +98,8 @@ class PrometheusCallMetrics:
         self._refused = Counter(
             "parley_calls_refused", "Calls refused at admission.", ["reason"], registry=r
         )
-        self._frames_in = Counter("parley_frames_in", "Inbound media frames accepted.", registry=r)
-        self._frames_out = Counter("parley_frames_out", "Outbound media frames sent.", registry=r)
+        self._frames = _FrameCounters()
+        r.register(self._frames)
         self._dropped = Counter(
             "parley_frames_dropped", "Media frames or messages dropped.", ["reason"], registry=r
         )
@@ -119,11 +143,11 @@ class PrometheusCallMetrics:
 
     def frame_in(self) -> None:
         """One inbound media frame was accepted."""
-        self._frames_in.inc()
+        self._frames.frames_in += 1
 
     def frame_out(self) -> None:
         """One outbound media frame was sent."""
-        self._frames_out.inc()
+        self._frames.frames_out += 1
 
     def frame_dropped(self, reason: str) -> None:
         """One media frame or message was dropped."""

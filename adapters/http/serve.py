@@ -9,23 +9,31 @@ admission's drain-timeout hooks run first (ACS calls are hung up through Call Au
 browser clients get ``call_ended``). A second SIGINT forces exit.
 
 Every connection also gets a header-read deadline (:mod:`adapters.http.header_timeout`):
-the server speaks HTTP/1.1 through h11 with that protocol unless the config names another
-protocol class.
+the server speaks HTTP/1.1 through that protocol (over httptools when the config says
+``http="httptools"``, else h11) unless the config names another protocol class.
+
+:func:`serving_config` is how ``parley serve`` configures uvicorn: uvloop and httptools when
+installed (``fast_loop``), and :class:`~adapters.http.media_socket.MediaSocketProtocol` for
+WebSockets (the media fast path).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import signal
+import socket
 import time
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 from adapters.http.header_timeout import DEFAULT_HEADER_TIMEOUT_S, header_deadline_protocol
 from adapters.http.limits import CallAdmission
+from adapters.http.media_socket import MediaSocketProtocol
 
-__all__ = ["DrainingServer"]
+__all__ = ["DrainingServer", "fast_loop_available", "reuse_port_socket", "serving_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +59,8 @@ class DrainingServer(uvicorn.Server):
         header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
     ) -> None:
         if isinstance(config.http, str):
-            config.http = header_deadline_protocol(header_timeout_s)
+            fast = config.http == "httptools"
+            config.http = header_deadline_protocol(header_timeout_s, "httptools" if fast else "h11")
         super().__init__(config)
         self._admission = admission
         self._drain_timeout_s = drain_timeout_s
@@ -88,3 +97,50 @@ class DrainingServer(uvicorn.Server):
                 await self._admission.drain_timed_out()
                 self.should_exit = True
         return await super().on_tick(counter)
+
+
+def fast_loop_available() -> bool:
+    """True when both uvloop and httptools are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("uvloop", "httptools"))
+
+
+def serving_config(app: Any, *, fast_loop: bool = True, **options: Any) -> uvicorn.Config:
+    """The uvicorn configuration of ``parley serve``.
+
+    Args:
+        app: The ASGI app instance.
+        fast_loop: uvloop and httptools when both are installed (else the standard library's
+            asyncio loop and h11, as with ``False``).
+        **options: Any other ``uvicorn.Config`` keyword (host, port, ws_max_size...).
+
+    Returns:
+        The config, with :class:`~adapters.http.media_socket.MediaSocketProtocol` for
+        WebSockets.
+    """
+    fast = fast_loop and fast_loop_available()
+    return uvicorn.Config(
+        app,
+        loop="uvloop" if fast else "asyncio",
+        http="httptools" if fast else "h11",
+        ws=MediaSocketProtocol,
+        **options,
+    )
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket with ``SO_REUSEPORT``, so several processes share ``port``.
+
+    The kernel spreads new connections across the processes listening on the port (Linux
+    ``socket(7)``, ``SO_REUSEPORT``: https://man7.org/linux/man-pages/man7/socket.7.html).
+
+    Raises:
+        OSError: The address cannot be bound, or the platform has no ``SO_REUSEPORT``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

@@ -45,9 +45,11 @@ class FakeMediaStream:
     :class:`~ports.StreamClosed` after :meth:`remote_close` (the far end hung up) or
     :meth:`close` (our side closed), then it ends.
 
-    Outbound: ``send_audio`` and ``stop_audio`` are recorded in :attr:`outbound`, in order,
-    stamped with the clock when one is given. ``send_audio`` checks the frame is in the
-    stream's format, and raises :class:`~ports.StreamClosedError` once either side closed.
+    Outbound: ``send_audio``, ``try_send_audio`` and ``stop_audio`` are recorded in
+    :attr:`outbound`, in order, stamped with the clock when one is given. Both sends check the
+    frame is in the stream's format, and raise :class:`~ports.StreamClosedError` once either
+    side closed. ``try_send_audio`` sends at once unless :attr:`blocked` is set (a far end that
+    is not reading), when it returns False and ``send_audio`` waits until it is cleared.
 
     Args:
         fmt: Audio format both ways.
@@ -79,7 +81,10 @@ class FakeMediaStream:
         self.outbound: list[Outbound] = []
         self.closed = False
         self.close_reason: str | None = None
-        self._sent = asyncio.Condition()
+        self._waiter: asyncio.Future[None] | None = None
+        self.blocked = False
+        self._unblocked = asyncio.Event()
+        self._unblocked.set()
 
     # Test side -------------------------------------------------------------------------
 
@@ -131,8 +136,11 @@ class FakeMediaStream:
         Raises:
             TimeoutError: Not reached within ``timeout_s`` of real time.
         """
-        async with asyncio.timeout(timeout_s), self._sent:
-            await self._sent.wait_for(lambda: len(self.outbound) >= count)
+        async with asyncio.timeout(timeout_s):
+            while len(self.outbound) < count:
+                if self._waiter is None or self._waiter.done():
+                    self._waiter = asyncio.get_running_loop().create_future()
+                await asyncio.shield(self._waiter)
 
     # Port side -------------------------------------------------------------------------
 
@@ -144,18 +152,48 @@ class FakeMediaStream:
             if isinstance(event, StreamClosed):
                 return
 
+    def block(self, blocked: bool = True) -> None:
+        """Make the far end stop (or resume) reading: sends wait, ``try_send_audio`` says no."""
+        self.blocked = blocked
+        if blocked:
+            self._unblocked.clear()
+        else:
+            self._unblocked.set()
+
     async def send_audio(self, frame: AudioFrame) -> None:
-        """Record one outbound frame.
+        """Record one outbound frame (after :attr:`blocked` clears).
 
         Raises:
             StreamClosedError: The stream is closed.
             InvalidAudioError: The frame is not in the stream's format.
         """
+        self._check(frame)
+        await self._unblocked.wait()
+        self._check(frame)
+        await self._record(Outbound("audio", self._now(), frame))
+
+    def try_send_audio(self, frame: AudioFrame) -> bool:
+        """Record one outbound frame now, unless :attr:`blocked`.
+
+        Returns:
+            True when recorded; False when blocked (nothing recorded).
+
+        Raises:
+            StreamClosedError: The stream is closed.
+            InvalidAudioError: The frame is not in the stream's format.
+        """
+        self._check(frame)
+        if self.blocked:
+            return False
+        self.outbound.append(Outbound("audio", self._now(), frame))
+        self._notify()
+        return True
+
+    def _check(self, frame: AudioFrame) -> None:
         if self.closed:
             raise StreamClosedError("media stream is closed")
         if frame.format != self.format:
             raise InvalidAudioError(f"stream format is {self.format}, frame is {frame.format}")
-        await self._record(Outbound("audio", self._now(), frame))
 
     async def stop_audio(self) -> None:
         """Record a stop-audio (no-op after close, as a closed socket has nothing queued)."""
@@ -178,6 +216,11 @@ class FakeMediaStream:
         return self._clock.now_ms() if self._clock is not None else 0.0
 
     async def _record(self, item: Outbound) -> None:
-        async with self._sent:
-            self.outbound.append(item)
-            self._sent.notify_all()
+        self.outbound.append(item)
+        self._notify()
+
+    def _notify(self) -> None:
+        # Waiters re-check the count; a synchronous sender cannot take the condition's lock.
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)

@@ -23,6 +23,7 @@ from domain.runtime.inbound import Inbound, first_media_event
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.model import ModelWork
 from domain.runtime.output import SpeechOutput
+from domain.runtime.pacer import Pacer
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
 from domain.runtime.playout import Playout, PlayoutListener
 from domain.runtime.resume import load_resumed_state
@@ -65,6 +66,7 @@ class CallRun:
         call: The inbound call.
         output: The speech output of a call without audio (text mode); omitted, the call
             synthesises speech into its media stream and reads caller audio from it.
+        pacer: The process's pacer (one for every call); without it, a sender task per call.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class CallRun:
         call: InboundCall,
         *,
         output: OutputFactory | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._conversation = conversation
         self._deps = deps
@@ -123,6 +126,7 @@ class CallRun:
             latency=self._latency,
             listener=me,
             call_id=self._call_id,
+            pacer=pacer,
         )
         self._telephony = Telephony(
             control=deps.call_control if call.info.telephony else None,
@@ -350,14 +354,8 @@ class CallRun:
                     )
             case cmds.HandOffTo():
                 self._trace.handoff(command.from_agent, command.to_agent, self._step_at_ms)
-                self.notify(
-                    UpdateKind.HANDOFF,
-                    data={
-                        "from": command.from_agent,
-                        "to": command.to_agent,
-                        "reason": command.reason,
-                    },
-                )
+                handoff = {"from": command.from_agent, "to": command.to_agent}
+                self.notify(UpdateKind.HANDOFF, data={**handoff, "reason": command.reason})
             case cmds.TransferCall():
                 kind = Participant.parse(command.target).kind.value
                 self._trace.transfer(kind, self._step_at_ms)

@@ -38,6 +38,9 @@ class RuntimeConfig:
         frame_ms: Duration of each outbound frame (20 on every ACS path).
         pacing_lead_ms: How far ahead of real-time playback the sender may run; the far end
             buffers at most this much, so stop-audio has little to clear.
+        pacing_batch_ms: One tick of the process's pacer also sends frames due within this
+            many ms after it (they leave at most this much early); bounds the pacer's
+            wake-ups to ``1000 / pacing_batch_ms`` per second whatever the number of calls.
         progress_interval_ms: Audio between two playback-progress events of a speech whose
             engine gave no word boundaries; with boundaries, progress is reported whenever a
             new word has been sent (and so carries the exact played text).
@@ -71,6 +74,7 @@ class RuntimeConfig:
     speech_stop_ms: float = 500.0
     frame_ms: int = 20
     pacing_lead_ms: float = 100.0
+    pacing_batch_ms: float = 2.0
     progress_interval_ms: float = 100.0
     synth_ahead_ms: float = 3000.0
     first_token_timeout_ms: float = 8000.0

@@ -2,9 +2,12 @@
 
 Speeches play back to back in the order they were queued. One synthesis task at a time turns
 the next queued speech into fixed-duration frames (running ahead of playback by at most
-``synth_ahead_ms``); one long-lived sender task sends frames on an absolute schedule:
-frame ``n`` of a continuous run leaves at ``start + sum(durations before n) - lead``, so errors
-never accumulate over a long call, and the far end never holds more than ``lead`` ms.
+``synth_ahead_ms``); frames leave on an absolute schedule: frame ``n`` of a continuous run
+leaves at ``start + sum(durations before n) - lead``, so errors never accumulate over a long
+call, and the far end never holds more than ``lead`` ms. The sending is in
+:mod:`domain.runtime.sender`: the process's :class:`~domain.runtime.pacer.Pacer` sends the
+frames of a stream that can send without waiting (``try_send_audio``); any other stream gets
+one sender task of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Protocol
 
 from domain.commands import Speak
 from domain.runtime.config import RuntimeConfig
+from domain.runtime.pacer import Pacer
+from domain.runtime.sender import PacedSender, send_loop
 from domain.runtime.tasks import Guard, TaskOwner, Watchdog
 from ports import (
     AudioEncoding,
@@ -27,7 +32,6 @@ from ports import (
     MediaStream,
     ParleyError,
     ProviderError,
-    StreamClosedError,
     TextToSpeech,
     WordBoundary,
 )
@@ -105,6 +109,8 @@ class Playout:
         tasks: The call's task owner.
         watchdog: Enforces the deadlines of sends and synthesis chunks.
         listener: Receives progress, completion, first-audio/first-frame marks and failures.
+        pacer: The process's pacer; with it, a stream offering ``try_send_audio`` is paced by
+            it instead of by a sender task of this call.
     """
 
     def __init__(
@@ -119,6 +125,7 @@ class Playout:
         tasks: TaskOwner,
         watchdog: Watchdog,
         listener: PlayoutListener,
+        pacer: Pacer | None = None,
     ) -> None:
         self._watchdog = watchdog
         self._tts = tts
@@ -144,6 +151,10 @@ class Playout:
         self._buffered_ms = 0.0
         self._play_end_ms = 0.0
         self.frames_sent = 0
+        try_send = getattr(media, "try_send_audio", None)
+        self._paced = (
+            PacedSender(self, pacer, try_send) if pacer is not None and callable(try_send) else None
+        )
 
     @property
     def playing(self) -> bool:
@@ -155,9 +166,16 @@ class Playout:
         return self._queue[0].cmd.speech_id if self._queue else None
 
     def start(self) -> None:
-        """Start the sender task (once)."""
-        if self._sender is None:
-            self._sender = self._tasks.spawn(self._send_loop(), "sender")
+        """Start sending (a sender task, once, unless the pacer sends)."""
+        if self._sender is None and self._paced is None:
+            self._sender = self._tasks.spawn(send_loop(self), "sender")
+
+    def _kick(self) -> None:
+        """Frames or speeches changed: the sender looks again."""
+        if self._paced is not None:
+            self._paced.kick()
+        else:
+            self._wake.set()
 
     def enqueue(self, cmd: Speak) -> None:
         """Queue ``cmd`` to play after everything queued before it."""
@@ -167,7 +185,7 @@ class Playout:
         self._idle.clear()
         if self._synth_task is None:
             self._synth_task = self._tasks.spawn(self._synth_loop(), "synth")
-        self._wake.set()
+        self._kick()
 
     def stop(self) -> bool:
         """Cancel synthesis and drop every queued frame, synchronously.
@@ -190,7 +208,9 @@ class Playout:
                 self._synth_task.cancel()
             self._synth_task = None
         self._play_end_ms = self._clock.now_ms()
-        self._wake.set()
+        if self._paced is not None:
+            self._paced.stopped()
+        self._kick()
         self._room.set()
         self._idle.set()
         return had_audio
@@ -259,7 +279,7 @@ class Playout:
                     )
                     self._buffered_ms += frame_ms
                     speech.synth_ms += frame_ms
-                    self._wake.set()
+                    self._kick()
                 else:
                     buf += audio.data
                     whole = len(buf) // frame_bytes
@@ -276,7 +296,7 @@ class Playout:
                             speech.synth_ms += frame_ms
                         del buf[: whole * frame_bytes]
                         self._buffered_ms += whole * frame_ms
-                        self._wake.set()
+                        self._kick()
                 while self._buffered_ms > ahead_ms:
                     self._room.clear()
                     await self._room.wait()
@@ -299,97 +319,9 @@ class Playout:
             self._listener.playout_failed("text_to_speech", "provider_error")
         finally:
             speech.synth_done = True
-            self._wake.set()
+            self._kick()
             try:
                 async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):
                     await stream.aclose()
             except Exception:  # noqa: BLE001 (closing must never fail the call)
                 logger.debug("closing a text-to-speech stream failed", exc_info=True)
-
-    async def _send_loop(self) -> None:
-        clock = self._clock
-        media = self._media
-        metrics = self._metrics
-        listener = self._listener
-        lead = self._config.pacing_lead_ms
-        interval = self._config.progress_interval_ms
-        send_limit_ms = self._config.send_timeout_ms
-        guard = self._watchdog.guard()
-        queue = self._queue
-        wake = self._wake
-        while True:
-            if not queue:
-                self._idle.set()
-                wake.clear()
-                await wake.wait()
-                continue
-            speech = queue[0]
-            if not speech.frames:
-                if speech.synth_done:
-                    queue.popleft()
-                    listener.playback_completed(speech.cmd.speech_id, speech.sent_ms)
-                    continue
-                wake.clear()
-                await wake.wait()
-                continue
-            generation = self._generation
-            now = clock.now_ms()
-            if self._play_end_ms < now:
-                # Underrun (or first frame): the far end has played everything; restart the
-                # schedule from now.
-                self._play_end_ms = now
-            send_at = self._play_end_ms - lead
-            if send_at > now:
-                await clock.sleep_until(send_at)
-                if generation != self._generation:
-                    continue
-            frame = speech.frames.popleft()
-            duration = frame.duration_ms
-            self._buffered_ms -= duration
-            if self._buffered_ms <= 0.5 * self._config.synth_ahead_ms:
-                self._room.set()
-            guard.arm(send_limit_ms)
-            try:
-                await media.send_audio(frame)
-            except asyncio.CancelledError:
-                if not guard.expired():
-                    raise
-                metrics.frame_dropped("send_timeout")
-                listener.playout_failed("media_stream", "timeout")
-                continue
-            except StreamClosedError:
-                logger.info("media stream closed; sender stops")
-                return
-            except ParleyError as exc:
-                metrics.frame_dropped(exc.code)
-                continue
-            finally:
-                guard.armed = False
-            if generation != self._generation:
-                continue
-            self._play_end_ms += duration
-            self.frames_sent += 1
-            metrics.frame_out()
-            first = speech.sent_ms == 0.0
-            speech.sent_ms += duration
-            if first:
-                listener.first_frame_sent(speech.cmd.speech_id)
-            words = speech.words
-            changed = False
-            while speech.word_index < len(words):
-                word = words[speech.word_index]
-                if word.audio_offset_ms >= speech.sent_ms:
-                    break
-                speech.heard_end = word.text_offset + word.text_length
-                speech.word_index += 1
-                changed = True
-            # With word boundaries, progress goes out when a new word has been sent (the
-            # played text is what matters); without them, every ``interval`` of audio.
-            if changed or (not words and speech.sent_ms - speech.last_progress_ms >= interval):
-                speech.last_progress_ms = speech.sent_ms
-                listener.playback_progress(
-                    speech.cmd.speech_id,
-                    speech.sent_ms,
-                    speech.cmd.text[: speech.heard_end] if words else None,
-                    speech.synth_ms if speech.synth_done else None,
-                )

@@ -6,6 +6,7 @@ import logging
 
 from domain.runtime.call import CallRun
 from domain.runtime.config import RuntimeConfig, RuntimeDeps
+from domain.runtime.pacer import Pacer
 from domain.session import Conversation
 from ports import CallSummary, InboundCall
 
@@ -15,8 +16,9 @@ logger = logging.getLogger(__name__)
 class CallRuntime:
     """Runs calls: one :class:`~domain.runtime.call.CallRun` per ``handle_call``.
 
-    The runtime itself holds only immutable configuration and the shared ports, so one
-    instance serves every call of a process concurrently.
+    The runtime holds immutable configuration, the shared ports and the process's one
+    :class:`~domain.runtime.pacer.Pacer` (which sends every call's due frames per tick), so
+    one instance serves every call of a process concurrently.
 
     Args:
         conversation: The conversation state machine (agent graph and policies).
@@ -33,6 +35,7 @@ class CallRuntime:
         self._conversation = conversation
         self._deps = deps
         self._config = config if config is not None else RuntimeConfig()
+        self._pacer = Pacer(deps.clock, self._config.pacing_batch_ms)
 
     @property
     def config(self) -> RuntimeConfig:
@@ -57,7 +60,9 @@ class CallRuntime:
             asyncio.CancelledError: When cancelled, after the call has been ended cleanly.
         """
         logger.info("call %s started (%s)", call.info.call_id, call.info.channel)
-        summary = await CallRun(self._conversation, self._deps, self._config, call).run()
+        summary = await CallRun(
+            self._conversation, self._deps, self._config, call, pacer=self._pacer
+        ).run()
         logger.info(
             "call %s ended: %s after %.0f ms",
             summary.call_id,

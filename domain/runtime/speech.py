@@ -17,6 +17,7 @@ from domain.runtime.config import RuntimeConfig
 from domain.runtime.errors import error_code
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.output import SpeechOutput
+from domain.runtime.pacer import Pacer
 from domain.runtime.playout import Playout
 from domain.runtime.tasks import TaskOwner, Watchdog
 from ports import (
@@ -61,6 +62,7 @@ class SpeechOut:
         latency: Per-turn latency marks.
         listener: The call.
         call_id: The call, for logs.
+        pacer: The process's pacer, for a stream that can send without waiting.
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class SpeechOut:
         latency: LatencyTracker,
         listener: SpeechListener,
         call_id: str,
+        pacer: Pacer | None = None,
     ) -> None:
         self._media = media
         self._config = config
@@ -83,6 +86,7 @@ class SpeechOut:
         self._latency = latency
         self._listener = listener
         self._call_id = call_id
+        self._pacer = pacer
         self.output: SpeechOutput | None = None
         """The output (set when the stream starts)."""
         self.trace: CallTrace = NO_CALL_TRACE
@@ -100,6 +104,7 @@ class SpeechOut:
             tasks=self._tasks,
             watchdog=watchdog,
             listener=weakref.proxy(self),
+            pacer=self._pacer,
         )
 
     def speak(self, command: cmds.Speak, step_at_ms: float) -> None:

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from adapters.http import DrainingServer
 from adapters.http.browser_auth import BrowserTokens
+from adapters.http.media_socket import MediaSocketProtocol
 from adapters.memory import FakeSpeechToText, FakeTextToSpeech, FakeVadFactory, tone_frames
 from bootstrap.containers import ApplicationContainer, build_container
 from bootstrap.settings import Settings, load_settings
@@ -58,7 +59,13 @@ class ServerThread:
 
     def __init__(self, app: Starlette, *, drain_timeout_s: float = 5.0) -> None:
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_config=None, lifespan="on", ws_max_size=1 << 20
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            lifespan="on",
+            ws_max_size=1 << 20,
+            ws=MediaSocketProtocol,  # as `parley serve`
         )
         self.server = DrainingServer(
             config, admission=app.state.admission, drain_timeout_s=drain_timeout_s

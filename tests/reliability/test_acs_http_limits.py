@@ -28,13 +28,21 @@ from adapters.http.limits import CallAdmission
 HEADER_TIMEOUT_S = 0.5
 
 
+@pytest.fixture(params=["h11", "httptools"])
+def parser(request: pytest.FixtureRequest) -> str:
+    """Both HTTP parsers: h11, and httptools (what `parley serve` uses where installed)."""
+    return str(request.param)
+
+
 @contextlib.contextmanager
-def server(header_timeout_s: float = HEADER_TIMEOUT_S) -> Iterator[int]:
+def server(header_timeout_s: float = HEADER_TIMEOUT_S, parser: str = "h11") -> Iterator[int]:
     async def ok(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
     app = Starlette(routes=[Route("/", ok)])
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, lifespan="off", http=parser
+    )
     draining = DrainingServer(
         config,
         admission=CallAdmission(1),
@@ -64,8 +72,8 @@ def closed_by_server(sock: socket.socket) -> bool:
         return True
 
 
-def test_connections_that_never_finish_their_headers_are_closed() -> None:
-    with server() as port:
+def test_connections_that_never_finish_their_headers_are_closed(parser: str) -> None:
+    with server(parser=parser) as port:
         sockets = []
         try:
             for _ in range(50):
@@ -86,8 +94,10 @@ def test_connections_that_never_finish_their_headers_are_closed() -> None:
                 sock.close()
 
 
-def test_a_silent_connection_is_closed_and_a_prompt_keep_alive_client_is_served() -> None:
-    with server() as port:
+def test_a_silent_connection_is_closed_and_a_prompt_keep_alive_client_is_served(
+    parser: str,
+) -> None:
+    with server(parser=parser) as port:
         silent = socket.create_connection(("127.0.0.1", port), timeout=5)
         try:
             silent.settimeout(10)
@@ -99,9 +109,25 @@ def test_a_silent_connection_is_closed_and_a_prompt_keep_alive_client_is_served(
                 assert http.get("/").text == "ok"
 
 
-def test_headers_sent_slowly_but_within_the_deadline_are_served() -> None:
+def test_a_request_head_over_16_kib_is_refused_and_the_connection_closed(parser: str) -> None:
     with (
-        server(header_timeout_s=5.0) as port,
+        server(header_timeout_s=5.0, parser=parser) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+    ):
+        head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (64 * 1024)
+        with contextlib.suppress(ConnectionError):
+            sock.sendall(head)
+        response = b""
+        with contextlib.suppress(ConnectionError):
+            while chunk := sock.recv(4096):
+                response += chunk
+    # h11 answers 400 at its 16 KiB bound; over httptools the protocol answers 431 itself.
+    assert response.startswith(b"HTTP/1.1 431" if parser == "httptools" else b"HTTP/1.1 400")
+
+
+def test_headers_sent_slowly_but_within_the_deadline_are_served(parser: str) -> None:
+    with (
+        server(header_timeout_s=5.0, parser=parser) as port,
         socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
     ):
         for piece in (b"GET / HTTP/1.1\r\n", b"Host: x\r\n", b"Connection: close\r\n", b"\r\n"):

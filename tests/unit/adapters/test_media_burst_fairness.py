@@ -21,6 +21,7 @@ from starlette.websockets import WebSocketState
 
 from adapters.acs.media_stream import AcsMediaStream
 from adapters.http.browser import BrowserMediaStream
+from adapters.http.media_socket import MEDIA_CHANNEL_EXTENSION, MediaChannel
 from adapters.memory import RecordingMetrics
 from ports import PCM16_16K, StreamClosed
 
@@ -32,8 +33,9 @@ class QueuedSocket:
 
     application_state = WebSocketState.CONNECTED
 
-    def __init__(self, messages: list[dict[str, Any]]) -> None:
+    def __init__(self, messages: list[dict[str, Any]], scope: dict[str, Any] | None = None) -> None:
         self._messages = deque(messages)
+        self.scope = scope or {}
 
     async def receive(self) -> dict[str, Any]:
         if self._messages:
@@ -136,3 +138,35 @@ async def test_a_flood_of_bad_acs_messages_logs_a_bounded_number_of_warnings(
     assert metrics.dropped["malformed_json"] == BURST
     assert 1 <= len(warnings) <= 2  # the first drop, and the call's total at its end
     assert str(BURST) in warnings[-1].getMessage()
+
+
+class ChannelProtocol:
+    """What a MediaChannel needs of uvicorn's protocol, for a channel filled by the test."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+
+    def attach_channel(self, channel: MediaChannel) -> None:
+        pass
+
+    def resume_if_paused(self) -> None:
+        pass
+
+
+async def test_a_media_channel_batch_of_a_flood_leaves_the_loop_to_other_calls() -> None:
+    """``parley serve``'s media channel hands over all one read brought as one batch."""
+    channel = MediaChannel(ChannelProtocol())  # type: ignore[arg-type]
+    for message in [acs_audio()["text"]] * BURST:
+        channel._put(message)  # noqa: SLF001 (what the protocol does on a read)
+    channel._close()  # noqa: SLF001 (the peer closed after its burst)
+    socket = QueuedSocket([], scope={"extensions": {MEDIA_CHANNEL_EXTENSION: channel}})
+    stream = AcsMediaStream(
+        socket,  # type: ignore[arg-type]
+        call_id="c",
+        default_format=PCM16_16K,
+        metrics=RecordingMetrics(),
+        metadata_wait_s=0.01,
+    )
+    turns, events = await turns_of_a_ticker_while_read(stream)
+    assert events == BURST + 2  # started, every frame, closed
+    assert turns >= BURST // 32

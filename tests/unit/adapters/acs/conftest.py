@@ -16,6 +16,7 @@ from adapters.acs.gateway import AcsGateway, AcsGatewayConfig
 from adapters.acs.router import LocalCallEventRouter
 from adapters.acs_emulator.server import AcsEmulator, free_port
 from adapters.acs_emulator.serving import serve_app
+from adapters.http.media_socket import MediaSocketProtocol
 from adapters.memory import RecordingMetrics
 from ports import AudioReceived, CallEvent, CallSummary, DtmfReceived, InboundCall, MediaEvent
 
@@ -83,8 +84,10 @@ async def emulator() -> AsyncIterator[AcsEmulator]:
         yield emu
 
 
-@pytest.fixture
-async def acs_stack(emulator: AcsEmulator) -> AsyncIterator[AcsStack]:
+@pytest.fixture(params=["media-channel", "plain-asgi"])
+async def acs_stack(
+    emulator: AcsEmulator, request: pytest.FixtureRequest
+) -> AsyncIterator[AcsStack]:
     port = free_port()
     client = build_call_automation_client(
         emulator.endpoint, AzureKeyCredential(emulator.access_key)
@@ -102,7 +105,9 @@ async def acs_stack(emulator: AcsEmulator) -> AsyncIterator[AcsStack]:
         metrics=metrics,
     )
     try:
-        async with serve_app(Starlette(routes=gateway.routes()), port=port) as base:
+        # parley serve's media channel, and plain uvicorn (the stream's ASGI-only path).
+        ws = "websockets-sansio" if request.param == "plain-asgi" else MediaSocketProtocol
+        async with serve_app(Starlette(routes=gateway.routes()), port=port, ws=ws) as base:
             yield AcsStack(emulator, gateway, handler, metrics, base)
     finally:
         await client.close()

@@ -1,0 +1,241 @@
+"""Sending a playout's frames on its absolute schedule: by the process pacer, or by a task.
+
+Both senders keep the same schedule and bookkeeping (:func:`after_sent`): frame ``n`` of a
+continuous run leaves at ``play_end - lead``, where ``play_end`` advances by each frame's
+duration and restarts from now after an underrun; progress goes out per word sent (or every
+``progress_interval_ms`` without word boundaries); a speech completes once its last frame is
+sent.
+
+* :class:`PacedSender`: for a stream with ``try_send_audio`` (sends without suspending). The
+  process's :class:`~domain.runtime.pacer.Pacer` calls :meth:`PacedSender.pace` when a frame is
+  due; no task, timer or future per frame. A frame the stream cannot take now (the peer is not
+  reading) goes through ``send_audio`` in a task with the send deadline, and pacing resumes
+  after it.
+* :func:`send_loop`: one task per call that sleeps until each frame is due (any stream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from domain.runtime.pacer import Pacer, PacerSlot
+from ports import AudioFrame, ParleyError, StreamClosedError
+
+if TYPE_CHECKING:
+    from domain.runtime.playout import Playout, _Speech
+
+logger = logging.getLogger(__name__)
+
+
+def after_sent(p: Playout, speech: _Speech, duration: float) -> None:
+    """Account one frame of ``speech`` sent: schedule, counters, first frame, progress."""
+    p._play_end_ms += duration
+    p.frames_sent += 1
+    p._metrics.frame_out()
+    first = speech.sent_ms == 0.0
+    speech.sent_ms += duration
+    listener = p._listener
+    if first:
+        listener.first_frame_sent(speech.cmd.speech_id)
+    words = speech.words
+    changed = False
+    while speech.word_index < len(words):
+        word = words[speech.word_index]
+        if word.audio_offset_ms >= speech.sent_ms:
+            break
+        speech.heard_end = word.text_offset + word.text_length
+        speech.word_index += 1
+        changed = True
+    # With word boundaries, progress goes out when a new word has been sent (the played text
+    # is what matters); without them, every ``progress_interval_ms`` of audio.
+    if changed or (
+        not words and speech.sent_ms - speech.last_progress_ms >= p._config.progress_interval_ms
+    ):
+        speech.last_progress_ms = speech.sent_ms
+        listener.playback_progress(
+            speech.cmd.speech_id,
+            speech.sent_ms,
+            speech.cmd.text[: speech.heard_end] if words else None,
+            speech.synth_ms if speech.synth_done else None,
+        )
+
+
+def _take(p: Playout, speech: _Speech) -> AudioFrame:
+    frame = speech.frames.popleft()
+    p._buffered_ms -= frame.duration_ms
+    if p._buffered_ms <= 0.5 * p._config.synth_ahead_ms:
+        p._room.set()
+    return frame
+
+
+class PacedSender(PacerSlot):
+    """A playout's frames, sent by the process pacer through ``try_send_audio``.
+
+    Args:
+        playout: The playout whose queue this sends (held weakly: the playout owns this).
+        pacer: The process's pacer.
+        try_send: The stream's ``try_send_audio``: True when sent, False when it would wait.
+    """
+
+    __slots__ = ("_closed", "_p", "_pacer", "_slow", "_try_send")
+
+    def __init__(
+        self, playout: Playout, pacer: Pacer, try_send: Callable[[AudioFrame], bool]
+    ) -> None:
+        super().__init__()
+        self._p = weakref.proxy(playout)
+        self._pacer = pacer
+        self._try_send = try_send
+        self._slow: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def kick(self) -> None:
+        """Something changed (frames, a new speech, a stop): be served when next due."""
+        if self._slow is not None or self._closed:
+            return
+        p = self._p
+        queue = p._queue
+        if not queue:
+            p._idle.set()
+            return
+        speech = queue[0]
+        now = p._clock.now_ms()
+        if not speech.frames:
+            if speech.synth_done:
+                self._pacer.schedule(self, now)  # completion is due now
+            return
+        self._pacer.schedule(self, max(p._play_end_ms, now) - p._config.pacing_lead_ms)
+
+    def stopped(self) -> None:
+        """The playout was stopped: nothing is due."""
+        self._pacer.cancel(self)
+
+    def pace(self, now_ms: float, limit_ms: float) -> float | None:
+        """Send every frame due by ``limit_ms``; the next due time, or None (see the pacer)."""
+        p = self._p
+        queue = p._queue
+        lead = p._config.pacing_lead_ms
+        try_send = self._try_send
+        metrics = p._metrics
+        while queue and self._slow is None and not self._closed:
+            speech = queue[0]
+            if not speech.frames:
+                if not speech.synth_done:
+                    return None  # synthesis kicks when it has frames
+                queue.popleft()
+                p._listener.playback_completed(speech.cmd.speech_id, speech.sent_ms)
+                continue
+            if p._play_end_ms < now_ms:
+                # Underrun (or first frame): the far end has played everything; restart the
+                # schedule from now.
+                p._play_end_ms = now_ms
+            send_at: float = p._play_end_ms - lead
+            if send_at > limit_ms:
+                return send_at
+            generation = p._generation
+            frame = _take(p, speech)
+            try:
+                sent = try_send(frame)
+            except StreamClosedError:
+                logger.info("media stream closed; sender stops")
+                self._closed = True
+                return None
+            except ParleyError as exc:
+                metrics.frame_dropped(exc.code)
+                continue
+            if not sent:
+                self._slow = p._tasks.spawn(self._send_waiting(frame, speech, generation), "send")
+                return None
+            after_sent(p, speech, frame.duration_ms)
+        if not queue:
+            p._idle.set()
+        return None
+
+    async def _send_waiting(self, frame: AudioFrame, speech: _Speech, generation: int) -> None:
+        """One frame the stream could not take at once: ``send_audio`` under the deadline."""
+        p = self._p
+        guard = p._watchdog.guard()
+        guard.arm(p._config.send_timeout_ms)
+        try:
+            await p._media.send_audio(frame)
+        except asyncio.CancelledError:
+            if not guard.expired():
+                raise
+            p._metrics.frame_dropped("send_timeout")
+            p._listener.playout_failed("media_stream", "timeout")
+        except StreamClosedError:
+            logger.info("media stream closed; sender stops")
+            self._closed = True
+        except ParleyError as exc:
+            p._metrics.frame_dropped(exc.code)
+        else:
+            if generation == p._generation:
+                after_sent(p, speech, frame.duration_ms)
+        finally:
+            guard.armed = False
+            self._slow = None
+        self.kick()
+
+
+async def send_loop(p: Playout) -> None:
+    """One call's sender task: sleep until each frame is due, then send it (any stream)."""
+    clock = p._clock
+    media = p._media
+    metrics = p._metrics
+    listener = p._listener
+    lead = p._config.pacing_lead_ms
+    send_limit_ms = p._config.send_timeout_ms
+    guard = p._watchdog.guard()
+    queue = p._queue
+    wake = p._wake
+    while True:
+        if not queue:
+            p._idle.set()
+            wake.clear()
+            await wake.wait()
+            continue
+        speech = queue[0]
+        if not speech.frames:
+            if speech.synth_done:
+                queue.popleft()
+                listener.playback_completed(speech.cmd.speech_id, speech.sent_ms)
+                continue
+            wake.clear()
+            await wake.wait()
+            continue
+        generation = p._generation
+        now = clock.now_ms()
+        if p._play_end_ms < now:
+            # Underrun (or first frame): the far end has played everything; restart the
+            # schedule from now.
+            p._play_end_ms = now
+        send_at = p._play_end_ms - lead
+        if send_at > now:
+            await clock.sleep_until(send_at)
+            if generation != p._generation:
+                continue
+        frame = _take(p, speech)
+        guard.arm(send_limit_ms)
+        try:
+            await media.send_audio(frame)
+        except asyncio.CancelledError:
+            if not guard.expired():
+                raise
+            metrics.frame_dropped("send_timeout")
+            listener.playout_failed("media_stream", "timeout")
+            continue
+        except StreamClosedError:
+            logger.info("media stream closed; sender stops")
+            return
+        except ParleyError as exc:
+            metrics.frame_dropped(exc.code)
+            continue
+        finally:
+            guard.armed = False
+        if generation != p._generation:
+            continue
+        after_sent(p, speech, frame.duration_ms)
