@@ -2,7 +2,7 @@
 
 Loaded by bootstrap from this file's path (``PARLEY_TOOLS_MODULE``, default
 ``<PARLEY_AGENTS_DIR>/tools.py``): bootstrap calls :func:`register_tools` with a fresh
-:class:`adapters.tools.ToolRegistry`, so nothing here is global state. The bank is a small
+:class:`parley.tools.ToolRegistry`, so nothing here is global state. The bank is a small
 in-memory object created per registry; every call of a process sees the same fake accounts,
 and a locked card stays locked for the life of the process.
 """
@@ -14,8 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from adapters.tools import ToolContext, ToolRegistry
-from ports import HangUp, TransferCall
+from parley.tools import HangUp, ToolContext, ToolRegistry, TransferCall
 
 HUMAN_DESK = "+14255550100"
 """Where transfer_to_human sends callers (a fake number)."""

@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,6 +227,7 @@ def acs_routes_for(
     metrics: CallMetrics | None,
     admission: Any = None,
     router: CallEventRouter | None = None,
+    on_gateway: Callable[[AcsGateway], None] | None = None,
 ) -> Sequence[BaseRoute]:
     """The ACS routes for the app factory, or none when ACS is not configured.
 
@@ -239,6 +240,7 @@ def acs_routes_for(
         admission: Shared call admission.
         router: The process's call event router (callbacks are delivered through it, media
             sockets attach to it); a local table when omitted.
+        on_gateway: Given the gateway once built (the outbound dialer places calls on it).
 
     Raises:
         SettingsError: ACS is configured with token checks on and no ``ACS_RESOURCE_ID``.
@@ -258,4 +260,6 @@ def acs_routes_for(
         admission=admission,
         router=router,
     )
+    if on_gateway is not None:
+        on_gateway(gateway)
     return gateway.routes()

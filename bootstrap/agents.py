@@ -12,13 +12,17 @@ Layout of an agents folder (``PARLEY_AGENTS_DIR``)::
 ``conversation.yaml`` keys: ``start`` (required when there is more than one agent),
 ``variables`` (a mapping, available in every prompt template), ``policy`` (overrides of the
 conversation policies: ``barge_in``, ``endpointing``, ``no_input``, ``tools``, ``handoffs``,
-``dtmf``, ``failures``, ``speech``; field names and defaults as in ``domain/policies.py``).
+``dtmf``, ``failures``, ``speech``, ``outbound``; field names and defaults as in
+``domain/policies.py`` and ``domain/outbound.py``).
 
 Agent file keys (all optional except what makes sense for the scenario):
 ``name``, ``description``, ``instructions`` or ``instructions_file`` (both rendered with
 Jinja, strict about undefined variables), ``greeting``, ``greeting_interruptible``,
 ``reprompt``, ``fallback``, ``goodbye``, ``handoff_greeting``, ``apology``, ``safe_reply``,
-``transfer_line``, ``voice`` (a name for every provider, or a mapping with one name per TTS
+``transfer_line``, outbound and transfer keys (``voicemail_message``, ``warm_transfer``,
+``transfer_summary``, ``consult_summary``, ``transfer_unanswered``, ``dtmf_recognize``: see
+:class:`domain.agents.AgentSpec`; ``greeting`` and ``voicemail_message`` are Jinja templates
+too), ``voice`` (a name for every provider, or a mapping with one name per TTS
 provider, e.g. ``{local: en-us, azure: en-US-AvaMultilingualNeural}``, plus ``language``,
 ``style``, ``rate``, ``pitch``), ``tools`` (registered tool names), ``handoffs`` (list of
 ``{agent, description}``), ``barge_in`` and ``endpointing`` (policy overrides), ``model``
@@ -38,7 +42,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
 import yaml
@@ -61,6 +65,7 @@ from adapters.local.dialog_schema import (
     DialogSectionError,
     dialog_agent_from_section,
 )
+from bootstrap.records_file import RecordsFile, records_problems
 from domain.agents import AgentGraph, AgentSpec, HandoffTarget
 from domain.policies import (
     BargeInPolicy,
@@ -70,6 +75,7 @@ from domain.policies import (
     FailurePolicy,
     HandoffPolicy,
     NoInputPolicy,
+    OutboundPolicy,
     SpeechPolicy,
     ToolPolicy,
 )
@@ -124,6 +130,7 @@ if TYPE_CHECKING:
     DtmfOverride = BaseModel
     FailureOverride = BaseModel
     SpeechOverride = BaseModel
+    OutboundOverride = BaseModel
 else:
     BargeInOverride = _override_model(BargeInPolicy)
     EndpointingOverride = _override_model(EndpointingPolicy)
@@ -134,6 +141,7 @@ else:
     DtmfOverride = _override_model(DtmfPolicy)
     FailureOverride = _override_model(FailurePolicy)
     SpeechOverride = _override_model(SpeechPolicy)
+    OutboundOverride = _override_model(OutboundPolicy)
 
 
 def _apply(cls: type[Any], override: BaseModel | None) -> Any:
@@ -205,6 +213,12 @@ class AgentFile(BaseModel):
     apology: str | None = None
     safe_reply: str | None = None
     transfer_line: str | None = None
+    voicemail_message: str | None = None
+    warm_transfer: bool = False
+    transfer_summary: Literal["template", "model"] = "template"
+    consult_summary: str | None = None
+    transfer_unanswered: str | None = None
+    dtmf_recognize: bool = False
     voice: VoiceFile | None = None
     tools: list[str] = []
     handoffs: list[HandoffFile] = []
@@ -237,6 +251,7 @@ class PolicyFile(BaseModel):
     dtmf: DtmfOverride | None = None
     failures: FailureOverride | None = None
     speech: SpeechOverride | None = None
+    outbound: OutboundOverride | None = None
 
 
 class ConversationFile(BaseModel):
@@ -246,6 +261,7 @@ class ConversationFile(BaseModel):
     start: str | None = None
     variables: dict[str, Any] = {}
     policy: PolicyFile = PolicyFile()
+    records: RecordsFile = RecordsFile()
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,12 +273,14 @@ class LoadedAgents:
         policy: The conversation policy.
         dialog_agents: The offline dialog model's agents, by name.
         files: The file each agent came from, by agent name.
+        records: The ``records:`` section (dispositions, summary fields, recording agents).
     """
 
     graph: AgentGraph
     policy: ConversationPolicy
     dialog_agents: Mapping[str, DialogAgent]
     files: Mapping[str, Path]
+    records: RecordsFile = dataclasses.field(default_factory=RecordsFile)
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -358,6 +376,9 @@ _LINE_FIELDS = (
     "apology",
     "safe_reply",
     "transfer_line",
+    "voicemail_message",
+    "consult_summary",
+    "transfer_unanswered",
 )
 
 
@@ -378,6 +399,9 @@ def _agent_spec(
         tools=tuple(spec.tools),
         handoffs=tuple(HandoffTarget(h.agent, h.description.strip()) for h in spec.handoffs),
         greeting_interruptible=spec.greeting_interruptible,
+        warm_transfer=spec.warm_transfer,
+        transfer_summary=spec.transfer_summary,
+        dtmf_recognize=spec.dtmf_recognize,
         barge_in=_apply(BargeInPolicy, spec.barge_in),
         endpointing=_apply(EndpointingPolicy, spec.endpointing),
         model=dataclasses.replace(model, agent=name),
@@ -408,6 +432,7 @@ def load_agents(
     tool_names: frozenset[str] | None = None,
     tts_provider: str = "local",
     dialog_threshold: float = 70.0,
+    extra_variables: Mapping[str, Any] | None = None,
 ) -> LoadedAgents:
     """Load and validate every agent file of ``directory``.
 
@@ -418,6 +443,8 @@ def load_agents(
         tts_provider: The ``PARLEY_TTS`` value; picks each agent's voice name.
         dialog_threshold: Intent match threshold (0-100) for agents whose file sets no
             ``intent_threshold`` (``LOCAL_DIALOG_THRESHOLD``).
+        extra_variables: Template variables over ``conversation.yaml``'s (an outbound call's
+            ``variables``); they reach the instructions, ``greeting`` and ``voicemail_message``.
 
     Returns:
         The agent graph, conversation policy and offline dialog agents.
@@ -485,7 +512,7 @@ def load_agents(
     names = set(specs)
     for name, (path, spec) in specs.items():
         problems.extend(_cross_checks(path, spec, names, tool_names))
-        variables = {**conversation.variables, "agent": name}
+        variables = {**conversation.variables, **(extra_variables or {}), "agent": name}
         if spec.instructions_file is not None:
             template_path = (path.parent / spec.instructions_file).resolve()
             try:
@@ -501,11 +528,22 @@ def load_agents(
             instructions = _render(
                 env, spec.instructions or "", variables, path, "instructions", problems
             )
-        agents.append(_agent_spec(name, spec, instructions, tts_provider))
+        built = _agent_spec(name, spec, instructions, tts_provider)
+        agents.append(
+            dataclasses.replace(
+                built,
+                greeting=_render(env, built.greeting, variables, path, "greeting", problems),
+                voicemail_message=_render(
+                    env, built.voicemail_message, variables, path, "voicemail_message", problems
+                ),
+            )
+        )
         agent = _dialog_agent(path, name, sections[name], spec, dialog_threshold, problems)
         if agent is not None:
             dialog[name] = agent
 
+    if specs:
+        problems.extend(records_problems(conversation_path, conversation.records, specs))
     if problems:
         raise AgentFileError(problems)
     graph = AgentGraph(start=start or "", agents=tuple(agents))
@@ -525,4 +563,10 @@ def load_agents(
             if (override := getattr(conversation.policy, f.name, None)) is not None
         }
     )
-    return LoadedAgents(graph=graph, policy=policy, dialog_agents=dialog, files=files)
+    return LoadedAgents(
+        graph=graph,
+        policy=policy,
+        dialog_agents=dialog,
+        files=files,
+        records=conversation.records,
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,11 @@ from bootstrap.browser import (
     browser_routes,
     start_agent_handler,
 )
+from bootstrap.call_records import records_routes
 from bootstrap.containers import ApplicationContainer, build_container, resolve
+from bootstrap.outbound import Outbound, VariablesHandler, variables_builder
 from bootstrap.settings import Settings, load_settings
+from domain.records import RecordedCallHandler
 from ports import CallControl, CallHandler, CallMetrics, HealthCheck, StoreError
 
 logger = logging.getLogger(__name__)
@@ -72,6 +75,8 @@ async def readiness_probes(container: ApplicationContainer) -> dict[str, HealthC
     probes: dict[str, HealthCheck] = {}
     sessions = await resolve(adapters.sessions)
     probes["store"] = sessions if isinstance(sessions, HealthCheck) else StoreProbe(sessions)
+    history = await resolve(adapters.call_history)
+    probes["call_records"] = history if isinstance(history, HealthCheck) else StoreProbe(history)
     for name, provider in (
         ("speech_to_text", adapters.stt),
         ("text_to_speech", adapters.tts),
@@ -105,13 +110,29 @@ def telephony_routes(
     router: CallEventRouter,
     metrics: CallMetrics,
     admission: CallAdmission,
+    on_gateway: Callable[[Any], None] | None = None,
 ) -> Sequence[BaseRoute]:
-    """ACS routes (``POST /api/acs/events``, ``POST /api/acs/callbacks``, ``WS /ws/acs/media``).
+    """The selected telephony provider's routes, over the opened adapters.
 
-    Built by :func:`bootstrap.acs.acs_routes_for` over the opened adapters, sharing
-    ``admission`` so the concurrent-call limit covers ACS calls too. Empty when ACS is not
-    configured: the HTTP adapter then serves 503 placeholders on those paths.
+    ACS (``POST /api/acs/events``, ``POST /api/acs/callbacks``, ``WS /ws/acs/media``) by
+    :func:`bootstrap.acs.acs_routes_for`; Twilio (``POST /api/twilio/voice``,
+    ``/api/twilio/status``, ``/api/twilio/transfer``, ``WS /ws/twilio/media``) by
+    :func:`bootstrap.twilio.twilio_routes_for`. Both share ``admission`` so the
+    concurrent-call limit covers telephony calls too. Empty when the provider is not
+    configured: the HTTP adapter then serves 503 placeholders on the ACS paths.
     """
+    if settings.providers.telephony == "twilio":
+        from bootstrap.twilio import twilio_routes_for
+
+        return twilio_routes_for(
+            settings,
+            call_control=call_control,
+            handler=handler,
+            metrics=metrics,
+            admission=admission,
+            router=router,
+            on_gateway=on_gateway,
+        )
     from bootstrap.acs import acs_routes_for
 
     return acs_routes_for(
@@ -121,6 +142,7 @@ def telephony_routes(
         metrics=metrics,
         admission=admission,
         router=router,
+        on_gateway=on_gateway,
     )
 
 
@@ -176,7 +198,14 @@ def call_picture_for(container: ApplicationContainer) -> BaseRoute:
 
     async def render(call_id: str) -> str:
         transcripts = await resolve(container.adapters.transcripts)
-        return await render_recorded_call(transcripts, call_id)
+        try:
+            return await render_recorded_call(transcripts, call_id)
+        except KeyError:
+            # Gone from the transcript log (its TTL): the durable call record has the lines.
+            from bootstrap.call_records_views import render_history_call
+
+            history = await resolve(container.adapters.call_history)
+            return await render_history_call(history, call_id)
 
     return call_picture_route(render, key)
 
@@ -205,10 +234,25 @@ def create_app(
     live_calls = LiveCallRegistry()
     lag = LoopLagMonitor(container.adapters.metrics_registry())
     access = browser_access(settings, lambda: agent_names(container))
+    outbound = Outbound(settings, container.adapters.outbound_counter())
 
     async def serving_app() -> Starlette:
         # Every channel's calls pass the registry, so the operator console sees them all.
-        handler: CallHandler = ObservedHandler(await start_agent_handler(container), live_calls)
+        records = await resolve(container.records.records)
+        handler: CallHandler = ObservedHandler(
+            RecordedCallHandler(
+                VariablesHandler(
+                    await start_agent_handler(container),
+                    variables_builder(
+                        container,
+                        await resolve(container.runtime.deps),
+                        container.runtime.config(),
+                    ),
+                ),
+                records.recorder,
+            ),
+            live_calls,
+        )
         metrics: PrometheusCallMetrics = container.adapters.metrics()
         routes = list(extra_routes) if extra_routes is not None else None
         if routes is None:
@@ -220,9 +264,13 @@ def create_app(
                     router=await resolve(container.adapters.call_router),
                     metrics=metrics,
                     admission=admission,
+                    on_gateway=outbound.on_gateway,
                 ),
                 call_picture_for(container),
+                *outbound.routes(lambda: agent_names(container)),
             ]
+        tokens = container.records.recording_tokens()
+        routes.extend(records_routes(settings, records, tokens))
         routes.extend(
             browser_routes(
                 settings,
@@ -261,7 +309,11 @@ def create_app(
                 # The mounted app's own lifespan drains live calls before the resources close.
                 async with app.router.lifespan_context(app):
                     slot.app = app
-                    yield
+                    outbound.start()
+                    try:
+                        yield
+                    finally:
+                        await outbound.aclose()
                 slot.app = None
             finally:
                 await lag.stop()

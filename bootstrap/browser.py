@@ -53,9 +53,15 @@ def browser_access(
     enabled = browser.browser_enabled
     if enabled is None:
         # As bootstrap.acs.acs_configured (not imported: it pulls in the Azure SDK).
-        acs = settings.acs
+        acs, twilio = settings.acs, settings.twilio
         enabled = not (
-            settings.providers.telephony == "acs" and (acs.connection_string or acs.endpoint)
+            (settings.providers.telephony == "acs" and (acs.connection_string or acs.endpoint))
+            or (
+                settings.providers.telephony == "twilio"
+                and twilio.account_sid
+                and twilio.auth_token is not None
+                and twilio.public_base_url
+            )
         )
     secret = browser.browser_token_secret
     tokens = BrowserTokens(

@@ -22,6 +22,7 @@ import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlparse
@@ -37,9 +38,17 @@ from adapters.audio.convert import read_wav, write_wav
 from bootstrap.acs import parse_connection_string
 from bootstrap.containers import ApplicationContainer, build_container, resolve
 from bootstrap.settings import Settings, SettingsError, load_settings
-from ports import AudioFormat, AudioFrame, TextToSpeech, Voice
+from ports import AudioFormat, AudioFrame, ProviderUnavailableError, TextToSpeech, Voice
 
 logger = logging.getLogger(__name__)
+
+
+class Telephony(StrEnum):
+    """Providers ``parley call`` can emulate."""
+
+    ACS = "acs"
+    TWILIO = "twilio"
+
 
 DEMO_CALLER_LINES = (
     "What is my account balance?",
@@ -186,13 +195,22 @@ def wav_turns(paths: Sequence[Path], fmt: AudioFormat) -> list[CallerTurn]:
 
 
 async def caller_tts(stack: CallStack) -> TextToSpeech:
-    """The local espeak-ng TTS, else the in-process server's configured TTS."""
+    """The synthesised caller's voice: a local engine, else the in-process server's TTS.
+
+    espeak-ng (klatt4) when the server hears with pocketsphinx, which understands that voice
+    best; Piper otherwise: Whisper mishears espeak-ng's formant voice and the end-of-turn model
+    judges its flat intonation unfinished (``benchmarks/bench_local_engines.py``).
+    """
     try:
+        if stack.settings.providers.stt != "local":
+            from adapters.local.piper_tts import PiperTextToSpeech
+
+            return PiperTextToSpeech()
         from adapters.local.tts import EspeakTextToSpeech
 
         local: TextToSpeech = EspeakTextToSpeech()
         return local
-    except ImportError:
+    except (ImportError, ProviderUnavailableError):
         if stack.container is None:
             raise
         tts: TextToSpeech = await resolve(stack.container.adapters.tts)
@@ -415,17 +433,30 @@ async def run_call(
     speed: float,
     out_dir: Path,
     progress: Callable[[str], None] | None = None,
+    telephony: str = "acs",
 ) -> CallReport:
     """The whole ``parley call``: stack, caller turns, the call, the outputs."""
     if settings.server.log_level in ("DEBUG", "INFO"):
         quiet = settings.server.model_copy(update={"log_level": "WARNING"})
         settings = dataclasses.replace(settings, server=quiet)
+    if telephony == "twilio":
+        from bootstrap.twilio_call import run_twilio_call_command
+
+        report = await run_twilio_call_command(
+            settings, wavs, speed=speed, progress=progress, caller_tts=caller_tts
+        )
+        write_outputs(report, out_dir)
+        return report
     async with open_stack(settings, server=server) as stack:
         if wavs:
             turns = wav_turns(wavs, stack.format)
         else:
             tts = await caller_tts(stack)
             turns = await synthesize_turns(tts, DEMO_CALLER_LINES, stack.format)
+            if stack.container is None or tts is not await resolve(stack.container.adapters.tts):
+                close = getattr(tts, "aclose", None)
+                if close is not None:
+                    await close()  # the caller's own engine, not the server's
         if progress:
             progress(f"server {stack.base_url}, ACS emulator {stack.emulator.endpoint}")
         report = await place_call(stack, turns, speed=speed, progress=progress)
@@ -451,8 +482,15 @@ def call(
     env_file: Annotated[
         Path, typer.Option("--env-file", help="dotenv file to read (missing is fine).")
     ] = Path(".env"),
+    telephony: Annotated[
+        Telephony,
+        typer.Option(
+            help="Provider to emulate: acs (Event Grid, Call Automation, 16 kHz PCM) or twilio "
+            "(Voice webhook, Media Streams, 8 kHz mu-law).",
+        ),
+    ] = Telephony.ACS,
 ) -> None:
-    """One inbound ACS call through the local ACS emulator; writes agent.wav and transcripts."""
+    """One inbound call through the local ACS (or Twilio) emulator; writes agent.wav and more."""
     console = Console(highlight=False, soft_wrap=True)
     try:
         settings = load_settings(env_file)
@@ -468,7 +506,11 @@ def call(
     if missing:
         console.print(f"[bold red]no such file: {', '.join(map(str, missing))}[/]")
         raise typer.Exit(1)
-    console.rule("parley call: an inbound ACS call through the local ACS emulator")
+    if telephony == "twilio" and server is not None:
+        console.print("[bold red]--server is for ACS calls; --telephony twilio runs in-process[/]")
+        raise typer.Exit(1)
+    name = "Twilio" if telephony == "twilio" else "ACS"
+    console.rule(f"parley call: an inbound {name} call through the local {name} emulator")
     with console.status("starting...") as status:
 
         def progress(line: str) -> None:
@@ -484,6 +526,7 @@ def call(
                     speed=speed,
                     out_dir=out,
                     progress=progress,
+                    telephony=telephony.value,
                 )
             )
         except Exception as exc:

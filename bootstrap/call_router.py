@@ -58,14 +58,23 @@ async def call_router_resource(
 
 
 async def store_metrics_resource(
-    stores: Stores, router: CallEventRouter, registry: CollectorRegistry
+    stores: Stores,
+    router: CallEventRouter,
+    registry: CollectorRegistry,
+    call_history: object | None = None,
 ) -> AsyncIterator[None]:
     """Container ``Resource``: export write-behind depth/overflow and router figures.
 
-    Collectors are read at scrape time and unregistered at shutdown.
+    Collectors are read at scrape time and unregistered at shutdown. ``call_history`` (the
+    call records' write-behind) is the queue ``call_records``.
     """
     queues: dict[str, QueueStats] = {}
-    for name, store in (("sessions", stores.sessions), ("transcripts", stores.transcripts)):
+    candidates = (
+        ("sessions", stores.sessions),
+        ("transcripts", stores.transcripts),
+        ("call_records", call_history),
+    )
+    for name, store in candidates:
         # Only the write-behind wrappers (Redis) have queues; memory stores write at once.
         if isinstance(getattr(store, "depth", None), int):
             queues[name] = store  # type: ignore[assignment]

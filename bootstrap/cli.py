@@ -11,7 +11,14 @@ Commands:
 * ``parley demo``: a spoken bank call through the local ACS emulator, synthesised caller,
   outputs in ``demo-call/`` (``make demo``); ``--text`` gives the scripted text conversation.
 * ``parley call [CALLER.wav ...] [--server URL] [--speed X] [--out DIR]``: one inbound ACS
-  call through the local ACS emulator (:mod:`bootstrap.call_command`).
+  call through the local ACS emulator (:mod:`bootstrap.call_command`); ``--telephony twilio``
+  through the local Twilio emulator.
+* ``parley dial +1... [--agent A --var k=v --at ISO --server URL]``: outbound calls through a
+  running server (:mod:`bootstrap.dial_command`).
+* ``parley init [DIR]``: copy the bundled example agents into ``DIR`` (default ``agents``).
+* ``parley --version``: the installed version (``pyproject.toml``, read from the metadata).
+* ``parley calls list|show|export|delete``: durable call records
+  (:mod:`bootstrap.calls_command`).
 """
 
 from __future__ import annotations
@@ -28,13 +35,17 @@ from rich.console import Console
 from rich.table import Table
 
 from bootstrap.agents import AgentFileError, LoadedAgents
+from bootstrap.bundled import parley_version
 from bootstrap.call_command import call as call_command
+from bootstrap.calls_command import calls_app
 from bootstrap.chat import ChatLine, TextConversation
 from bootstrap.containers import (
     ApplicationContainer,
     build_container,
     resolve,
 )
+from bootstrap.dial_command import dial as dial_command
+from bootstrap.init_command import init as init_command
 from bootstrap.logging import configure_logging
 from bootstrap.runtime_settings import runtime_knobs
 from bootstrap.selection import PORT_TITLES, SETTING_OF, SelectionError
@@ -48,6 +59,25 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"parley {parley_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Parley: a real-time voice agent server for Azure Communication Services callers."""
+
 
 EnvFile = Annotated[Path, typer.Option("--env-file", help="dotenv file to read (missing is fine).")]
 
@@ -373,11 +403,22 @@ def _serve_workers(
     raise typer.Exit(Supervisor(count, worker_command(args)).run())
 
 
+# `parley init [DIR]`: a starter agents folder (bootstrap/init_command.py).
+app.command(name="init")(init_command)
+
 # `parley call`: one inbound ACS call through the local ACS emulator (bootstrap/call_command.py).
 app.command(name="call")(call_command)
+# `parley calls list|show|export|delete`: durable call records (bootstrap/calls_command.py).
+app.add_typer(calls_app, name="calls")
+# `parley dial`: outbound calls through a running server's POST /api/calls.
+app.command(name="dial")(dial_command)
 
 
 def main() -> None:
     """Console-script entry point (``parley``)."""
     logging.captureWarnings(True)
     app()
+
+
+if __name__ == "__main__":  # `python -m bootstrap.cli`: how `serve --workers N` starts workers
+    main()

@@ -6,7 +6,9 @@
   the tool executor and the Prometheus metrics with their per-app registry;
 * :class:`RuntimeContainer`: the conversation, the runtime's ports and config, and the
   :class:`~domain.runtime.CallRuntime` behind the driving port;
-* :class:`ApplicationContainer`: the three composed.
+* :class:`~bootstrap.call_records.RecordsContainer`: durable call records (the recorder, its
+  transcript tee, recording, summaries, retention);
+* :class:`ApplicationContainer`: the four composed.
 
 Nothing here runs at import. ``build_container(settings)`` makes a container; the Starlette
 lifespan (or the CLI) awaits ``init_resources()`` to open the adapters and
@@ -27,13 +29,16 @@ from typing import Any
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 
+from adapters.audio.beep import ToneBeepDetectors
 from adapters.http.metrics import PrometheusCallMetrics
 from adapters.system.clock import SystemClock
 from adapters.tools import RegistryToolExecutor, ToolRegistry
 from bootstrap.agents import LoadedAgents, load_agents
+from bootstrap.call_records import RecordsContainer
 from bootstrap.call_router import call_router_resource, store_metrics_resource
 from bootstrap.factories import BuildContext, Stores, open_adapter
 from bootstrap.logging import call_context, configure_logging
+from bootstrap.outbound_metrics import outbound_calls_counter
 from bootstrap.runtime_settings import runtime_config
 from bootstrap.settings import Settings
 from bootstrap.tools import load_tool_registry
@@ -118,8 +123,10 @@ class AdaptersContainer(containers.DeclarativeContainer):
     tts = providers.Resource(open_adapter, "tts", core.build_context)
     llm = providers.Resource(open_adapter, "llm", core.build_context)
     vad_factory = providers.Resource(open_adapter, "vad", core.build_context)
+    end_of_turn = providers.Resource(open_adapter, "turn", core.build_context)
     stores = providers.Resource(open_adapter, "store", core.build_context)
     call_control = providers.Resource(open_adapter, "telephony", core.build_context)
+    call_history = providers.Resource(open_adapter, "call_records", core.build_context)
 
     sessions = providers.Callable(lambda s: s.sessions, stores)
     transcripts = providers.Callable(lambda s: s.transcripts, stores)
@@ -129,6 +136,7 @@ class AdaptersContainer(containers.DeclarativeContainer):
     tools = providers.Singleton(RegistryToolExecutor, core.tool_registry)
     metrics_registry = providers.Singleton(CollectorRegistry)
     metrics = providers.Singleton(PrometheusCallMetrics, registry=metrics_registry)
+    outbound_counter = providers.Singleton(outbound_calls_counter, registry=metrics_registry)
     tracer_provider = providers.Singleton(make_tracer_provider, core.settings)
     tracing = providers.Resource(tracing_resource, core.settings, provider=tracer_provider)
 
@@ -137,7 +145,7 @@ class AdaptersContainer(containers.DeclarativeContainer):
         call_router_resource, core.settings, stores, call_control, core.instance_id
     )
     store_metrics = providers.Resource(
-        store_metrics_resource, stores, call_router, metrics_registry
+        store_metrics_resource, stores, call_router, metrics_registry, call_history
     )
 
 
@@ -146,6 +154,7 @@ class RuntimeContainer(containers.DeclarativeContainer):
 
     core = providers.DependenciesContainer()
     adapters = providers.DependenciesContainer()
+    records = providers.DependenciesContainer()
 
     conversation = providers.Singleton(
         lambda agents: Conversation(agents.graph, agents.policy), core.agents
@@ -159,11 +168,14 @@ class RuntimeContainer(containers.DeclarativeContainer):
         vad_factory=adapters.vad_factory,
         tools=adapters.tools,
         sessions=adapters.sessions,
-        transcripts=adapters.transcripts,
+        # The transcript log, teed into the call records (bootstrap.call_records).
+        transcripts=records.transcripts,
         clock=core.clock,
         metrics=adapters.metrics,
         call_control=adapters.call_control,
         tracing=adapters.tracing,
+        end_of_turn=adapters.end_of_turn,
+        beep_detectors=providers.Singleton(ToneBeepDetectors),
     )
     call_runtime = providers.Factory(CallRuntime, conversation, deps, config)
     handler = providers.Singleton(CallContextHandler, call_runtime)
@@ -174,7 +186,8 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     core = providers.Container(CoreContainer)
     adapters = providers.Container(AdaptersContainer, core=core)
-    runtime = providers.Container(RuntimeContainer, core=core, adapters=adapters)
+    records = providers.Container(RecordsContainer, core=core, adapters=adapters)
+    runtime = providers.Container(RuntimeContainer, core=core, adapters=adapters, records=records)
 
 
 def build_container(settings: Settings) -> ApplicationContainer:

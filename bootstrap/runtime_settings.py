@@ -12,6 +12,11 @@ the rule for each (the effective values are shown by ``parley check``):
   ``openai``, that adapter's ``*_FIRST_TOKEN_TIMEOUT_S`` plus :data:`FIRST_TOKEN_MARGIN_MS`,
   so the adapter's own deadline (retries included, with its precise error) fires first and the
   runtime's is the safety net; else the runtime default (8000).
+* **VAD end of speech** (``speech_stop_ms``): ``PARLEY_RUNTIME_SPEECH_STOP_MS`` when set;
+  else :data:`TURN_MODEL_SPEECH_STOP_MS` with an end-of-turn model (``PARLEY_TURN`` other
+  than ``off``, and its adapter installed: a short pause starts the final's decode and the
+  model judges it, and a pause judged incomplete waits up to the endpointing policy's
+  ``max_endpointing_delay_ms``); else the runtime default (500).
 """
 
 from __future__ import annotations
@@ -30,7 +35,11 @@ if TYPE_CHECKING:
 FIRST_TOKEN_MARGIN_MS = 1000.0
 """Added to an OpenAI adapter's first-token timeout for the runtime's own deadline."""
 
+TURN_MODEL_SPEECH_STOP_MS = 250.0
+"""The VAD's end-of-speech silence when an end-of-turn model judges each pause, ms."""
+
 _MS = Field(default=None, ge=0)
+SETTING_TURN = "PARLEY_TURN"
 
 
 class RuntimeSettings(SettingsGroup):
@@ -79,6 +88,8 @@ class RuntimeSettings(SettingsGroup):
     """Period of the per-call watchdog (the precision of the hot-path deadlines)."""
     shutdown_timeout_ms: float | None = _MS
     """Longest wait for a call's cancelled tasks at its end."""
+    consult_timeout_ms: float | None = _MS
+    """How long the person a warm transfer consults may take to answer."""
     language: str | None = None
     """BCP-47 recognition language (e.g. ``en-US``); empty = the adapter's default."""
 
@@ -111,6 +122,16 @@ def _first_token(settings: Settings) -> tuple[float, str] | None:
     return group.first_token_timeout_s * 1000.0 + FIRST_TOKEN_MARGIN_MS, f"{key} + margin"
 
 
+def _turn_model_on(settings: Settings) -> bool:
+    """An end-of-turn model is selected and its adapter imports (it is optional)."""
+    from bootstrap.selection import module_problem, selected_option
+
+    return (
+        settings.providers.turn != "off"
+        and module_problem(selected_option(settings, "turn")) is None
+    )
+
+
 def runtime_knobs(settings: Settings) -> list[Knob]:
     """Every ``RuntimeConfig`` field with its effective value and source, in field order."""
     runtime = settings.runtime
@@ -129,6 +150,8 @@ def runtime_knobs(settings: Settings) -> list[Knob]:
             )
         elif f.name == "first_token_timeout_ms":
             derived = _first_token(settings)
+        elif f.name == "speech_stop_ms" and _turn_model_on(settings):
+            derived = (TURN_MODEL_SPEECH_STOP_MS, f"{SETTING_TURN}={settings.providers.turn}")
         if derived is not None:
             knobs.append(Knob(f.name, derived[0], derived[1]))
         else:

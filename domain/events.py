@@ -15,11 +15,17 @@ from ports import ToolCall, ToolResult
 
 @dataclass(frozen=True, slots=True)
 class CallStarted:
-    """The media stream is up; the conversation begins (the greeting follows)."""
+    """The media stream is up; the conversation begins (the greeting follows).
+
+    Attributes:
+        outbound: We placed the call: the callee is screened for a voicemail greeting first
+            (:class:`~domain.outbound.OutboundPolicy`).
+    """
 
     at_ms: float
     call_id: str
     caller: str = ""
+    outbound: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +68,59 @@ class FinalTranscript:
 
 
 @dataclass(frozen=True, slots=True)
+class EndOfTurnPredicted:
+    """The end-of-turn model judged the pause at ``speech_stopped_ms`` (runtime-side model).
+
+    Attributes:
+        probability: 0..1 that the caller finished their turn (``ports.EndOfTurnDetector``).
+        speech_stopped_ms: ``at_ms`` of the :class:`UserSpeechStopped` it judges.
+    """
+
+    at_ms: float
+    probability: float
+    speech_stopped_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class DtmfDigit:
-    """A DTMF tone: ``0-9``, ``*``, ``#`` or ``A-D``."""
+    """A DTMF tone: ``0-9``, ``*``, ``#`` or ``A-D``.
+
+    Attributes:
+        source: ``"media"`` (in-band, on the media stream) or ``"recognize"`` (collected by
+            the telephony provider after :class:`~domain.commands.CollectDtmf`).
+    """
 
     at_ms: float
     digit: str
+    source: str = "media"
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfCollected:
+    """A :class:`~domain.commands.CollectDtmf` ended: its tones (if any) were fed before."""
+
+    at_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class BeepDetected:
+    """The runtime's beep detector heard the tone that ends a voicemail greeting."""
+
+    at_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultResult:
+    """The person a warm transfer consults answered (or not).
+
+    Attributes:
+        answered: They picked up and are on the call (the caller is on hold).
+        summary: A model-written summary to speak to them ("" for the agent's template).
+    """
+
+    at_ms: float
+    answered: bool
+    summary: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +237,7 @@ Event: TypeAlias = (
     | UserSpeechStopped
     | PartialTranscript
     | FinalTranscript
+    | EndOfTurnPredicted
     | DtmfDigit
     | ResponseTextDelta
     | ToolCallsRequested
@@ -194,5 +249,8 @@ Event: TypeAlias = (
     | TimerFired
     | ProviderFailed
     | TransferResult
+    | DtmfCollected
+    | BeepDetected
+    | ConsultResult
 )
 """Every event the session accepts."""

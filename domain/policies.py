@@ -13,7 +13,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-_WORD_STRIP = ".,!?;:\"'()[]{}…-—–"
+from domain.outbound import OutboundPolicy
+from domain.words import transcript_words
+
+__all__ = [
+    "DEFAULT_BACKCHANNEL_WORDS",
+    "BargeInPolicy",
+    "ConversationPolicy",
+    "DtmfPolicy",
+    "EndpointingPolicy",
+    "FailurePolicy",
+    "HandoffPolicy",
+    "NoInputPolicy",
+    "OutboundPolicy",
+    "SpeechPolicy",
+    "ToolPolicy",
+    "transcript_words",
+]
 
 DEFAULT_BACKCHANNEL_WORDS: tuple[str, ...] = (
     "uh-huh",
@@ -28,26 +44,6 @@ DEFAULT_BACKCHANNEL_WORDS: tuple[str, ...] = (
     "sure",
 )
 """Words a caller says to show they are listening, not to take the turn."""
-
-
-def transcript_words(text: str) -> list[str]:
-    """Split a transcript into lower-case words without surrounding punctuation.
-
-    Hyphenated backchannels split into their parts ("uh-huh" -> ["uh", "huh"]) so that a
-    recogniser writing "uh huh" matches the same entry.
-
-    Args:
-        text: Transcript text, any case and punctuation.
-
-    Returns:
-        Non-empty lower-case word parts in order.
-    """
-    words: list[str] = []
-    for raw in text.lower().replace("-", " ").split():
-        word = raw.strip(_WORD_STRIP)
-        if word:
-            words.append(word)
-    return words
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,19 +106,48 @@ class BargeInPolicy:
 class EndpointingPolicy:
     """How final transcripts become user turns (end of turn).
 
+    With an end-of-turn model (``ports.EndOfTurnDetector``, optional), each pause the VAD
+    reports is judged: a final after a pause judged complete is taken at once; a final after
+    a pause judged incomplete is held until the caller goes on (their next final joins it)
+    or until ``max_endpointing_delay_ms`` of silence have passed (LiveKit's
+    ``max_endpointing_delay`` and turn detector ``unlikely_threshold``). Without a model, or
+    when its judgement has not arrived, a final is taken at once.
+
     Attributes:
         end_of_turn_grace_ms: A final transcript ends the user turn and the response starts
             at once; another final within this many ms of the previous one (before the
             response has spoken) is merged into the same turn and the response restarts.
             After the grace window the turn is sealed and its transcript line emitted.
             0 seals at once (no merging). Default 500.
+        unlikely_threshold: An end-of-turn probability below this means "incomplete".
+            Default 0.5.
+        max_endpointing_delay_ms: Longest silence, ms from the VAD end of speech, before a
+            turn judged incomplete is taken anyway. 0 never holds. Default 1500.
     """
 
     end_of_turn_grace_ms: float = 500.0
+    unlikely_threshold: float = 0.5
+    max_endpointing_delay_ms: float = 1500.0
 
     def merges(self, previous_final_ms: float, final_ms: float) -> bool:
         """True when a final at ``final_ms`` joins the turn whose last final was earlier."""
         return final_ms - previous_final_ms <= self.end_of_turn_grace_ms
+
+    def hold_ms(self, probability: float | None, silence_ms: float) -> float:
+        """How much longer to wait before taking the turn; 0 means take it now.
+
+        Args:
+            probability: The end-of-turn model's probability for the current pause, or None
+                when there is no model (or no judgement yet).
+            silence_ms: Silence so far, ms since the VAD end of speech.
+
+        Returns:
+            0 when the turn counts as complete (or no model judged it); otherwise what is
+            left of ``max_endpointing_delay_ms`` (never negative).
+        """
+        if probability is None or probability >= self.unlikely_threshold:
+            return 0.0
+        return max(0.0, self.max_endpointing_delay_ms - silence_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +260,8 @@ class ConversationPolicy:
     """Every policy of a conversation, with their defaults.
 
     Agents may override ``barge_in`` and ``endpointing`` (see
-    :class:`~domain.agents.AgentSpec`).
+    :class:`~domain.agents.AgentSpec`). ``outbound`` (:class:`domain.outbound.OutboundPolicy`)
+    screens the callee of an outbound call for a voicemail greeting.
     """
 
     barge_in: BargeInPolicy = BargeInPolicy()
@@ -246,3 +272,4 @@ class ConversationPolicy:
     dtmf: DtmfPolicy = DtmfPolicy()
     failures: FailurePolicy = FailurePolicy()
     speech: SpeechPolicy = SpeechPolicy()
+    outbound: OutboundPolicy = OutboundPolicy()

@@ -10,6 +10,7 @@ every adapter import from here; this package imports nothing of theirs (import-l
 """
 
 from ports.audio import MULAW_8K, PCM16_16K, PCM16_24K, AudioEncoding, AudioFormat, AudioFrame
+from ports.beep import BeepDetector, BeepDetectorFactory
 from ports.call_control import (
     CallConnection,
     CallControl,
@@ -36,6 +37,7 @@ from ports.chat import (
     TransferCall,
 )
 from ports.clock import Clock
+from ports.consult import ConsultingCallControl, DtmfCollector
 from ports.driving import (
     CallHandler,
     CallInfo,
@@ -45,11 +47,13 @@ from ports.driving import (
     InboundCall,
     UpdateKind,
 )
+from ports.end_of_turn import EndOfTurnDetector
 from ports.errors import (
     AuthenticationError,
     CallNotFoundError,
     ContentFilteredError,
     InvalidAudioError,
+    InvalidTargetError,
     ParleyError,
     ProviderError,
     ProviderTimeoutError,
@@ -88,6 +92,10 @@ from ports.transcript_log import TranscriptEntry, TranscriptLog
 from ports.vad import VadFactory, VoiceActivityDetector
 
 __all__ = [
+    "BeepDetector",
+    "BeepDetectorFactory",
+    "ConsultingCallControl",
+    "DtmfCollector",
     "HANDOFF_TOOL_PREFIX",
     "MULAW_8K",
     "PCM16_16K",
@@ -113,6 +121,7 @@ __all__ = [
     "ContentFilteredError",
     "ConversationUpdate",
     "DtmfReceived",
+    "EndOfTurnDetector",
     "EventBus",
     "HandOff",
     "HangUp",
@@ -120,6 +129,7 @@ __all__ = [
     "InboundCall",
     "IncomingCall",
     "InvalidAudioError",
+    "InvalidTargetError",
     "JsonObject",
     "JsonValue",
     "LanguageModel",

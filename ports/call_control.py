@@ -14,6 +14,7 @@ Promise:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -140,6 +141,11 @@ class CallEventKind(StrEnum):
     RECOGNIZE_FAILED = "RecognizeFailed"
     PLAY_COMPLETED = "PlayCompleted"
     PLAY_FAILED = "PlayFailed"
+    CREATE_CALL_FAILED = "CreateCallFailed"
+    """An outbound call did not connect; ``result_code`` says why (486 busy, 408/480 no
+    answer, 603 declined, 404 no such number)."""
+    ADD_PARTICIPANT_SUCCEEDED = "AddParticipantSucceeded"
+    ADD_PARTICIPANT_FAILED = "AddParticipantFailed"
     CALL_LOST = "CallLost"
     """Not an ACS event: the instance owning the call is gone (see the call registry)."""
 
@@ -229,9 +235,18 @@ class CallControl(Protocol):
         ...
 
     async def transfer(
-        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+        self,
+        call_connection_id: str,
+        target: Participant,
+        *,
+        operation_context: str = "",
+        custom_context: Mapping[str, str] | None = None,
     ) -> None:
         """Transfer the caller to ``target``; the outcome arrives as a call event.
+
+        ``custom_context`` (name -> value) travels with the transfer where the provider
+        carries it (ACS: SIP ``X-MS-Custom-`` headers to a phone, VoIP headers to a user);
+        providers that cannot carry it ignore it.
 
         Raises:
             CallNotFoundError: The call has ended.

@@ -40,8 +40,12 @@ class CallInfo:
         telephony: True when ``call_id`` names a call that ``CallControl`` can act on
             (transfer, hang up); False for browser and test calls.
         traceparent: W3C ``traceparent`` the call arrived with ("" when none).
-        start_agent: Agent the caller asked to be answered by (the browser page's choice);
-            empty means the agent graph's start agent.
+        start_agent: Agent the caller asked to be answered by (the browser page's choice,
+            or the agent an outbound call was placed for); empty means the graph's start agent.
+        direction: ``"inbound"`` or ``"outbound"`` (we placed the call: the callee is screened
+            for a voicemail greeting first).
+        variables: Values for the agent's prompt templates given when an outbound call was
+            placed (``POST /api/calls``), as (name, value) pairs.
     """
 
     call_id: str
@@ -52,6 +56,8 @@ class CallInfo:
     telephony: bool = False
     traceparent: str = ""
     start_agent: str = ""
+    direction: str = "inbound"
+    variables: tuple[tuple[str, str], ...] = ()
 
 
 class UpdateKind(StrEnum):

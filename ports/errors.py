@@ -14,7 +14,8 @@ The tree::
     │   ├── ContentFilteredError     code "content_filtered"
     │   ├── AuthenticationError      code "authentication"
     │   ├── ProviderUnavailableError code "unavailable"
-    │   └── CallNotFoundError        code "call_not_found"
+    │   ├── CallNotFoundError        code "call_not_found"
+    │   └── InvalidTargetError       code "invalid_target"
     ├── StoreError                   code "store_error"
     │   ├── VersionConflictError     code "version_conflict"
     │   └── StoreUnavailableError    code "store_unavailable"
@@ -101,6 +102,16 @@ class CallNotFoundError(ProviderError):
     """The telephony provider does not know the call connection id (it has ended)."""
 
     code = "call_not_found"
+
+
+class InvalidTargetError(ProviderError):
+    """The telephony provider refused the number or participant to call.
+
+    It does not exist, is malformed or cannot be reached from this account; retrying does not
+    help.
+    """
+
+    code = "invalid_target"
 
 
 class StoreError(ParleyError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,5 +40,23 @@ def speech_manifest(shared_audio_dir: Path) -> list[dict[str, Any]]:
     return list(data if isinstance(data, list) else data.get("clips", data))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def call_records_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``PARLEY_RECORDS_DIR`` for the whole session: call records (SQLite by default) and own
+    recordings of in-process servers go to a temp folder, never the working directory."""
+    path = tmp_path_factory.mktemp("records")
+    before = os.environ.get("PARLEY_RECORDS_DIR")
+    os.environ["PARLEY_RECORDS_DIR"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("PARLEY_RECORDS_DIR", None)
+    else:
+        os.environ["PARLEY_RECORDS_DIR"] = before
+
+
 # Real-server fixtures shared by the contract and end-to-end suites.
+from tests.fixtures.postgres_server import (  # noqa: E402, F401
+    postgres_server_process,
+    postgres_url,
+)
 from tests.fixtures.redis_server import redis_server, redis_server_process  # noqa: E402, F401

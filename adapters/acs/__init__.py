@@ -3,7 +3,8 @@
 Call Automation ``CallControl`` on the SDK, the media streaming codec and WebSocket stream, the
 Event Grid and callback endpoints, and ACS token validation.
 
-Needs the ``azure`` extra (``pip install 'parley[azure]'``).
+Needs ``azure-communication-callautomation`` (a dependency of ``parley`` itself; managed
+identity also needs ``azure-identity`` from ``pip install 'parley[azure]'``).
 """
 
 try:
@@ -19,7 +20,8 @@ try:
     from adapters.acs.router import CallEventFeed, CallEventRouter, LocalCallEventRouter
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
-        f"the ACS adapter needs the azure extra: pip install 'parley[azure]' ({exc})"
+        "the ACS adapter needs azure-communication-callautomation, a dependency of parley:"
+        f" reinstall parley ({exc})"
     ) from exc
 
 __all__ = [

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -39,6 +39,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from adapters.acs.custom_context import headers_for
 from adapters.acs.media_codec import ACS_AUDIO_FORMATS, DIGIT_DTMF_TONES
 from ports import (
     AuthenticationError,
@@ -385,9 +386,73 @@ class AcsCallControl:
         )
 
     async def transfer(
-        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+        self,
+        call_connection_id: str,
+        target: Participant,
+        *,
+        operation_context: str = "",
+        custom_context: Mapping[str, str] | None = None,
     ) -> None:
         """Transfer the caller (``:transferToParticipant``); outcome arrives as a call event.
+
+        ``custom_context`` travels as SIP ``X-MS-Custom-`` headers to a phone number, VoIP
+        headers to a user (:mod:`adapters.acs.custom_context`).
+
+        Raises:
+            CallNotFoundError: The call has ended.
+        """
+        connection = self._client.get_call_connection(call_connection_id)
+        identifier = to_identifier(target)
+        sip, voip = headers_for(target, custom_context)
+        await self._call(
+            "transfer",
+            lambda: connection.transfer_call_to_participant(
+                identifier,
+                operation_context=operation_context or None,
+                sip_headers=sip,
+                voip_headers=voip,
+                **self._kwargs,
+            ),
+        )
+
+    async def add_participant(
+        self,
+        call_connection_id: str,
+        target: Participant,
+        *,
+        operation_context: str = "",
+        custom_context: Mapping[str, str] | None = None,
+        invitation_timeout_s: float = 30.0,
+    ) -> None:
+        """Invite ``target`` (``/participants:add``); ``AddParticipantSucceeded``/``Failed``.
+
+        Docs: "Add participant" in "Call Automation overview"; custom context as in
+        :meth:`transfer`.
+
+        Raises:
+            CallNotFoundError: The call has ended.
+        """
+        connection = self._client.get_call_connection(call_connection_id)
+        identifier = to_identifier(target)
+        sip, voip = headers_for(target, custom_context)
+        caller = PhoneNumberIdentifier(self._source_caller_id) if self._source_caller_id else None
+        await self._call(
+            "add_participant",
+            lambda: connection.add_participant(
+                identifier,
+                invitation_timeout=max(1, round(invitation_timeout_s)),
+                operation_context=operation_context or None,
+                source_caller_id_number=caller,
+                sip_headers=sip,
+                voip_headers=voip,
+                **self._kwargs,
+            ),
+        )
+
+    async def hold(
+        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+    ) -> None:
+        """Put ``target`` on hold (``:hold``; "Hold and unhold" how-to).
 
         Raises:
             CallNotFoundError: The call has ended.
@@ -395,8 +460,25 @@ class AcsCallControl:
         connection = self._client.get_call_connection(call_connection_id)
         identifier = to_identifier(target)
         await self._call(
-            "transfer",
-            lambda: connection.transfer_call_to_participant(
+            "hold",
+            lambda: connection.hold(
+                identifier, operation_context=operation_context or None, **self._kwargs
+            ),
+        )
+
+    async def unhold(
+        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+    ) -> None:
+        """Take ``target`` off hold (``:unhold``).
+
+        Raises:
+            CallNotFoundError: The call has ended.
+        """
+        connection = self._client.get_call_connection(call_connection_id)
+        identifier = to_identifier(target)
+        await self._call(
+            "unhold",
+            lambda: connection.unhold(
                 identifier, operation_context=operation_context or None, **self._kwargs
             ),
         )

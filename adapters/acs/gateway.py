@@ -70,6 +70,7 @@ from adapters.acs.call_tokens import TOKEN_PARAM, CallTokens
 from adapters.acs.media_codec import tone_to_digit
 from adapters.acs.media_stream import AcsMediaStream
 from adapters.acs.router import CallEventRouter
+from adapters.outbound.calls import DialRequest, DialResult, OutboundTracker
 from adapters.routing.expiring import TtlMap, TtlSet
 from ports import (
     PCM16_16K,
@@ -392,6 +393,7 @@ class AcsGateway:
         self.call_tokens = CallTokens(config.call_token_key, max_bound=config.dedupe_max)
         self._answer_slots = asyncio.Semaphore(config.answer_concurrency)
         self._media_calls: set[str] = set()
+        self.outbound = OutboundTracker(max_calls=config.dedupe_max)
         self.answered_calls = 0
         self.active_media = 0
         register = getattr(admission, "on_drain_timeout", None)
@@ -575,6 +577,56 @@ class AcsGateway:
         )
         return 200
 
+    async def place_call(self, request: DialRequest) -> asyncio.Future[DialResult]:
+        """Place an outbound call (``create_call``) whose media comes to this gateway.
+
+        The callback and media URLs carry a call token as an answer's do. The future resolves
+        with the call's result (:class:`~adapters.outbound.OutboundTracker`): busy, no answer
+        and the like from ``CreateCallFailed``; completed or voicemail when its conversation
+        ends here.
+
+        Raises:
+            ProviderError: ``create_call`` was refused (``InvalidTargetError`` for a number
+                ACS refused).
+        """
+        target = Participant.parse(request.to)
+        source = Participant.phone(request.caller_id) if request.caller_id else Participant("")
+        token = self.call_tokens.issue()
+        pending = _PendingCall(
+            IncomingCall("outbound", caller=target, callee=source),
+            asyncio.get_running_loop().create_future(),
+        )
+        self._pending.put(token, pending)
+        callback_url, media = self._call_urls(token)
+        try:
+            connection = await self._call_control.create_call(
+                target,
+                callback_url=callback_url,
+                media=media,
+                source_caller_id=request.caller_id or None,
+            )
+        except ProviderError:
+            self._pending.pop(token)
+            pending.answered.cancel()
+            raise
+        call_id = connection.call_connection_id
+        result = self.outbound.expect(call_id, request)
+        pending.answered.set_result(call_id)
+        self.call_tokens.bind(token, call_id)
+        logger.info("placed outbound call %s (request %s)", call_id, request.id)
+        return result
+
+    def _call_urls(self, token: str) -> tuple[str, MediaOptions]:
+        query = urlencode({TOKEN_PARAM: token})
+        base = self.config.public_base_url.rstrip("/")
+        media = MediaOptions(
+            transport_url=f"{self.config.media_base_url}{MEDIA_PATH}?{query}",
+            format=self.config.media_format,
+            bidirectional=True,
+            dtmf=True,
+        )
+        return f"{base}{CALLBACKS_PATH}?{query}", media
+
     # ------------------------------------------------------------------ callbacks
 
     async def _authorized(self, headers: Any) -> str | None:
@@ -634,6 +686,7 @@ class AcsGateway:
                     bound,
                 )
                 continue
+            self.outbound.observe(event)
             outcome = await self.router.deliver(event)
             logger.debug(
                 "callback %s for %s: %s",
@@ -759,9 +812,13 @@ class AcsGateway:
             idle_timeout_s=self.config.idle_timeout_s,
         )
         feed = await self.router.open(call_id)
+        placed = self.outbound.request_for(call_id)
         info = CallInfo(
             call_id=call_id,
             channel="acs",
+            direction="outbound" if placed is not None else "inbound",
+            start_agent=placed.agent if placed is not None else "",
+            variables=placed.variables if placed is not None else (),
             caller=incoming.caller.value or incoming.caller.raw_id if incoming else "",
             callee=incoming.callee.value or incoming.callee.raw_id if incoming else "",
             correlation_id=websocket.headers.get("x-ms-call-correlation-id", "")
@@ -771,14 +828,17 @@ class AcsGateway:
             or (incoming.traceparent if incoming else ""),
         )
         self.active_media += 1
+        end_reason = "error"
         try:
             summary = await self._handler.handle_call(
                 InboundCall(info=info, media=stream, call_events=aiter(feed), observer=None)
             )
+            end_reason = summary.end_reason
             logger.info("call %s ended: %s", call_id, summary.end_reason)
         except Exception:
             logger.exception("call %s failed in the core", call_id)
         finally:
+            self.outbound.finished(call_id, end_reason)
             self.active_media -= 1
             await feed.aclose()
             with contextlib.suppress(Exception):

@@ -9,13 +9,14 @@ audio frame on the wire gives the turn's latency as the caller hears it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from adapters.acs_emulator.media_client import MediaClient
-from adapters.acs_emulator.server import AcsEmulator, EmulatedCall
+from adapters.acs_emulator.server import AcsEmulator
 from ports import AudioFormat
 
 logger = logging.getLogger(__name__)
@@ -111,8 +112,38 @@ class CallResult:
         return self.error is None
 
 
+class Line(Protocol):
+    """A media client as the scenario drives it (the ACS and the Twilio emulators' clients)."""
+
+    stats: Any
+    playout: Any
+    closed: asyncio.Event
+    last_frame_time: float | None
+
+    def start_line(self, speed: float = 1.0) -> None:
+        """Stream the caller's line continuously."""
+        ...
+
+    async def speak(self, pcm: bytes) -> tuple[float, float]:
+        """Queue caller speech; its first and last frame times on the wire."""
+        ...
+
+
+class LineCall(Protocol):
+    """An emulated call as the scenario reads it."""
+
+    ended: asyncio.Event
+    callbacks: list[tuple[str, int]]
+    transfers: list[str]
+
+    @property
+    def format(self) -> AudioFormat:
+        """The caller line's format."""
+        ...
+
+
 async def _wait_for_agent_audio(
-    media: MediaClient, call: EmulatedCall, after_frames: int, timeout_s: float
+    media: Line, call: LineCall, after_frames: int, timeout_s: float
 ) -> float | None:
     deadline = time.monotonic() + timeout_s
     while media.stats.frames_received <= after_frames:
@@ -122,9 +153,7 @@ async def _wait_for_agent_audio(
     return media.last_frame_time
 
 
-async def _wait_until_quiet(
-    media: MediaClient, call: EmulatedCall, settle_s: float, timeout_s: float
-) -> None:
+async def _wait_until_quiet(media: Line, call: LineCall, settle_s: float, timeout_s: float) -> None:
     """Until the agent has played everything and sent nothing for ``settle_s``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -137,7 +166,7 @@ async def _wait_until_quiet(
 
 
 async def _wait_while_agent_talks(
-    media: MediaClient, call: EmulatedCall, talking_s: float, timeout_s: float
+    media: Line, call: LineCall, talking_s: float, timeout_s: float
 ) -> None:
     """Until the agent has been audible without a break for ``talking_s`` (barge-in point)."""
     deadline = time.monotonic() + timeout_s
@@ -151,6 +180,87 @@ async def _wait_while_agent_talks(
         else:
             since = None
         await asyncio.sleep(0.01)
+
+
+async def converse(
+    call: LineCall,
+    media: Line,
+    turns: Sequence[CallerTurn],
+    result: CallResult,
+    *,
+    hang_up: Callable[[], Awaitable[None]],
+    speed: float = 1.0,
+    greeting_timeout_s: float = 10.0,
+    reply_timeout_s: float = 20.0,
+    settle_s: float = 0.8,
+    gap_ms: float = 400.0,
+    linger_s: float = 0.0,
+    say: Callable[[str], None] = lambda _line: None,
+) -> None:
+    """Speak ``turns`` on a connected call's line and fill ``result`` from the wire.
+
+    Shared by every emulator whose media client has this line's shape (ACS, Twilio): the line
+    streams continuously, each turn waits for the agent to finish (or barges in), and the
+    agent's replies are timed on the wire. Arguments as in :func:`run_inbound_call`;
+    ``hang_up`` is the caller hanging up.
+    """
+    media.start_line(speed)
+    connected = time.monotonic()
+    first = await _wait_for_agent_audio(media, call, 0, greeting_timeout_s)
+    if first is not None:
+        result.greeting_ms = (first - connected) * 1000.0
+        say(f"agent greeting after {result.greeting_ms:.0f} ms")
+    for index, turn in enumerate(turns):
+        if call.ended.is_set():
+            break
+        if turn.barge_in_after_ms is None:
+            await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
+            await asyncio.sleep(gap_ms / 1000.0 / max(speed, 1e-3))
+        else:
+            await _wait_while_agent_talks(
+                media, call, turn.barge_in_after_ms / 1000.0, reply_timeout_s
+            )
+        outcome = TurnResult(turn.name, call.format.duration_ms(len(turn.pcm)))
+        stops_before = len(media.stats.stop_audio_times)
+        say(f"caller turn {index + 1}: {turn.name} ({outcome.caller_ms / 1000:.1f} s)")
+        outcome.spoke_at, outcome.finished_at = await media.speak(turn.pcm)
+        frames_before = media.stats.frames_received
+        bytes_before = media.stats.bytes_received
+        reply = await _wait_for_agent_audio(media, call, frames_before, reply_timeout_s)
+        outcome.reply_at = reply
+        if reply is not None:
+            say(f"  agent replied after {outcome.latency_ms:.0f} ms")
+            next_barges_in = (
+                index + 1 < len(turns) and turns[index + 1].barge_in_after_ms is not None
+            )
+            if not next_barges_in:
+                await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
+        outcome.reply_audio_ms = call.format.duration_ms(media.stats.bytes_received - bytes_before)
+        stops = media.stats.stop_audio_times[stops_before:]
+        outcome.stop_audio_at = stops[0] if stops else None
+        result.turns.append(outcome)
+    if not call.ended.is_set():
+        await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
+    if linger_s > 0 and not call.ended.is_set():
+        await asyncio.sleep(linger_s)
+        await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
+    if media.closed.is_set() and not call.ended.is_set():
+        # The agent side ended the stream (a transfer in progress): the caller stays on.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(call.ended.wait(), reply_timeout_s)
+    if call.ended.is_set():
+        result.ended_by = "agent"
+    else:
+        await hang_up()
+        say("caller hung up")
+    result.agent_audio = media.playout.recording()
+    result.agent_audio_started_at = media.playout.started_at
+    result.stop_audio_times = list(media.stats.stop_audio_times)
+    result.agent_bytes_received = media.stats.bytes_received
+    result.stop_audio_count = len(media.stats.stop_audio_times)
+    result.bytes_discarded = media.stats.bytes_discarded
+    result.callbacks = list(call.callbacks)
+    result.transfers = list(call.transfers)
 
 
 async def run_inbound_call(
@@ -204,61 +314,20 @@ async def run_inbound_call(
         media = call.media
         if media is None:
             raise RuntimeError(f"media streaming failed: {call.media_error}")
-        media.start_line(speed)
-        connected = time.monotonic()
-        first = await _wait_for_agent_audio(media, call, 0, greeting_timeout_s)
-        if first is not None:
-            result.greeting_ms = (first - connected) * 1000.0
-            say(f"agent greeting after {result.greeting_ms:.0f} ms")
-        for index, turn in enumerate(turns):
-            if call.ended.is_set():
-                break
-            if turn.barge_in_after_ms is None:
-                await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
-                await asyncio.sleep(gap_ms / 1000.0 / max(speed, 1e-3))
-            else:
-                await _wait_while_agent_talks(
-                    media, call, turn.barge_in_after_ms / 1000.0, reply_timeout_s
-                )
-            outcome = TurnResult(turn.name, call.format.duration_ms(len(turn.pcm)))
-            stops_before = len(media.stats.stop_audio_times)
-            say(f"caller turn {index + 1}: {turn.name} ({outcome.caller_ms / 1000:.1f} s)")
-            outcome.spoke_at, outcome.finished_at = await media.speak(turn.pcm)
-            frames_before = media.stats.frames_received
-            bytes_before = media.stats.bytes_received
-            reply = await _wait_for_agent_audio(media, call, frames_before, reply_timeout_s)
-            outcome.reply_at = reply
-            if reply is not None:
-                say(f"  agent replied after {outcome.latency_ms:.0f} ms")
-                next_barges_in = (
-                    index + 1 < len(turns) and turns[index + 1].barge_in_after_ms is not None
-                )
-                if not next_barges_in:
-                    await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
-            outcome.reply_audio_ms = call.format.duration_ms(
-                media.stats.bytes_received - bytes_before
-            )
-            stops = media.stats.stop_audio_times[stops_before:]
-            outcome.stop_audio_at = stops[0] if stops else None
-            result.turns.append(outcome)
-        if not call.ended.is_set():
-            await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
-        if linger_s > 0 and not call.ended.is_set():
-            await asyncio.sleep(linger_s)
-            await _wait_until_quiet(media, call, settle_s, reply_timeout_s)
-        if call.ended.is_set():
-            result.ended_by = "agent"
-        else:
-            await emulator.hang_up(call)
-            say("caller hung up")
-        result.agent_audio = media.playout.recording()
-        result.agent_audio_started_at = media.playout.started_at
-        result.stop_audio_times = list(media.stats.stop_audio_times)
-        result.agent_bytes_received = media.stats.bytes_received
-        result.stop_audio_count = len(media.stats.stop_audio_times)
-        result.bytes_discarded = media.stats.bytes_discarded
-        result.callbacks = list(call.callbacks)
-        result.transfers = list(call.transfers)
+        await converse(
+            call,
+            media,
+            turns,
+            result,
+            hang_up=lambda: emulator.hang_up(call),
+            speed=speed,
+            greeting_timeout_s=greeting_timeout_s,
+            reply_timeout_s=reply_timeout_s,
+            settle_s=settle_s,
+            gap_ms=gap_ms,
+            linger_s=linger_s,
+            say=say,
+        )
     except Exception as exc:
         logger.warning("emulated call failed: %s", exc)
         result.error = f"{type(exc).__name__}: {exc}"

@@ -48,7 +48,9 @@ from starlette.routing import Route
 
 from adapters.acs.media_codec import ACS_AUDIO_FORMATS, DIGIT_DTMF_TONES, tone_to_digit
 from adapters.acs_emulator.media_client import MediaClient
+from adapters.acs_emulator.recording import RecordingService
 from adapters.acs_emulator.signing import EmulatorSigner, verify_hmac_request
+from adapters.acs_emulator.telephony import Telephony
 from ports import PCM16_16K, AudioFormat
 
 logger = logging.getLogger(__name__)
@@ -180,6 +182,10 @@ class AcsEmulator:
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
+        self.recording = RecordingService(self)
+        """Call Recording (``POST /calling/recordings`` ...; :mod:`.recording`)."""
+        # Outbound callees, participants, hold (adapters.acs_emulator.telephony).
+        self.telephony = Telephony(self)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -212,7 +218,13 @@ class AcsEmulator:
                 Route("/calling/keys", self._keys, methods=["GET"]),
                 Route(prefix + ":answer", self._answer, methods=["POST"]),
                 Route(prefix, self._create, methods=["POST"]),
+                Route(
+                    prefix + "/{call_id}/participants:{action}",
+                    self.telephony.participants,
+                    methods=["POST"],
+                ),
                 Route(prefix + "/{op}", self._call_op, methods=["POST", "DELETE", "GET"]),
+                *self.recording.routes(),
             ]
         )
 
@@ -365,7 +377,9 @@ class AcsEmulator:
         call.callback_uri = str(body.get("callbackUri", ""))
         call.media_options = dict(body.get("mediaStreamingOptions") or {})
         call.answered.set()
-        self._spawn(self._connect(call), f"acs-emulator-connect-{call.call_connection_id}")
+        self._spawn(
+            self.telephony.connect_outbound(call), f"acs-emulator-connect-{call.call_connection_id}"
+        )
         return JSONResponse(self._properties(call, "connecting"), status_code=201)
 
     async def _call_op(self, request: Request) -> Response:
@@ -389,9 +403,12 @@ class AcsEmulator:
         if action == "transferToParticipant":
             target = body.get("targetParticipant") or {}
             call.transfers.append(str(target.get("rawId", "")))
+            self.telephony.on_transfer(call, body)
             context = str(body.get("operationContext") or "")
             self._spawn(self._transfer(call, context), "acs-emulator-transfer")
             return JSONResponse({"operationContext": context}, status_code=202)
+        if action in ("hold", "unhold"):
+            return self.telephony.hold(call, action, body)
         if action == "recognize":
             call.pending_recognize = body
             call.tones.clear()
@@ -507,6 +524,10 @@ class AcsEmulator:
             "dataVersion": "1.0",
         }
         post_headers = self._event_grid_headers("Notification") | (headers or {})
+        if self.recording.events_url is None:
+            self.recording.events_url = events_url.replace(
+                "/api/acs/events", "/api/acs/recording-events", 1
+            )
         for _ in range(deliveries):
             response = await self._http.post(events_url, json=[event], headers=post_headers)
             if response.status_code >= 300:
@@ -574,6 +595,7 @@ class AcsEmulator:
         if call.ended.is_set():
             return
         call.ended.set()
+        await self.recording.call_ended(call)
         if call.media is not None:
             await call.media.close()
         await self.post_callback(call, "CallDisconnected", message=f"call ended ({why})")
@@ -634,13 +656,17 @@ class AcsEmulator:
         sub_code: int = 0,
         message: str = "",
         token: str | None = None,
+        uri: str | None = None,
     ) -> int:
         """POST one CloudEvent ``Microsoft.Communication.<name>`` to the call's callback URI.
+
+        ``uri`` overrides the callback URI (a recording's ``recordingStateCallbackUri``).
 
         Returns:
             The HTTP status the agent answered (0 when unreachable).
         """
-        if not call.callback_uri or self._http is None:
+        target = uri or call.callback_uri
+        if not target or self._http is None:
             return 0
         data: dict[str, Any] = {
             "callConnectionId": call.call_connection_id,
@@ -669,7 +695,7 @@ class AcsEmulator:
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
         try:
-            response = await self._http.post(call.callback_uri, json=[event], headers=headers)
+            response = await self._http.post(target, json=[event], headers=headers)
             status = response.status_code
         except httpx.HTTPError as exc:
             logger.warning("callback %s not delivered: %s", name, type(exc).__name__)

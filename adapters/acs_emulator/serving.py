@@ -21,12 +21,17 @@ async def serve_app(
     port: int = 0,
     lifespan: str = "auto",
     start_timeout_s: float = 20.0,
+    stop_timeout_s: float = 30.0,
     ws: str | type[Any] = MediaSocketProtocol,
 ) -> AsyncIterator[str]:
     """Serve ``app`` on ``127.0.0.1`` and yield its base URL (``http://127.0.0.1:PORT``).
 
     The server runs as a task of the current loop and is shut down (graceful, then cancelled)
-    when the context exits. WebSockets use ``ws``: by default the media channel protocol
+    when the context exits. The graceful part includes the lifespan shutdown, which closes
+    the adapters (decoder processes, TTS workers: up to 5 s each); ``stop_timeout_s`` leaves
+    room for that on a loaded machine, since a cancelled lifespan leaves its resource
+    generators running when the loop closes (an "athrow(): asynchronous generator is already
+    running" error at exit). WebSockets use ``ws``: by default the media channel protocol
     ``parley serve`` uses (:mod:`adapters.http.media_socket`); ``"websockets-sansio"`` is
     plain uvicorn (streams then speak ASGI only).
 
@@ -59,7 +64,7 @@ async def serve_app(
     finally:
         server.should_exit = True
         try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=10.0)
+            await asyncio.wait_for(asyncio.shield(task), timeout=stop_timeout_s)
         except (TimeoutError, asyncio.CancelledError):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

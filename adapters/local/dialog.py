@@ -10,6 +10,8 @@ The agent definition (``agents/*.yaml``; bootstrap converts it) gives each agent
 
 1. scores every intent of the active agent (``ModelOptions.agent``) by fuzzy token similarity
    (rapidfuzz ``token_set_ratio`` against each example phrase, 0..100) plus a keyword bonus;
+   numbers are compared in one form (:func:`adapters.local.numbers.figures`: "ten" and "10",
+   "one two three four" and "1234" match), whichever recogniser wrote them;
 2. below the agent's threshold, speaks ``DialogAgent.fallback_reply``;
 3. otherwise, by the intent's kind: a ``handoff`` intent requests the tool
    ``handoff_to_<target>`` (the domain's convention for handoffs); a ``tool`` intent extracts
@@ -35,6 +37,7 @@ from enum import StrEnum
 
 from rapidfuzz import fuzz
 
+from adapters.local.numbers import figures
 from ports import (
     HANDOFF_TOOL_PREFIX,
     ChatMessage,
@@ -225,7 +228,11 @@ _DATE_RE = re.compile(
     + r")\.? \d{1,2}(?:st|nd|rd|th)?|\d{1,2}/\d{1,2}(?:/\d{2,4})?)\b",
     re.IGNORECASE,
 )
-_AMOUNT_RE = re.compile(r"\$\s*(\d[\d,]*(?:\.\d+)?)|\b(\d[\d,]*(?:\.\d+)?)\s*(?:dollars?|usd)\b")
+_AMOUNT_RE = re.compile(
+    r"\$\s*(\d[\d,]*(?:\.\d+)?)"
+    r"|\b(\d[\d,]*(?:\.\d+)?)\s*(?:dollars?|usd|bucks)(?:,?\s+(?:and\s+)?(\d{1,2})\s+cents?)?\b",
+    re.IGNORECASE,
+)
 
 
 def _normalise(text: str) -> str:
@@ -256,8 +263,9 @@ def extract_digits(text: str, *, min_digits: int = 1, max_digits: int = 0) -> st
     current = ""
     for token in _tokens(text):
         piece = _DIGIT_WORDS.get(token)
-        if piece is None and token.replace("-", "").isdigit():
-            piece = token.replace("-", "")
+        written = token.replace("-", "").replace(",", "")  # Whisper writes "4,242"
+        if piece is None and written.isdigit():
+            piece = written
         if piece is None:
             if current:
                 runs.append(current)
@@ -294,12 +302,16 @@ def _words_to_number(words: list[str]) -> float | None:
 def extract_amount(text: str) -> float | None:
     """A money amount, written ("$1,234.50", "20 dollars") or spoken ("twenty dollars").
 
+    Spoken numbers become figures first (:func:`adapters.local.numbers.figures`), so
+    "forty two dollars and fifty cents" and Whisper's "42 dollars and 50 cents" both give 42.5.
+
     Returns:
         The amount as a float, or None when the utterance names none.
     """
-    match = _AMOUNT_RE.search(text)
+    match = _AMOUNT_RE.search(figures(text))
     if match:
-        return float((match.group(1) or match.group(2)).replace(",", ""))
+        dollars = float((match.group(1) or match.group(2)).replace(",", ""))
+        return dollars + int(match.group(3)) / 100.0 if match.group(3) else dollars
     tokens = _tokens(text)
     for i, token in enumerate(tokens):
         if token in ("dollar", "dollars", "bucks"):
@@ -413,6 +425,12 @@ class OfflineDialogModel:
                                 f" bad pattern: {exc}"
                             ) from exc
         self._agents = dict(agents)
+        # Example phrases in matching form, computed once: (agent, intent) -> phrases.
+        self._examples = {
+            (agent.name, intent.name): tuple(_content(figures(ex)) for ex in intent.examples)
+            for agent in agents.values()
+            for intent in agent.intents
+        }
         self._default = default_agent if default_agent in self._agents else next(iter(agents))
         self._interval_s = max(token_interval_ms, 0.0) / 1000.0
 
@@ -423,13 +441,16 @@ class OfflineDialogModel:
             ``(intent, score)``; intent is None when nothing reaches the agent's threshold.
         """
         agent = self._agent(agent_name)
-        content = _content(utterance)
+        content = _content(figures(utterance))
         tokens = set(_tokens(utterance))
         best: Intent | None = None
         best_score = 0.0
         for intent in agent.intents:
+            examples = self._examples.get((agent.name, intent.name))
+            if examples is None:  # an agent added after construction
+                examples = tuple(_content(figures(ex)) for ex in intent.examples)
             score = max(
-                (fuzz.token_set_ratio(content, _content(ex)) for ex in intent.examples),
+                (fuzz.token_set_ratio(content, ex) for ex in examples),
                 default=0.0,
             )
             hits = sum(1 for kw in intent.keywords if set(_tokens(kw)) <= tokens and _tokens(kw))

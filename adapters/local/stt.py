@@ -371,10 +371,12 @@ class PocketsphinxSession:
                 await asyncio.wait_for(asyncio.shield(self._finished), timeout=5.0)
             except TimeoutError:
                 logger.warning("pocketsphinx session did not stop within 5 s")
-        for _ in range(200):  # both threads have signalled; they only have to return now
+        # Both threads have signalled; they only have to return now. On a loaded machine a
+        # thread may wait a while for a core: up to 2 s, polling every 5 ms.
+        for _ in range(400):
             if not any(t.is_alive() for t in self._threads):
                 break
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.005)
 
     # -- thread side -------------------------------------------------------------------
 

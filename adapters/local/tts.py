@@ -360,29 +360,36 @@ class EspeakTextToSpeech:
                 request = self._requests.get()
                 if request is None:
                     return
-                job, index = request
-                if job.cancelled.is_set():
-                    continue
-                self._busy_since = time.monotonic()
-                try:
-                    if self._piece_hook is not None:
-                        self._piece_hook(job.pieces[index][1])
-                    self._initialise()
-                    self._synthesise_piece(job, index)
-                except ProviderError as exc:
-                    job.cancelled.set()
-                    job.emit(_Failure(exc))
-                except Exception as exc:  # a ctypes or conversion failure ends this job only
-                    logger.exception("espeak-ng synthesis failed")
-                    job.cancelled.set()
-                    job.emit(_Failure(ProviderUnavailableError(str(exc), port="text_to_speech")))
-                finally:
-                    self._busy_since = None
+                # One method call per request: its locals (the job, its resampler) are released
+                # when it returns, so an idle worker never keeps the last call's job alive. A
+                # daemon thread's frame is never unwound at interpreter exit, and soxr's
+                # nanobind extension reports every resampler still alive then as a leak.
+                self._serve(*request)
+                del request
         finally:
             if self._lib is not None:
                 with contextlib.suppress(Exception):
                     self._lib.espeak_Terminate()
                 self._lib = None
+
+    def _serve(self, job: _Job, index: int) -> None:
+        if job.cancelled.is_set():
+            return
+        self._busy_since = time.monotonic()
+        try:
+            if self._piece_hook is not None:
+                self._piece_hook(job.pieces[index][1])
+            self._initialise()
+            self._synthesise_piece(job, index)
+        except ProviderError as exc:
+            job.cancelled.set()
+            job.emit(_Failure(exc))
+        except Exception as exc:  # a ctypes or conversion failure ends this job only
+            logger.exception("espeak-ng synthesis failed")
+            job.cancelled.set()
+            job.emit(_Failure(ProviderUnavailableError(str(exc), port="text_to_speech")))
+        finally:
+            self._busy_since = None
 
     def _initialise(self) -> None:
         if self._lib is not None:

@@ -7,6 +7,7 @@ are used alike by tests (scripted, driven by :class:`ManualClock`), local runs a
 
 from adapters.memory.call_control import CallOperation, FakeCallControl
 from adapters.memory.clock import ManualClock
+from adapters.memory.end_of_turn import ScriptedEndOfTurnDetector
 from adapters.memory.event_bus import MemoryEventBus, MemorySubscription
 from adapters.memory.language_model import ModelRequest, ScriptedLanguageModel, ScriptedTurn
 from adapters.memory.media_stream import FakeMediaStream, Outbound
@@ -42,6 +43,7 @@ __all__ = [
     "ModelRequest",
     "Outbound",
     "RecordingMetrics",
+    "ScriptedEndOfTurnDetector",
     "ScriptedLanguageModel",
     "ScriptedTurn",
     "ScriptedUtterance",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 from ports import (
@@ -53,10 +53,13 @@ class FakeCallControl:
       the call for us, as ACS does.
     * ``start_dtmf_recognition`` records the request; the test emits ``RecognizeCompleted``
       with :meth:`emit`.
+    * ``hold``/``unhold`` record; ``add_participant`` emits ``AddParticipantSucceeded`` (or
+      ``AddParticipantFailed`` when ``consult_answers`` is False).
     * ``fail_with`` makes every operation raise that error (for error-path tests).
 
     Args:
         transfer_succeeds: Outcome of transfers.
+        consult_answers: Outcome of ``add_participant``.
         fail_with: Error raised by every operation while set.
 
     Attributes:
@@ -64,9 +67,14 @@ class FakeCallControl:
     """
 
     def __init__(
-        self, *, transfer_succeeds: bool = True, fail_with: ProviderError | None = None
+        self,
+        *,
+        transfer_succeeds: bool = True,
+        consult_answers: bool = True,
+        fail_with: ProviderError | None = None,
     ) -> None:
         self.transfer_succeeds = transfer_succeeds
+        self.consult_answers = consult_answers
         self.fail_with = fail_with
         self.operations: list[CallOperation] = []
         self._queues: dict[str, asyncio.Queue[object]] = {}
@@ -152,7 +160,12 @@ class FakeCallControl:
         self.emit(CallEvent(CallEventKind.CALL_DISCONNECTED, call_connection_id))
 
     async def transfer(
-        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+        self,
+        call_connection_id: str,
+        target: Participant,
+        *,
+        operation_context: str = "",
+        custom_context: Mapping[str, str] | None = None,
     ) -> None:
         """Transfer; emits ``CallTransferAccepted`` (then the call ends) or ``CallTransferFailed``.
 
@@ -161,7 +174,11 @@ class FakeCallControl:
         """
         self._check(call_connection_id)
         self._record(
-            "transfer", call_connection_id, target=target, operation_context=operation_context
+            "transfer",
+            call_connection_id,
+            target=target,
+            operation_context=operation_context,
+            custom_context=dict(custom_context or {}),
         )
         if self.transfer_succeeds:
             self.emit(
@@ -210,6 +227,64 @@ class FakeCallControl:
             stop_tones=stop_tones,
             operation_context=operation_context,
         )
+
+    async def add_participant(
+        self,
+        call_connection_id: str,
+        target: Participant,
+        *,
+        operation_context: str = "",
+        custom_context: Mapping[str, str] | None = None,
+        invitation_timeout_s: float = 30.0,
+    ) -> None:
+        """Invite; emits ``AddParticipantSucceeded`` (or ``Failed`` unless ``consult_answers``).
+
+        Raises:
+            CallNotFoundError: The call is unknown or already ended.
+        """
+        self._check(call_connection_id)
+        self._record(
+            "add_participant",
+            call_connection_id,
+            target=target,
+            operation_context=operation_context,
+            custom_context=dict(custom_context or {}),
+        )
+        kind = (
+            CallEventKind.ADD_PARTICIPANT_SUCCEEDED
+            if self.consult_answers
+            else CallEventKind.ADD_PARTICIPANT_FAILED
+        )
+        self.emit(
+            CallEvent(
+                kind,
+                call_connection_id,
+                operation_context=operation_context,
+                participants=(target.raw_id,),
+            )
+        )
+
+    async def hold(
+        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+    ) -> None:
+        """Record the hold.
+
+        Raises:
+            CallNotFoundError: The call is unknown or already ended.
+        """
+        self._check(call_connection_id)
+        self._record("hold", call_connection_id, target=target)
+
+    async def unhold(
+        self, call_connection_id: str, target: Participant, *, operation_context: str = ""
+    ) -> None:
+        """Record the unhold.
+
+        Raises:
+            CallNotFoundError: The call is unknown or already ended.
+        """
+        self._check(call_connection_id)
+        self._record("unhold", call_connection_id, target=target)
 
     def _check(self, call_connection_id: str | None = None) -> None:
         if self.fail_with is not None:

@@ -3,9 +3,10 @@
 The caller barges in when speech that began over the current reply has lasted
 ``min_speech_ms`` (or its partial has ``min_words``), or with a DTMF key; playback stops and
 the response is cancelled in the same step, and only the heard words are kept. With
-``resume_false_interruption``, the unplayed rest waits ``false_interruption_timeout_ms``: if
-the caller said nothing by then, it is spoken again. Speech that ends in a hang-up or a
-transfer, and uninterruptible clauses, are never cut.
+``resume_false_interruption``, the unplayed rest waits ``false_interruption_timeout_ms``
+(counted again from the end of the caller's speech, so a recogniser that transcribes only
+then is not outrun): if the caller said nothing by then, it is spoken again. Speech that
+ends in a hang-up or a transfer, and uninterruptible clauses, are never cut.
 """
 
 from __future__ import annotations
@@ -77,8 +78,10 @@ def on_false_interruption(tx: Tx, at: float) -> None:
     resume = tx.state.resume
     if resume is None:
         return
-    if tx.state.user.speaking:
-        # Still talking without words yet: wait for the final or the end of the speech.
+    user = tx.state.user
+    if user.speaking or user.held:
+        # Still talking without words yet, or words held by the end-of-turn model (they will
+        # be taken as the turn): wait for the final, the end of the speech, or the turn.
         tx.arm(Timer.FALSE_INTERRUPTION, tx.cfg.barge[resume.agent].false_interruption_timeout_ms)
         return
     prefix = resume.heard + " " if resume.heard else ""

@@ -1,6 +1,8 @@
 """The caller side: voice activity, partial and final transcripts, end of turn, DTMF.
 
-End of turn: a final transcript starts the response at once; a further final within
+End of turn: a final transcript starts the response at once (unless an end-of-turn model
+judged the pause incomplete: :mod:`domain.conversation.endpointing` holds it); a further
+final within
 ``end_of_turn_grace_ms``, before the response has spoken or called a tool, cancels it, merges
 into the same user message and restarts it. The user's transcript line is emitted when the
 turn is sealed (grace timer, first clause spoken, tool call, completion or failure). Input
@@ -13,13 +15,15 @@ from dataclasses import replace
 
 from domain.commands import CancelResponse, StopReason
 from domain.commands import TimerName as Timer
-from domain.conversation import barge_in
+from domain.conversation import barge_in, endpointing
 from domain.conversation.parts import TurnState, UserState
 from domain.conversation.responses import start_response
 from domain.conversation.state import SessionState
 from domain.conversation.transaction import Tx
 from domain.events import (
+    DtmfCollected,
     DtmfDigit,
+    EndOfTurnPredicted,
     FinalTranscript,
     PartialTranscript,
     UserSpeechStarted,
@@ -43,9 +47,21 @@ def on_speech_started(tx: Tx, ev: UserSpeechStarted) -> str | None:
         if reply is not None and reply.played < len(reply.clauses)
         else ""
     )
-    tx.state = replace(s, user=UserState(True, ev.at_ms, "", False, u.deferred, u.dtmf, over))
+    user = UserState(True, ev.at_ms, "", False, u.deferred, u.dtmf, over)
+    # What the end-of-turn model said of the pause, a held final and a provider DTMF
+    # recognition under way all outlive the pause.
+    user = replace(
+        user,
+        turn_probability=u.turn_probability,
+        paused_ms=u.paused_ms,
+        held=u.held,
+        held_ms=u.held_ms,
+        dtmf_recognizing=u.dtmf_recognizing,
+    )
+    tx.state = replace(s, user=user)
     if s.timers:
         tx.disarm(Timer.NO_INPUT)
+    endpointing.speech_started(tx)
     if reply is not None and over:
         delay = tx.cfg.barge[reply.agent].min_speech_ms
         if delay > 0:
@@ -64,6 +80,12 @@ def on_speech_stopped(tx: Tx, ev: UserSpeechStopped) -> str | None:
     tx.state = replace(s, user=replace(s.user, speaking=False))
     if s.timers:
         tx.disarm(Timer.BARGE_IN)
+    if s.resume is not None:
+        # The false-interruption window counts from the end of the speech: a batch
+        # recogniser (Whisper) gives its final only after the caller stopped.
+        pol = tx.cfg.barge[s.resume.agent]
+        tx.arm(Timer.FALSE_INTERRUPTION, pol.false_interruption_timeout_ms)
+    endpointing.speech_stopped(tx)
     if idle(tx.state):
         tx.arm(Timer.NO_INPUT, tx.cfg.policy.no_input.no_input_timeout_ms)
     return None
@@ -88,7 +110,23 @@ def on_final(tx: Tx, ev: FinalTranscript) -> str | None:
     if s.resume is not None and tx.cfg.barge[s.resume.agent].is_backchannel(text):
         return "backchannel during the false-interruption window"
     tx.state = replace(s, user=replace(s.user, partial=""))
-    return user_input(tx, text, ev.at_ms, check_words=True)
+    taken = endpointing.take_or_hold(tx, text, ev.at_ms)
+    if taken is None:
+        return None  # held: the end-of-turn model judged the pause incomplete
+    return user_input(tx, taken, ev.at_ms, check_words=True)
+
+
+def on_end_of_turn(tx: Tx, ev: EndOfTurnPredicted) -> str | None:
+    """The end-of-turn model judged a pause; a held final may be taken now."""
+    s = tx.state
+    if s.user.speaking:
+        return "the caller is speaking again"
+    if s.status.transferring:
+        return "transfer pending"
+    taken = endpointing.record(tx, ev)
+    if taken:
+        return user_input(tx, taken, ev.at_ms, check_words=True)
+    return None
 
 
 def on_dtmf(tx: Tx, ev: DtmfDigit) -> str | None:
@@ -99,8 +137,18 @@ def on_dtmf(tx: Tx, ev: DtmfDigit) -> str | None:
     s = tx.state
     if s.status.transferring:
         return "transfer pending"
+    # Keys of a collection the conversation asked for wait for DtmfCollected; others are
+    # ordinary keys, whatever brought them.
+    recognized = ev.source == "recognize" and s.user.dtmf_recognizing
+    if s.user.dtmf_recognizing and not recognized:
+        return "the provider is collecting keys (they arrive from its recognize)"
     pol = tx.cfg.policy.dtmf
     tx.disarm(Timer.NO_INPUT)
+    if recognized:
+        # The provider ended the collection on the stop key: digits wait for DtmfCollected.
+        digits = (s.user.dtmf + digit)[-pol.max_digits :]
+        tx.state = replace(s, user=replace(s.user, dtmf=digits))
+        return None
     if digit == pol.clear_key:
         if not s.user.dtmf:
             return "no digits to clear"
@@ -122,6 +170,18 @@ def on_dtmf(tx: Tx, ev: DtmfDigit) -> str | None:
     if reply is not None and clause is not None and barge_in.can_barge(reply, clause):
         barge_in.barge_in(tx, ev.at_ms, StopReason.DTMF)
     return None
+
+
+def on_dtmf_collected(tx: Tx, ev: DtmfCollected) -> str | None:
+    """The provider's key collection ended: its digits are the caller's input."""
+    s = tx.state
+    if not s.user.dtmf_recognizing:
+        return "no key collection pending"
+    digits = s.user.dtmf
+    tx.state = replace(s, user=replace(s.user, dtmf_recognizing=False, dtmf=""))
+    if not digits or s.status.transferring:
+        return None
+    return user_input(tx, digits, ev.at_ms, check_words=False)
 
 
 def user_input(tx: Tx, text: str, at: float, *, check_words: bool) -> str | None:
@@ -215,5 +275,6 @@ def idle(s: SessionState) -> bool:
         and not s.user.speaking
         and not s.user.dtmf
         and not s.user.deferred
+        and not s.user.held
         and not s.status.transferring
     )

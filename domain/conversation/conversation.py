@@ -15,14 +15,27 @@ from typing import Any, TypeAlias
 
 from domain.agents import AgentGraph
 from domain.commands import SaveSession
-from domain.conversation import caller, failures, lifecycle, playback, responses, tools
+from domain.conversation import (
+    caller,
+    consult,
+    failures,
+    lifecycle,
+    playback,
+    responses,
+    screening,
+    tools,
+)
 from domain.conversation.config import Config
 from domain.conversation.state import Phase, SessionState, Step
 from domain.conversation.transaction import Tx
 from domain.events import (
+    BeepDetected,
     CallEnded,
     CallStarted,
+    ConsultResult,
+    DtmfCollected,
     DtmfDigit,
+    EndOfTurnPredicted,
     Event,
     FinalTranscript,
     PartialTranscript,
@@ -47,11 +60,15 @@ HANDLERS: Mapping[type, Handler] = MappingProxyType(
     {
         CallStarted: lifecycle.on_call_started,
         CallEnded: lifecycle.on_call_ended,
-        UserSpeechStarted: caller.on_speech_started,
-        UserSpeechStopped: caller.on_speech_stopped,
-        PartialTranscript: caller.on_partial,
-        FinalTranscript: caller.on_final,
-        DtmfDigit: caller.on_dtmf,
+        UserSpeechStarted: screening.guard(caller.on_speech_started, screening.on_speech_started),
+        UserSpeechStopped: screening.guard(caller.on_speech_stopped, screening.on_speech_stopped),
+        PartialTranscript: screening.guard(caller.on_partial, screening.on_partial),
+        FinalTranscript: screening.guard(caller.on_final, screening.on_final),
+        EndOfTurnPredicted: screening.guard(caller.on_end_of_turn, screening.on_other),
+        DtmfDigit: screening.guard(caller.on_dtmf, screening.on_other),
+        DtmfCollected: caller.on_dtmf_collected,
+        BeepDetected: screening.on_beep,
+        ConsultResult: consult.on_consult_result,
         ResponseTextDelta: responses.on_delta,
         ToolCallsRequested: tools.on_tool_calls,
         ToolCompleted: tools.on_tool_completed,

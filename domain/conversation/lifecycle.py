@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from domain.commands import HangUp, TransferCall
+from domain.commands import CollectDtmf, HangUp
 from domain.commands import TimerName as Timer
-from domain.conversation import barge_in, caller, speech
+from domain.conversation import barge_in, caller, consult, endpointing, screening, speech
 from domain.conversation.parts import Then
 from domain.conversation.transaction import MAX_ERRORS, Tx
 from domain.events import CallEnded, CallStarted, TimerFired, TransferResult
-from ports import JsonObject, TranscriptEntry
+from ports import TranscriptEntry
 
 
 def settle(tx: Tx) -> None:
     """When nothing is playing and no response is in flight, finish the reply and move on."""
     s = tx.state
-    if s.status.end_reason or s.response is not None or s.status.transferring:
+    blocked = s.status.transferring and not s.status.consulting
+    if s.status.end_reason or s.response is not None or blocked:
         return
     at = tx.at
     reply = s.reply
@@ -39,11 +40,12 @@ def settle(tx: Tx) -> None:
         tx.end(target or "hang_up", HangUp(target))
     elif then is Then.TRANSFER:
         tx.disarm(Timer.NO_INPUT)
-        tx.state = replace(tx.state, status=replace(tx.state.status, transferring=True))
         escalated = tx.cfg.policy.failures.should_escalate(tx.state.status.failures)
-        tx.issue(TransferCall(target, "escalation" if escalated else "tool"))
-        data: JsonObject = {"event": "transfer", "target": target}
-        tx.emit(TranscriptEntry("event", "transfer", at, tx.state.agent, data=data))
+        consult.transfer(tx, target, "escalation" if escalated else "tool")
+    elif then is Then.COMPLETE_TRANSFER:
+        consult.complete(tx)
+    elif screening.screening(tx):
+        return  # an outbound callee is being screened: nobody is waited for
     else:
         deferred = tx.state.user.deferred
         if deferred:
@@ -51,6 +53,17 @@ def settle(tx: Tx) -> None:
             caller.submit(tx, deferred, at)
         elif not tx.state.user.speaking:
             tx.arm(Timer.NO_INPUT, tx.cfg.policy.no_input.no_input_timeout_ms)
+        collect_dtmf(tx)
+
+
+def collect_dtmf(tx: Tx) -> None:
+    """The agent waits for the caller: with ``dtmf_recognize``, have the provider collect keys."""
+    s = tx.state
+    if s.status.end_reason or s.user.dtmf_recognizing or not tx.cfg.agents[s.agent].dtmf_recognize:
+        return
+    pol = tx.cfg.policy.dtmf
+    tx.state = replace(s, user=replace(s.user, dtmf_recognizing=True))
+    tx.issue(CollectDtmf(pol.max_digits, pol.inter_digit_timeout_ms, pol.submit_key))
 
 
 def on_call_started(tx: Tx, ev: CallStarted) -> str | None:
@@ -61,6 +74,8 @@ def on_call_started(tx: Tx, ev: CallStarted) -> str | None:
     agent = tx.cfg.agents.get(s.agent) or tx.cfg.agents[tx.cfg.graph.start]
     tx.state = replace(s, agent=agent.name, status=replace(s.status, started=True))
     tx.save = True
+    if screening.start(tx, ev):
+        return None  # an outbound callee: their first words decide (domain.outbound)
     if not s.history:  # a resumed call (media reconnect) was greeted already
         speech.say(tx, agent.greeting, interruptible=agent.greeting_interruptible)
     tx.settle()
@@ -108,6 +123,7 @@ def on_transfer_result(tx: Tx, ev: TransferResult) -> str | None:
         status=replace(
             s.status,
             transferring=False,
+            consulting="",
             errors=(*s.status.errors, "transfer failed")[-MAX_ERRORS:],
         ),
     )
@@ -134,6 +150,10 @@ def on_timer(tx: Tx, ev: TimerFired) -> str | None:
         barge_in.check(tx, at)
     elif name == Timer.END_OF_TURN:
         tx.seal()
+    elif name == Timer.ENDPOINTING:
+        held = endpointing.expired(tx)
+        if held:
+            caller.user_input(tx, held, at, check_words=True)
     elif name == Timer.FALSE_INTERRUPTION:
         barge_in.on_false_interruption(tx, at)
     elif name == Timer.NO_INPUT:
@@ -143,6 +163,8 @@ def on_timer(tx: Tx, ev: TimerFired) -> str | None:
         if digits:
             tx.state = replace(tx.state, user=replace(tx.state.user, dtmf=""))
             caller.user_input(tx, digits, at, check_words=False)
+    elif name in (Timer.SCREENING, Timer.BEEP):
+        screening.on_timer(tx, name, at)
     return None
 
 

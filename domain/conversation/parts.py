@@ -16,12 +16,16 @@ class Then(StrEnum):
     """What follows a reply once it has played (was a bare string before schema 1's enum).
 
     LISTEN: the conversation goes on. HANG_UP: the call ends with ``HangUp``. TRANSFER: the
-    call is transferred with ``TransferCall``; speech before either is never cut.
+    call is transferred with ``TransferCall`` (or, for an agent with ``warm_transfer``, a
+    consult starts with ``StartConsult``). COMPLETE_TRANSFER: the summary to the person
+    consulted has played; ``CompleteTransfer`` connects them. Speech before any of these is
+    never cut.
     """
 
     LISTEN = "listen"
     HANG_UP = "hang_up"
     TRANSFER = "transfer"
+    COMPLETE_TRANSFER = "complete_transfer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,14 @@ class UserState:
             "" when the agent was silent. Only speech that began over the current reply may
             barge into it: the tail of the caller's own turn, still "speaking" while VAD
             smooths its end, must not cut the answer to that turn.
+        turn_probability: The end-of-turn model's probability for the current pause, None
+            when there is no judgement (no model, or the caller is speaking again).
+        paused_ms: VAD end of speech of the pause ``turn_probability`` judges, ms.
+        held: Final transcript text held because the pause was judged incomplete; the next
+            final joins it, or it is taken when the endpointing delay runs out.
+        held_ms: When the latest final joined ``held``, ms.
+        dtmf_recognizing: A provider ``recognize`` is collecting keys: in-band tones are
+            ignored (the provider reports them).
     """
 
     speaking: bool = False
@@ -152,6 +164,11 @@ class UserState:
     deferred: str = ""
     dtmf: str = ""
     over_speech: str = ""
+    turn_probability: float | None = None
+    paused_ms: float = 0.0
+    held: str = ""
+    held_ms: float = 0.0
+    dtmf_recognizing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +204,14 @@ class CallStatus:
         user_turns: Finished user turns.
         agent_turns: Finished assistant messages.
         barge_ins: Barge-ins that stopped playback.
+        answered_by: Outbound calls: ``"screening"`` while the callee's first words are
+            awaited, then ``"human"`` or ``"machine"`` (:class:`~domain.outbound.AnsweredBy`);
+            "" for inbound calls.
+        voicemail: On a machine: ``"greeting"`` (its greeting plays), ``"beep"`` (waiting
+            for the beep), ``"message"`` (our message is being left).
+        consulting: Warm transfer: the person consulted (set from ``StartConsult`` until
+            the transfer completes or fails).
+        transfer_reason: Why the transfer under way was asked for.
     """
 
     started: bool = False
@@ -198,3 +223,7 @@ class CallStatus:
     user_turns: int = 0
     agent_turns: int = 0
     barge_ins: int = 0
+    answered_by: str = ""
+    voicemail: str = ""
+    consulting: str = ""
+    transfer_reason: str = ""

@@ -22,6 +22,7 @@ from domain.runtime.errors import error_code
 from domain.runtime.inbound import Inbound, first_media_event
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.model import ModelWork
+from domain.runtime.notices import announce
 from domain.runtime.output import SpeechOutput
 from domain.runtime.pacer import Pacer
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
@@ -40,7 +41,6 @@ from ports import (
     InboundCall,
     JsonObject,
     MediaEvent,
-    Participant,
     StreamClosed,
     StreamStarted,
     TranscriptEntry,
@@ -50,7 +50,6 @@ from ports import (
 from ports.tracing import NO_CALL_TRACE, CallTrace
 
 logger = logging.getLogger(__name__)
-
 
 OutputFactory = Callable[[PlayoutListener], SpeechOutput]
 """Makes a call's speech output for its listener (text mode: ``domain.runtime.text``)."""
@@ -136,6 +135,8 @@ class CallRun:
             metrics=deps.metrics,
             drain=self._speech.drain,
             listener=me,
+            caller=call.info.caller,
+            llm=deps.llm,
         )
         self._model = ModelWork(
             llm=deps.llm,
@@ -210,7 +211,12 @@ class CallRun:
         if self._call.call_events is not None:
             self._tasks.spawn(self._telephony.read(self._call.call_events), "call-events")
         self._tasks.spawn(self._watchdog.run(self._clock), "watchdog")
-        self.feed(ev.CallStarted(self._clock.now_ms(), self._call_id, self._call.info.caller))
+        info = self._call.info
+        self.feed(
+            ev.CallStarted(
+                self._clock.now_ms(), self._call_id, info.caller, info.direction == "outbound"
+            )
+        )
         if self._inbound is not None:
             self._tasks.spawn(self._inbound.read(media_events), "media")
 
@@ -236,6 +242,7 @@ class CallRun:
             latency=self._latency,
             listener=weakref.proxy(self),
             call_id=self._call_id,
+            end_of_turn=deps.end_of_turn,
         )
         return playout
 
@@ -346,26 +353,21 @@ class CallRun:
                 self._saver.request()
             case cmds.EmitTranscript():
                 self._transcripts.append(command.entry)
-                if command.entry.kind == "assistant":
-                    self.notify(
-                        UpdateKind.AGENT_MESSAGE,
-                        command.entry.text,
-                        data={"interrupted": command.entry.interrupted},
-                    )
+                announce(command, self.notify, self._trace, self._step_at_ms)
             case cmds.HandOffTo():
-                self._trace.handoff(command.from_agent, command.to_agent, self._step_at_ms)
-                handoff = {"from": command.from_agent, "to": command.to_agent}
-                self.notify(UpdateKind.HANDOFF, data={**handoff, "reason": command.reason})
+                announce(command, self.notify, self._trace, self._step_at_ms)
             case cmds.TransferCall():
-                kind = Participant.parse(command.target).kind.value
-                self._trace.transfer(kind, self._step_at_ms)
-                self.notify(
-                    UpdateKind.TRANSFER, data={"target": command.target, "reason": command.reason}
-                )
+                announce(command, self.notify, self._trace, self._step_at_ms)
                 self._track(self._tasks.spawn(self._telephony.transfer(command), "transfer"))
             case cmds.HangUp():
-                self._trace.hang_up(self._step_at_ms)
-                self._track(self._tasks.spawn(self._telephony.hang_up(), "hang-up"))
+                announce(command, self.notify, self._trace, self._step_at_ms)
+                self._track(self._tasks.spawn(self._telephony.hang_up(command.reason), "hang-up"))
+            case cmds.StartConsult() | cmds.CompleteTransfer() | cmds.CollectDtmf():
+                announce(command, self.notify, self._trace, self._step_at_ms)
+                self._track(self._tasks.spawn(self._telephony.run(command), "telephony"))
+            case cmds.DetectBeep():
+                if self._inbound is not None:
+                    self._inbound.detect_beep(command.active, self._deps.beep_detectors)
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._calls.add(task)

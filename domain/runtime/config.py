@@ -6,9 +6,11 @@ import math
 from dataclasses import dataclass, fields
 
 from ports import (
+    BeepDetectorFactory,
     CallControl,
     CallMetrics,
     Clock,
+    EndOfTurnDetector,
     LanguageModel,
     SessionStore,
     SpeechToText,
@@ -62,6 +64,7 @@ class RuntimeConfig:
         watchdog_tick_ms: Period of the per-call watchdog that enforces the deadlines of hot
             awaits (sends, synthesis chunks, model events, media reads) and so their precision.
         shutdown_timeout_ms: Longest wait for cancelled tasks at call end.
+        consult_timeout_ms: How long a warm transfer's person may take to answer.
         language: BCP-47 recognition language, ``None`` for the adapter's default.
 
     Raises:
@@ -90,6 +93,7 @@ class RuntimeConfig:
     stt_max_restarts: int = 2
     watchdog_tick_ms: float = 500.0
     shutdown_timeout_ms: float = 2000.0
+    consult_timeout_ms: float = 30000.0
     language: str | None = None
 
     def __post_init__(self) -> None:
@@ -128,6 +132,10 @@ class RuntimeDeps:
         call_control: Telephony operations for calls with ``CallInfo.telephony``; ``None``
             when the process has no telephony (browser and test calls).
         tracing: One trace per call, fed from the runtime's hooks (default: none).
+        end_of_turn: The end-of-turn model asked at each pause of the caller (default: none;
+            the domain's endpointing policy then takes each final at once).
+        beep_detectors: Makes a beep detector per outbound call (voicemail beeps); None
+            leaves the beep to the outbound policy's ``beep_timeout_ms``.
     """
 
     stt: SpeechToText
@@ -141,3 +149,5 @@ class RuntimeDeps:
     metrics: CallMetrics
     call_control: CallControl | None = None
     tracing: Tracing = NoTracing()
+    end_of_turn: EndOfTurnDetector | None = None
+    beep_detectors: BeepDetectorFactory | None = None

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from domain import events as ev
 from domain.runtime.config import RuntimeConfig
+from domain.runtime.end_of_turn import EndOfTurnProbe
 from domain.runtime.errors import error_code
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.speech_detector import STARTED, STOPPED, SpeechDetector
@@ -21,9 +22,12 @@ from domain.runtime.tasks import TaskOwner, Watchdog
 from ports import (
     AudioFormat,
     AudioReceived,
+    BeepDetector,
+    BeepDetectorFactory,
     CallMetrics,
     Clock,
     DtmfReceived,
+    EndOfTurnDetector,
     InvalidAudioError,
     MediaEvent,
     ParleyError,
@@ -102,6 +106,7 @@ class Inbound:
         latency: Gets speech onset, end of speech and final-transcript marks.
         listener: Receives events, transcripts for display, failures and the end.
         call_id: For logs.
+        end_of_turn: The end-of-turn model, asked at each pause (None: no model).
     """
 
     def __init__(
@@ -118,6 +123,7 @@ class Inbound:
         latency: LatencyTracker,
         listener: InboundListener,
         call_id: str,
+        end_of_turn: EndOfTurnDetector | None = None,
     ) -> None:
         self._stt_port = stt
         self._vad = vad
@@ -133,9 +139,27 @@ class Inbound:
         self._detector = SpeechDetector(
             config.vad_threshold, config.speech_start_ms, config.speech_stop_ms
         )
+        self._turn = (
+            None
+            if end_of_turn is None
+            else EndOfTurnProbe(
+                end_of_turn, fmt, clock=clock, tasks=tasks, metrics=metrics,
+                feed=listener.feed, timeout_ms=config.port_timeout_ms, call_id=call_id,
+            )
+        )  # fmt: skip
         self._stt: RecognitionSession | None = None
         self._stt_restarts = 0
         self._closed = False
+        self._beep: BeepDetector | None = None
+
+    def detect_beep(self, active: bool, factory: BeepDetectorFactory | None) -> None:
+        """Start (``active``) or stop giving the caller's audio to a beep detector."""
+        self._beep = None
+        if active and factory is not None:
+            try:
+                self._beep = factory(self._fmt)
+            except Exception as exc:  # noqa: BLE001 (no detector: the beep timeout decides)
+                logger.warning("call %s: no beep detection: %r", self._call_id, exc)
 
     async def read(self, media_events: AsyncIterator[MediaEvent]) -> None:
         """Open speech-to-text, then read the media stream until it closes (the task body)."""
@@ -169,6 +193,8 @@ class Inbound:
                         metrics.frame_dropped("wrong_format")
                         continue
                     metrics.frame_in()
+                    if self._turn is not None:
+                        self._turn.push(frame.data)
                     stt = self._stt
                     if stt is not None:
                         try:
@@ -178,6 +204,9 @@ class Inbound:
                             continue
                         except ParleyError as exc:
                             self._drop_stt(stt, exc.code)
+                    beep = self._beep
+                    if beep is not None and beep.process(frame):
+                        listener.feed(ev.BeepDetected(clock.now_ms()))
                     vad = self._vad
                     if vad is None or event.silent:
                         probability = 0.0
@@ -220,6 +249,8 @@ class Inbound:
         if change == STARTED:
             onset = self._detector.onset_ms
             self._latency.speech_started(onset)
+            if self._turn is not None:
+                self._turn.speech_started(onset)
             self._listener.feed(ev.UserSpeechStarted(onset))
         elif change == STOPPED:
             now = self._clock.now_ms()
@@ -231,6 +262,8 @@ class Inbound:
                 except ParleyError as exc:
                     self._drop_stt(stt, exc.code)
             self._listener.feed(ev.UserSpeechStopped(now))
+            if self._turn is not None:
+                self._turn.speech_stopped(now)
 
     async def _open_stt(self) -> None:
         try:

@@ -1,4 +1,7 @@
-"""One call's telephony: provider call events in, hang-up and transfer out (``CallControl``)."""
+"""One call's telephony: provider call events in, hang-up and transfer out (``CallControl``).
+
+Warm transfers and provider key collection are in :mod:`domain.runtime.consult`.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +13,24 @@ from typing import Protocol
 from domain import commands as cmds
 from domain import events as ev
 from domain.runtime.config import RuntimeConfig
+from domain.runtime.consult import Consults
 from domain.runtime.errors import error_code
-from ports import CallControl, CallEvent, CallEventKind, CallMetrics, Clock, Participant
+from ports import (
+    CallControl,
+    CallEvent,
+    CallEventKind,
+    CallMetrics,
+    Clock,
+    LanguageModel,
+    Participant,
+)
 from ports.tracing import NO_CALL_TRACE, CallTrace
 
 logger = logging.getLogger(__name__)
+
+_CONSULT_EVENTS = frozenset(
+    {CallEventKind.ADD_PARTICIPANT_SUCCEEDED, CallEventKind.ADD_PARTICIPANT_FAILED}
+)
 
 
 class TelephonyListener(Protocol):
@@ -41,6 +57,8 @@ class Telephony:
         metrics: Gets ``provider_error("call_control", code)`` per failed operation.
         drain: Waits for queued speech to play (bounded by the caller).
         listener: The call.
+        caller: The caller's number or raw id (held during a consult, asked for keys).
+        llm: Writes consult summaries (None: the agent's template).
     """
 
     def __init__(
@@ -53,6 +71,8 @@ class Telephony:
         metrics: CallMetrics,
         drain: Callable[[], Awaitable[None]],
         listener: TelephonyListener,
+        caller: str = "",
+        llm: LanguageModel | None = None,
     ) -> None:
         self._control = control
         self._call_id = call_id
@@ -62,6 +82,18 @@ class Telephony:
         self._drain = drain
         self._listener = listener
         self._transferred = False
+        self.consults = Consults(
+            control=control,
+            call_id=call_id,
+            caller=caller,
+            llm=llm,
+            clock=clock,
+            metrics=metrics,
+            timeout_s=self._timeout_s,
+            invitation_timeout_s=config.consult_timeout_ms / 1000.0,
+            summary_timeout_s=config.first_token_timeout_ms / 1000.0,
+            listener=listener,
+        )
         self.trace: CallTrace = NO_CALL_TRACE
         """The call's trace (set when the call starts)."""
 
@@ -83,12 +115,20 @@ class Telephony:
                     listener.feed(ev.TransferResult(clock.now_ms(), accepted=False))
                 elif kind is CallEventKind.RECOGNIZE_COMPLETED:
                     for tone in event.tones:
-                        listener.feed(ev.DtmfDigit(clock.now_ms(), tone))
+                        listener.feed(ev.DtmfDigit(clock.now_ms(), tone, "recognize"))
+                    listener.feed(ev.DtmfCollected(clock.now_ms()))
+                elif kind is CallEventKind.RECOGNIZE_FAILED:
+                    listener.feed(ev.DtmfCollected(clock.now_ms()))
+                elif kind in _CONSULT_EVENTS:
+                    self.consults.on_event(event)
         except Exception as exc:  # noqa: BLE001 (adapter failure must not end the call)
             logger.warning("call %s: call events failed: %r", self._call_id, exc)
 
-    async def hang_up(self) -> None:
-        """Let queued speech play, hang up for everyone, end the call (even if that failed)."""
+    async def hang_up(self, reason: str = "") -> None:
+        """Let queued speech play, hang up for everyone, end the call (even if that failed).
+
+        The call's end reason is ``hang_up``, or ``voicemail`` after a voicemail message.
+        """
         await self._drain()
         if self._control is not None:
             try:
@@ -97,7 +137,7 @@ class Telephony:
             except Exception as exc:  # noqa: BLE001 (the call ends either way)
                 logger.warning("call %s: hang-up failed: %r", self._call_id, exc)
                 self._metrics.provider_error("call_control", error_code(exc))
-        self._listener.end("hang_up")
+        self._listener.end("voicemail" if reason == "voicemail" else "hang_up")
 
     async def transfer(self, command: cmds.TransferCall) -> None:
         """Let queued speech play, then transfer; a failure is fed as ``TransferResult``."""
@@ -111,9 +151,27 @@ class Telephony:
                     self._call_id,
                     Participant.parse(command.target),
                     operation_context=f"transfer:{command.reason}"[:64],
+                    custom_context=dict(command.context),
                 )
         except Exception as exc:  # noqa: BLE001 (a failed transfer is an event)
             logger.warning("call %s: transfer failed: %r", self._call_id, exc)
             self._metrics.provider_error("call_control", error_code(exc))
             self.trace.transfer_result(False, self._clock.now_ms())
             self._listener.feed(ev.TransferResult(self._clock.now_ms(), accepted=False))
+
+    async def run(self, command: cmds.Command) -> None:
+        """A consult, its completion or a key collection (after queued speech has played)."""
+        if isinstance(command, cmds.StartConsult):
+            if self._control is not None and not self.consults.available:
+                logger.info("call %s: no consult capability; transferring blind", self._call_id)
+                await self.transfer(
+                    cmds.TransferCall(command.target, command.reason, command.context)
+                )
+                return
+            await self._drain()
+            await self.consults.consult(command)
+        elif isinstance(command, cmds.CompleteTransfer):
+            await self._drain()
+            await self.consults.complete()
+        elif isinstance(command, cmds.CollectDtmf):
+            await self.consults.collect_dtmf(command)

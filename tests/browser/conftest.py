@@ -185,6 +185,7 @@ def parley_serve(
     env_file.write_text(
         f"PARLEY_PORT={port}\nPARLEY_AGENTS_DIR={REPO / 'agents'}\n"
         f"PARLEY_OPERATOR_KEY={OPERATOR_KEY}\nPARLEY_LOG_LEVEL=INFO\n"
+        f"PARLEY_RECORDS_DIR={tmp_path / 'records'}\n"
         + "".join(f"{k}={v}\n" for k, v in serve_env.items())
     )
     log = tmp_path / "serve.log"

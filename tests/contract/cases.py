@@ -19,6 +19,7 @@ from ports import (
     CallEvent,
     ChatMessage,
     Clock,
+    EndOfTurnDetector,
     EventBus,
     IncomingCall,
     LanguageModel,
@@ -183,12 +184,26 @@ class FarEnd(Protocol):
         ...
 
 
+def _same(data: bytes) -> bytes:
+    return data
+
+
 @dataclass(frozen=True)
 class MediaStreamCase:
+    """Attributes:
+    stream: The adapter.
+    far_end: The other side of its socket.
+    fmt: The stream's format.
+    call_id: The call the stream names in ``StreamStarted``.
+    wire: What audio becomes on its way across the wire (G.711 is lossy); identity for
+        lossless streams. The suite compares ``wire(sent)`` with what arrives.
+    """
+
     stream: MediaStream
     far_end: FarEnd
     fmt: AudioFormat
     call_id: str
+    wire: Callable[[bytes], bytes] = _same
 
 
 @dataclass(frozen=True)
@@ -267,3 +282,33 @@ class ToolExecutorCase:
     executor: ToolExecutor
     probe: ToolProbe
     advance: Advance | None = None
+
+
+@dataclass(frozen=True)
+class CallHistoryCase:
+    """``failures``: rigged stores (closed, unreachable) whose every operation must raise."""
+
+    history: Any
+    failures: Sequence[Failing[Any]] = ()
+
+
+@dataclass
+class EndOfTurnCase:
+    """An end-of-turn detector under contract.
+
+    Attributes:
+        detector: The adapter.
+        formats: Formats it is asked about (the same turn converted to each).
+        complete: A turn that ends a sentence, followed by a short pause; None when the
+            detector does not judge audio (a scripted fake).
+        incomplete: A turn cut off mid-sentence, followed by the same pause; None likewise.
+        failures: Rigged detectors; a prediction must raise ``expected``.
+        timeout_s: Budget for one prediction (real models are slower).
+    """
+
+    detector: EndOfTurnDetector
+    formats: Sequence[AudioFormat]
+    complete: AudioFrame | None = None
+    incomplete: AudioFrame | None = None
+    failures: Sequence[Failing[EndOfTurnDetector]] = ()
+    timeout_s: float = 10.0

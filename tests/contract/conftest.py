@@ -50,11 +50,14 @@ from adapters.memory import (
     MemoryEventBus,
     MemorySessionStore,
     MemoryTranscriptLog,
+    ScriptedEndOfTurnDetector,
     ScriptedLanguageModel,
     ScriptedTurn,
     tone_frames,
 )
 from adapters.system import SystemClock
+from adapters.tools import RegistryToolExecutor, ToolRegistry
+from adapters.tools.registry import ToolContext
 from ports import (
     MULAW_8K,
     PCM16_16K,
@@ -81,6 +84,7 @@ from tests.contract.cases import (
     CallControlCase,
     CallRegistryCase,
     ClockCase,
+    EndOfTurnCase,
     EventBusCase,
     Failing,
     LanguageModelCase,
@@ -104,6 +108,12 @@ from tests.contract.impl_azure_speech import (  # noqa: F401 - fixtures, resolve
     contract_speech_standin,
     dead_host,
 )
+from tests.contract.impl_call_history import (  # noqa: F401 - fixtures, resolved by name
+    contract_postgres_url,
+    memory_call_history,
+    postgres_call_history,
+    sqlite_call_history,
+)
 from tests.contract.impl_local import (  # noqa: F401 - fixtures, resolved by name
     _espeak_engine,
     _pocketsphinx_engine,
@@ -111,6 +121,20 @@ from tests.contract.impl_local import (  # noqa: F401 - fixtures, resolved by na
     local_text_to_speech,
     local_vad,
     offline_language_model,
+)
+from tests.contract.impl_media import (  # noqa: F401 - fixtures, resolved by name
+    acs_media_stream,
+    browser_media_stream,
+    twilio_media_stream,
+)
+from tests.contract.impl_neural import (  # noqa: F401 - fixtures, resolved by name
+    _piper_engine,
+    _smart_turn_engine,
+    _whisper_engine,
+    piper_text_to_speech,
+    silero_vad,
+    smart_turn_end_of_turn,
+    whisper_speech_to_text,
 )
 from tests.contract.impl_openai import (  # noqa: F401 - fixtures, resolved by name
     azure_openai_language_model,
@@ -124,18 +148,21 @@ from tests.contract.impl_redis import (  # noqa: F401 - fixtures, resolved by na
     redis_session_store,
     redis_transcript_log,
 )
+from tests.contract.impl_twilio import twilio_call_control  # noqa: F401 - fixture
 
 # Implementations per port: fixture names, resolved by each suite's parametrized fixture.
 SPEECH_TO_TEXT = [
     pytest.param("memory_speech_to_text", id="memory"),
     pytest.param("azure_speech_to_text", id="azure", marks=pytest.mark.standin),
     pytest.param("local_speech_to_text", id="local"),
+    pytest.param("whisper_speech_to_text", id="whisper"),
 ]
 TEXT_TO_SPEECH = [
     pytest.param("memory_text_to_speech", id="memory"),
     pytest.param("memory_paced_text_to_speech", id="memory-paced"),
     pytest.param("azure_text_to_speech", id="azure", marks=pytest.mark.standin),
     pytest.param("local_text_to_speech", id="local"),
+    pytest.param("piper_text_to_speech", id="piper"),
 ]
 LANGUAGE_MODEL = [
     pytest.param("memory_language_model", id="memory"),
@@ -143,11 +170,25 @@ LANGUAGE_MODEL = [
     pytest.param("openai_language_model", id="openai", marks=pytest.mark.standin),
     pytest.param("offline_language_model", id="offline"),
 ]
-VAD = [pytest.param("memory_vad", id="memory"), pytest.param("local_vad", id="webrtc")]
-MEDIA_STREAM = [pytest.param("memory_media_stream", id="memory")]
+VAD = [
+    pytest.param("memory_vad", id="memory"),
+    pytest.param("local_vad", id="webrtc"),
+    pytest.param("silero_vad", id="silero"),
+]
+END_OF_TURN = [
+    pytest.param("memory_end_of_turn", id="memory"),
+    pytest.param("smart_turn_end_of_turn", id="smart_turn"),
+]
+MEDIA_STREAM = [
+    pytest.param("memory_media_stream", id="memory"),
+    pytest.param("acs_media_stream", id="acs"),
+    pytest.param("twilio_media_stream", id="twilio"),
+    pytest.param("browser_media_stream", id="browser"),
+]
 CALL_CONTROL = [
     pytest.param("memory_call_control", id="memory"),
     pytest.param("acs_call_control", id="acs", marks=pytest.mark.standin),
+    pytest.param("twilio_call_control", id="twilio", marks=pytest.mark.standin),
 ]
 SESSION_STORE = [
     pytest.param("memory_session_store", id="memory"),
@@ -165,7 +206,15 @@ CALL_REGISTRY = [
     pytest.param("memory_call_registry", id="memory"),
     pytest.param("redis_call_registry", id="redis", marks=pytest.mark.redis),
 ]
-TOOL_EXECUTOR = [pytest.param("memory_tool_executor", id="memory")]
+CALL_HISTORY = [
+    pytest.param("memory_call_history", id="memory"),
+    pytest.param("sqlite_call_history", id="sqlite"),
+    pytest.param("postgres_call_history", id="postgres", marks=pytest.mark.postgres),
+]
+TOOL_EXECUTOR = [
+    pytest.param("memory_tool_executor", id="memory"),
+    pytest.param("registry_tool_executor", id="registry"),
+]
 CLOCK = [
     pytest.param("manual_clock", id="manual"),
     pytest.param("system_clock", id="system"),
@@ -365,6 +414,21 @@ def memory_vad() -> VadCase:
     )
 
 
+@pytest.fixture
+def memory_end_of_turn() -> EndOfTurnCase:
+    return EndOfTurnCase(
+        detector=ScriptedEndOfTurnDetector([0.2, 0.9], delay_ms=20, clock=SystemClock()),
+        formats=(PCM16_16K, PCM16_24K, MULAW_8K),
+        failures=[
+            Failing(
+                ProviderUnavailableError,
+                ScriptedEndOfTurnDetector(fail_with=ProviderUnavailableError(port="end_of_turn")),
+                "rigged",
+            )
+        ],
+    )
+
+
 # Media stream ------------------------------------------------------------------------------
 
 
@@ -525,3 +589,38 @@ def contract_tools(probe: ToolProbe) -> list[FunctionTool]:
 def memory_tool_executor() -> ToolExecutorCase:
     probe = ToolProbe()
     return ToolExecutorCase(FunctionToolExecutor(contract_tools(probe)), probe)
+
+
+@pytest.fixture
+def registry_tool_executor() -> ToolExecutorCase:
+    """The production executor: tools registered in a ToolRegistry as a tools module would."""
+    probe = ToolProbe()
+    registry = ToolRegistry()
+
+    @registry.tool
+    def echo(text: str) -> dict[str, str]:
+        """Echo the text back."""
+        return {"echo": text}
+
+    @registry.tool
+    def boom() -> str:
+        """Always fails."""
+        raise RuntimeError("kaboom")
+
+    @registry.tool
+    async def slow() -> str:
+        """Sleeps for a minute."""
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            probe.slow_cancelled = True
+            raise
+        return "done"
+
+    @registry.tool
+    def whoami(context: ToolContext) -> str:
+        """The conversation's call id."""
+        probe.calls_with_context.append(context.call_id)
+        return context.call_id
+
+    return ToolExecutorCase(RegistryToolExecutor(registry), probe)

@@ -65,7 +65,9 @@ async def test_the_conversation_call_id_reaches_tools_that_ask(
 async def test_a_tool_exception_becomes_an_error_result(tools_case: ToolExecutorCase) -> None:
     result = await tools_case.executor.run(ToolCall("call_2", "boom"), timeout_ms=1000)
     assert (result.call_id, result.is_error) == ("call_2", True)
-    assert "kaboom" in result.content
+    # The failure is named for the model; its message may be kept out of it (the registry
+    # executor logs it instead: a tool's exception text can hold internals).
+    assert "RuntimeError" in result.content
 
 
 async def test_an_unknown_tool_becomes_an_error_result(tools_case: ToolExecutorCase) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 from rapidfuzz.distance import Levenshtein
 
@@ -55,3 +56,24 @@ WER_TABLES = pytest.StashKey[list[WerTable]]()
 def report_tables(config: pytest.Config) -> list[WerTable]:
     """The session's list of WER tables (created on first use)."""
     return config.stash.setdefault(WER_TABLES, [])
+
+
+def noises(seconds: float = 4.0) -> dict[str, np.ndarray]:
+    """Noise-only signals at 16 kHz (float, full scale 1.0), seeded: no speech in any."""
+    rng = np.random.default_rng(15)
+    n = int(16000 * seconds)
+    t = np.arange(n) / 16000
+    white = rng.standard_normal(n)
+    pink = np.cumsum(white)
+    pink = (pink - np.convolve(pink, np.ones(64) / 64, mode="same")) / 8
+    hum = sum(np.sin(2 * np.pi * 50 * k * t) / k for k in (1, 2, 3, 5))
+    crackle = np.where(rng.random(n) < 0.002, rng.standard_normal(n) * 10, 0.0)
+    return {
+        "digital silence": np.zeros(n),
+        "line hiss (white, -50 dBFS)": white * 10 ** (-50 / 20),
+        "white noise (-30 dBFS)": white * 10 ** (-30 / 20),
+        "loud white noise (-15 dBFS)": white * 10 ** (-15 / 20),
+        "pink noise (-25 dBFS)": pink / np.std(pink) * 10 ** (-25 / 20),
+        "mains hum 50 Hz + harmonics (-20 dBFS)": hum / np.std(hum) * 10 ** (-20 / 20),
+        "crackle on hiss": np.clip(crackle * 0.05 + white * 10 ** (-45 / 20), -1, 1),
+    }

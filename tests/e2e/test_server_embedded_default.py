@@ -1,5 +1,5 @@
-"""``parley serve``'s embedded default answers the browser protocol: pocketsphinx, espeak-ng,
-webrtcvad, the offline dialog model and memory stores, on a real uvicorn, from an empty .env.
+"""``parley serve``'s embedded default answers the browser protocol: Whisper, Piper, Silero VAD,
+Smart Turn, the offline dialog model and memory stores, on a real uvicorn, from an empty .env.
 """
 
 from __future__ import annotations
@@ -39,10 +39,13 @@ async def test_the_embedded_default_holds_a_spoken_turn(
     monkeypatch.chdir(REPO)  # the default PARLEY_AGENTS_DIR is ./agents
     (tmp_path / ".env").write_text("")
     settings = load_settings(tmp_path / ".env")
-    assert (settings.providers.stt, settings.providers.tts, settings.providers.llm) == (
-        "local",
-        "local",
+    chosen = settings.providers
+    assert (chosen.stt, chosen.tts, chosen.llm, chosen.vad, chosen.turn) == (
+        "whisper",
+        "piper",
         "offline",
+        "silero",
+        "smart_turn",
     )
     pcm = await spoken("What is my balance?")
     frames = [pcm[i : i + 640].ljust(640, b"\0") for i in range(0, len(pcm), 640)]

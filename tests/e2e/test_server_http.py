@@ -50,7 +50,7 @@ def test_ready_checks_the_store_and_passes_on_the_default(env_file: Path) -> Non
     with TestClient(app) as client:
         response = client.get("/ready")
     assert response.status_code == 200
-    assert response.json()["checked"] == ["store"]
+    assert response.json()["checked"] == ["store", "call_records"]
 
 
 def test_ready_names_the_failing_and_the_silent_adapter(env_file: Path) -> None:

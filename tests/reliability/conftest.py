@@ -39,6 +39,8 @@ def clean_environ(extra: dict[str, str]) -> dict[str, str]:
     """The test process's environment without any Parley key, plus ``extra``."""
     keys = set(all_env_keys())
     env = {k: v for k, v in os.environ.items() if k.upper() not in keys}
+    # Call records go to the session's folder (tests/conftest.py), not the repository.
+    env["PARLEY_RECORDS_DIR"] = os.environ.get("PARLEY_RECORDS_DIR", "")
     env.update(extra)
     env["PYTHONUNBUFFERED"] = "1"
     return env

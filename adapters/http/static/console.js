@@ -1,4 +1,5 @@
-// The operator console: live calls of this instance and a live view of one call's events.
+// The operator console: live calls of this instance and a live view of one call's events, and
+// the recorded calls of the durable call history with their summary, recordings and transcript.
 // Every fetch carries the operator key as a bearer header (see adapters/http/operator_auth.py).
 import { bearer, keyForm } from "./keys.js";
 
@@ -8,6 +9,8 @@ const state = (window.parleyConsole = {
   selected: null,
   events: [],
   authorized: false,
+  records: [],
+  record: null,
   recordedView: null,
 });
 let after = -1;
@@ -74,27 +77,13 @@ async function openRecording(event, href) {
   const response = await fetch(href, { headers: bearer("operatorKey") });
   if (!response.ok) {
     if (view) view.close();
-    $("recorded-note").textContent =
-      response.status === 404 ? "No such call in the store (it may have expired)." :
-      `The recording could not be opened: HTTP ${response.status}.`;
+    $("auth-note").textContent =
+      response.status === 404 ? "That call is no longer in the store (it may have expired)." :
+      `The call's timeline could not be opened: HTTP ${response.status}.`;
     return;
   }
   const blob = new Blob([await response.text()], { type: "text/html" });
   if (view) view.location = URL.createObjectURL(blob);
-}
-
-// Ended calls leave the list above after a while (and a restart empties it); their
-// transcripts stay in the store until it expires them, so any of them opens by id.
-function openRecordedById(event) {
-  event.preventDefault();
-  const callId = $("recorded-form").querySelector("input").value.trim();
-  if (!callId || !state.recordedView) {
-    $("recorded-note").textContent = state.recordedView
-      ? "Enter a call id."
-      : "Enter the operator key first (this server shows recordings to operators only).";
-    return;
-  }
-  openRecording(event, state.recordedView.replace("{call_id}", encodeURIComponent(callId)));
 }
 
 function select(callId) {
@@ -137,10 +126,75 @@ async function poll() {
   }
 }
 
+// Recorded calls: the durable call history (GET /api/calls), refreshed every few seconds.
+let recordsAt = 0;
+async function pollRecords() {
+  if (Date.now() - recordsAt < 3000) return;
+  recordsAt = Date.now();
+  const body = await api("/api/calls?limit=20");
+  if (!body) return;
+  state.records = body.calls;
+  const tbody = $("records");
+  tbody.replaceChildren();
+  $("no-records").hidden = body.calls.length > 0;
+  for (const call of body.calls) {
+    const row = document.createElement("tr");
+    row.className = "call record";
+    row.dataset.callId = call.call_id;
+    cell(row, new Date(call.started_at_ms).toLocaleString());
+    cell(row, call.call_id.slice(0, 12));
+    cell(row, call.caller || "-");
+    cell(row, call.agents.join(", "));
+    cell(row, call.outcome);
+    cell(row, `${(call.duration_ms / 1000).toFixed(0)} s`);
+    cell(row, String(call.user_turns));
+    row.addEventListener("click", () => showRecord(call.call_id));
+    tbody.append(row);
+  }
+}
+
+async function showRecord(callId) {
+  const record = await api(`/api/calls/${encodeURIComponent(callId)}`);
+  if (!record) return;
+  state.record = record;
+  $("record").hidden = false;
+  $("record-id").textContent = callId;
+  // The call.html timeline of a call still in the store (docs/observability.md).
+  const picture = $("record-picture");
+  picture.hidden = !state.recordedView;
+  if (state.recordedView) {
+    picture.href = state.recordedView.replace("{call_id}", encodeURIComponent(callId));
+    picture.onclick = (event) => openRecording(event, picture.href);
+  }
+  const summary = record.summary;
+  $("record-summary").textContent = summary
+    ? `${summary.disposition}: ${summary.text} ${JSON.stringify(summary.fields)}`
+    : "(no summary yet)";
+  const recordings = $("record-recordings");
+  recordings.replaceChildren();
+  for (const rec of record.recordings) {
+    const li = document.createElement("li");
+    li.textContent = `${rec.kind} recording (${rec.state}) ${rec.location || rec.recording_id}`;
+    recordings.append(li);
+  }
+  const lines = $("record-lines");
+  lines.replaceChildren();
+  for (const line of record.lines) {
+    if (line.kind !== "user" && line.kind !== "assistant" && line.kind !== "tool_call") continue;
+    const div = document.createElement("div");
+    const who = line.kind === "user" ? "caller" : "agent";
+    div.className = `line ${who}${line.interrupted ? " interrupted" : ""}`;
+    const text = line.kind === "tool_call" ? `-> ${line.text}` : line.text;
+    div.textContent = `${(line.offset_ms / 1000).toFixed(1)} s ${line.agent || who}: ${text}`;
+    lines.append(div);
+  }
+}
+
 function loop() {
-  poll().finally(() => setTimeout(loop, 700));
+  poll()
+    .then(() => (state.authorized ? pollRecords() : null))
+    .finally(() => setTimeout(loop, 700));
 }
 
 keyForm($("key-form"), "operatorKey", () => poll());
-$("recorded-form").addEventListener("submit", openRecordedById);
 loop();

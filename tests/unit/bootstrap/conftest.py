@@ -14,4 +14,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No Parley key in the environment; returns a path for a (not yet written) .env."""
     for key in all_env_keys():
         monkeypatch.delenv(key, raising=False)
+    # Call records (SQLite by default) go to the test's folder, not the working directory.
+    monkeypatch.setenv("PARLEY_RECORDS_DIR", str(tmp_path / "records"))
     return tmp_path / ".env"

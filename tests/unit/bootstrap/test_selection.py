@@ -25,16 +25,23 @@ from bootstrap.settings import ProviderSelection, load_settings
 REPO = Path(__file__).resolve().parents[3]
 
 EXPECTED = {
+    ("stt", "whisper"): "WhisperSpeechToText",
     ("stt", "local"): "PocketsphinxSpeechToText",
     ("stt", "fake"): "FakeSpeechToText",
+    ("tts", "piper"): "PiperTextToSpeech",
     ("tts", "local"): "EspeakTextToSpeech",
     ("tts", "fake"): "FakeTextToSpeech",
     ("llm", "offline"): "OfflineDialogModel",
     ("llm", "fake"): "ScriptedLanguageModel",
+    ("vad", "silero"): "SileroVadFactory",
     ("vad", "webrtc"): "WebRtcVadFactory",
     ("vad", "fake"): "FakeVadFactory",
+    ("turn", "smart_turn"): "SmartTurnDetector",
+    ("turn", "off"): "NoneType",
     ("store", "memory"): "Stores",
     ("store", "redis"): "Stores",  # opening the pool does not connect
+    ("call_records", "sqlite"): "WriteBehindCallHistory",
+    ("call_records", "memory"): "WriteBehindCallHistory",
 }
 """The adapter class each available option builds (others are added with their adapters)."""
 

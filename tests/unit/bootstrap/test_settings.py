@@ -16,11 +16,12 @@ def test_empty_env_file_gives_the_embedded_default(clean_env: Path) -> None:
     clean_env.write_text("")
     settings = load_settings(clean_env)
     chosen = settings.providers
-    assert (chosen.stt, chosen.tts, chosen.llm, chosen.vad, chosen.store) == (
-        "local",
-        "local",
+    assert (chosen.stt, chosen.tts, chosen.llm, chosen.vad, chosen.turn, chosen.store) == (
+        "whisper",
+        "piper",
         "offline",
-        "webrtc",
+        "silero",
+        "smart_turn",
         "memory",
     )
 
@@ -67,7 +68,7 @@ def test_bad_selection_value_lists_the_allowed_values(clean_env: Path) -> None:
 
 
 def test_every_bad_key_is_reported_at_once(clean_env: Path) -> None:
-    clean_env.write_text("PARLEY_PORT=x\nPARLEY_VAD=silero\nLOCAL_VAD_AGGRESSIVENESS=9\n")
+    clean_env.write_text("PARLEY_PORT=x\nPARLEY_VAD=bogus\nLOCAL_VAD_AGGRESSIVENESS=9\n")
     with pytest.raises(SettingsError) as info:
         load_settings(clean_env)
     keys = {p.split(":")[0] for p in info.value.problems}
@@ -86,7 +87,9 @@ def test_log_level_is_case_insensitive(clean_env: Path) -> None:
 
 
 def test_secret_values_are_collected_for_redaction(clean_env: Path) -> None:
-    clean_env.write_text("AZURE_OPENAI_API_KEY=k-123\nACS_CONNECTION_STRING=endpoint=https://x;accesskey=y\nACS_RESOURCE_ID=r\n")
+    clean_env.write_text(
+        "AZURE_OPENAI_API_KEY=k-123\nACS_CONNECTION_STRING=endpoint=https://x;accesskey=y\nACS_RESOURCE_ID=r\n"
+    )
     secrets = load_settings(clean_env).secret_values()
     assert "k-123" in secrets
     assert "endpoint=https://x;accesskey=y" in secrets

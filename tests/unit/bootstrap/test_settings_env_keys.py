@@ -28,6 +28,7 @@ CANDIDATES = ("not-a-number", "-5", "maybe", "__bogus__", "not-a-url", "ftp://x"
 FREE_TEXT = {
     "PARLEY_HOST",
     "PARLEY_AGENTS_DIR",
+    "PARLEY_RECORDS_DIR",
     "PARLEY_TOOLS_MODULE",
     "PARLEY_INSTANCE_ID",
     "AZURE_SPEECH_KEY",
@@ -57,6 +58,7 @@ FREE_TEXT = {
     "OTEL_SERVICE_NAME",
     "OTEL_EXPORTER_OTLP_HEADERS",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "TWILIO_AUTH_TOKEN",
 }
 """Fields where any text is a valid value (names, ids, secrets, paths)."""
 

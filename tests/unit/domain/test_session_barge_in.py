@@ -304,3 +304,37 @@ def test_speech_that_began_over_an_earlier_clause_of_the_reply_still_barges_in()
     call.play([speaks[0].speech_id], ms_each=100)  # the first clause ends under the caller
     step = call.send(PartialTranscript(call.tick(300), "wait wait"))
     assert StopPlayback("barge_in") in step.commands
+
+
+def test_the_false_interruption_window_counts_again_from_the_end_of_the_speech() -> None:
+    # A batch recogniser (Whisper) gives the final only after the caller stops: a long
+    # interruption must not be resumed over before its words could arrive.
+    call = speaking_call()
+    call.send(UserSpeechStarted(call.tick()))
+    call.fire("barge_in", 300)
+    first = call.token("false_interruption")
+    stop = call.send(UserSpeechStopped(call.tick(1800)))
+    timer = next(c for c in stop.commands if isinstance(c, StartTimer))
+    assert (timer.name, timer.delay_ms) == ("false_interruption", 2000)
+    assert call.token("false_interruption") != first
+    call.send(FinalTranscript(call.tick(700), "no wait, my savings account"))
+    assert call.state.resume is None
+    assert call.state.response is not None
+
+
+def test_words_held_by_the_end_of_turn_model_make_the_interruption_real() -> None:
+    from domain.events import EndOfTurnPredicted
+
+    call = speaking_call()
+    call.send(UserSpeechStarted(call.tick()))
+    call.fire("barge_in", 300)
+    stopped = call.tick(600)
+    call.send(UserSpeechStopped(stopped))
+    call.send(EndOfTurnPredicted(call.tick(80), 0.1, stopped))
+    call.send(FinalTranscript(call.tick(300), "hold on I want to"))
+    assert call.state.user.held == "hold on I want to"
+    step = call.fire("false_interruption", 1700)
+    assert not any(isinstance(c, Speak) for c in step.commands)  # not resumed over the words
+    call.fire("endpointing", 100)
+    assert call.state.resume is None
+    assert call.state.history[-1].text == "hold on I want to"

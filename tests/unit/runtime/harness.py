@@ -45,6 +45,33 @@ from ports import (
 FRAME_MS = 20
 
 
+class DelayedFinals:
+    """A batch recogniser's timing over a fake: each final arrives ``delay_ms`` later.
+
+    Whisper transcribes an utterance after ``end_of_speech()``; its final comes a decode
+    later, when an end-of-turn judgement (a lighter model) is usually already in.
+    """
+
+    def __init__(self, inner: FakeSpeechToText, clock: ManualClock, delay_ms: float) -> None:
+        self.inner = inner
+        self.clock = clock
+        self.delay_ms = delay_ms
+
+    def session(self, fmt: AudioFormat, *, language: str | None = None) -> object:
+        session = self.inner.session(fmt, language=language)
+        clock, delay_ms = self.clock, self.delay_ms
+        events = session.events
+
+        async def delayed():  # type: ignore[no-untyped-def]
+            async for event in events():
+                if event.is_final:
+                    await clock.sleep(delay_ms)
+                yield event
+
+        session.events = delayed  # type: ignore[method-assign]
+        return session
+
+
 class RecordingObserver:
     """Keeps every conversation update."""
 
@@ -170,6 +197,9 @@ def make_rig(
     conversation: object | None = None,
     llm: object | None = None,
     tracing: object | None = None,
+    end_of_turn: object | None = None,
+    final_delay_ms: float = 0.0,
+    beep_detectors: object | None = None,
 ) -> Rig:
     """A rig with one agent (greeting "Hello, how can I help?") unless ``agents`` is given."""
     clock = ManualClock(settle_rounds=40)
@@ -196,7 +226,7 @@ def make_rig(
     if telephony:
         call_control.add_call(info.call_id)
     deps = RuntimeDeps(
-        stt=stt,
+        stt=DelayedFinals(stt, clock, final_delay_ms) if final_delay_ms else stt,  # type: ignore[arg-type]
         tts=tts,
         llm=model if llm is None else llm,  # type: ignore[arg-type]
         vad_factory=vad,
@@ -207,6 +237,8 @@ def make_rig(
         metrics=metrics,
         call_control=call_control,
         **({"tracing": tracing} if tracing is not None else {}),  # type: ignore[arg-type]
+        end_of_turn=end_of_turn,  # type: ignore[arg-type]
+        beep_detectors=beep_detectors,  # type: ignore[arg-type]
     )
     runtime = CallRuntime(conv, deps, config or RuntimeConfig())  # type: ignore[arg-type]
     return Rig(

@@ -209,3 +209,36 @@ async def test_a_request_for_an_unknown_agent_raises_a_port_error(model) -> None
 
     with pytest.raises(ProviderUnavailableError, match="no agent 'nobody'"):
         await collect(model, user("hello"), agent="nobody")
+
+
+class TestNumbersAsWhisperWritesThem:
+    """Whisper writes figures ("10", "4,242", "$42.50"); intents and slots still work."""
+
+    @staticmethod
+    def bank() -> OfflineDialogModel:
+        lock = Intent(
+            "lock_card",
+            ("lock my card", "my card ends in one two three four"),
+            tool="lock_card",
+            slots=(Slot("last_four", SlotKind.DIGITS, min_digits=4, max_digits=4),),
+        )
+        move = Intent("move", ("go forward ten meters",), reply="Moving.")
+        return OfflineDialogModel({"bank": DialogAgent("bank", (lock, move))})
+
+    def test_a_figure_matches_an_example_written_in_words(self) -> None:
+        intent, _ = self.bank().match("bank", "Go forward 10 meters.")
+        assert intent is not None and intent.name == "move"
+
+    def test_digit_groups_with_commas_fill_a_digits_slot(self) -> None:
+        from adapters.local.dialog import extract_digits
+
+        assert extract_digits("Yes, lock my card ending in 4,242.", min_digits=4) == "4242"
+        intent, _ = self.bank().match("bank", "My card ends in 1234.")
+        assert intent is not None and intent.name == "lock_card"
+
+    def test_amounts_with_cents_spoken_or_written(self) -> None:
+        from adapters.local.dialog import extract_amount
+
+        assert extract_amount("42 dollars and 50 cents") == 42.5
+        assert extract_amount("forty two dollars and fifty cents") == 42.5
+        assert extract_amount("the $899.99 one") == 899.99

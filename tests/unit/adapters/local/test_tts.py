@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 
 import pytest
 
+from adapters.audio import FormatConverter
 from adapters.local.tts import EspeakTextToSpeech, split_text
 from ports import MULAW_8K, PCM16_16K, PCM16_24K, AudioFormat, InvalidAudioError, Voice
 
@@ -130,6 +132,24 @@ async def test_aclose_stops_the_worker_thread() -> None:
     await tts.aclose()
     assert not set(threading.enumerate()) - before
     await tts.aclose()  # idempotent
+
+
+def _live_converters() -> int:
+    gc.collect()
+    return sum(isinstance(o, FormatConverter) for o in gc.get_objects())
+
+
+async def test_an_idle_worker_keeps_no_finished_request_or_its_resampler_alive() -> None:
+    # A daemon worker's frame is never unwound at exit: whatever it holds while idle is
+    # still alive then, and soxr (nanobind) prints "leaked instances" for its resamplers.
+    tts = EspeakTextToSpeech()
+    try:
+        before = _live_converters()
+        assert await synth(tts, "Hello there.")
+        assert any(t.name == "espeak-ng-worker" for t in threading.enumerate())  # idle, open
+        assert _live_converters() == before
+    finally:
+        await tts.aclose()
 
 
 def test_split_text_cuts_at_sentence_ends_and_keeps_offsets() -> None:

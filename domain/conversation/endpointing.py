@@ -1,0 +1,99 @@
+"""End of turn with an end-of-turn model: a final after a pause judged incomplete is held.
+
+The runtime asks its end-of-turn model about each pause the VAD reports and feeds the answer
+as :class:`~domain.events.EndOfTurnPredicted`. With :class:`~domain.policies.EndpointingPolicy`:
+
+* a final after a pause judged complete is taken at once (as without a model);
+* a final after a pause judged incomplete is held (``UserState.held``) and the ENDPOINTING
+  timer runs for what is left of ``max_endpointing_delay_ms`` since the end of speech;
+* when the caller goes on, the timer stops; their next final joins the held text and the
+  new pause is judged again; when the timer fires, the held text is taken as the turn;
+* a final that arrives before its pause is judged is taken at once (as without a model)
+  unless text is already held; over agent speech the barge-in rules decide.
+
+These functions only update the state; the caller module takes the text they return as the
+user's input (:func:`domain.conversation.caller.user_input`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from domain.commands import TimerName as Timer
+from domain.conversation.transaction import Tx
+from domain.events import EndOfTurnPredicted
+
+
+def speech_started(tx: Tx) -> None:
+    """The caller speaks again: a held final waits for their next pause."""
+    if tx.state.user.held:
+        tx.disarm(Timer.ENDPOINTING)
+
+
+def speech_stopped(tx: Tx) -> None:
+    """A new pause: its judgement is pending; with text held, the endpointing delay runs."""
+    u = tx.state.user
+    if u.turn_probability is not None:
+        tx.state = replace(tx.state, user=replace(u, turn_probability=None))
+    if u.held:
+        tx.arm(Timer.ENDPOINTING, tx.cfg.endpointing[tx.state.agent].max_endpointing_delay_ms)
+
+
+def record(tx: Tx, ev: EndOfTurnPredicted) -> str | None:
+    """Keep the model's judgement of the pause; returns held text to take now, if any."""
+    s = tx.state
+    tx.state = replace(
+        s,
+        user=replace(s.user, turn_probability=ev.probability, paused_ms=ev.speech_stopped_ms),
+    )
+    if not s.user.held or ev.speech_stopped_ms > s.user.held_ms:
+        # Nothing held, or the caller spoke again after the hold: the final of that speech
+        # is still to come and decides (the delay armed at the pause is the fallback).
+        return None
+    return _decide(tx, ev.at_ms)
+
+
+def take_or_hold(tx: Tx, text: str, at: float) -> str | None:
+    """A final arrived: the text to take as the turn now, or None when it is held."""
+    s = tx.state
+    u = s.user
+    joined = f"{u.held} {text}".strip()
+    reply = s.reply
+    if reply is not None and reply.played < len(reply.clauses):
+        return _release(tx, joined)  # over agent speech: the barge-in rules decide
+    probability = u.turn_probability
+    threshold = tx.cfg.endpointing[s.agent].unlikely_threshold
+    if not u.held and (probability is None or probability >= threshold):
+        return joined  # no model, judgement pending, or judged complete: take it now
+    tx.state = replace(s, user=replace(u, held=joined, held_ms=at))
+    tx.disarm(Timer.NO_INPUT)  # the caller said something: no reprompt while it is held
+    if u.speaking or probability is None:
+        return None  # the caller goes on, or the judgement is still coming: keep holding
+    return _decide(tx, at)
+
+
+def expired(tx: Tx) -> str | None:
+    """The endpointing delay ran out: the held text to take now (None while speaking)."""
+    u = tx.state.user
+    if not u.held or u.speaking:
+        return None
+    return _release(tx, u.held)
+
+
+def _decide(tx: Tx, at: float) -> str | None:
+    u = tx.state.user
+    if u.speaking:
+        return None
+    wait = tx.cfg.endpointing[tx.state.agent].hold_ms(u.turn_probability, at - u.paused_ms)
+    if wait <= 0:
+        return _release(tx, u.held)
+    tx.arm(Timer.ENDPOINTING, wait)
+    return None
+
+
+def _release(tx: Tx, text: str) -> str:
+    u = tx.state.user
+    if u.held:
+        tx.state = replace(tx.state, user=replace(u, held=""))
+        tx.disarm(Timer.ENDPOINTING)
+    return text

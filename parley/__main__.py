@@ -1,0 +1,5 @@
+"""``python -m parley``: the ``parley`` command line."""
+
+from parley.cli import main
+
+main()
