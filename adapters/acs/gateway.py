@@ -547,17 +547,10 @@ class AcsGateway:
         loop = asyncio.get_running_loop()
         pending = _PendingCall(incoming, loop.create_future())
         self._pending.put(token, pending)
-        query = urlencode({TOKEN_PARAM: token})
-        base = self.config.public_base_url.rstrip("/")
-        media = MediaOptions(
-            transport_url=f"{self.config.media_base_url}{MEDIA_PATH}?{query}",
-            format=self.config.media_format,
-            bidirectional=True,
-            dtmf=True,
-        )
+        callback_url, media = self._call_urls(token)
         try:
             connection = await self._call_control.answer(
-                incoming, callback_url=f"{base}{CALLBACKS_PATH}?{query}", media=media
+                incoming, callback_url=callback_url, media=media
             )
         except ProviderError as exc:
             self._pending.pop(token)
@@ -617,6 +610,7 @@ class AcsGateway:
         return result
 
     def _call_urls(self, token: str) -> tuple[str, MediaOptions]:
+        """The callback URL and media options of a call answered or placed with ``token``."""
         query = urlencode({TOKEN_PARAM: token})
         base = self.config.public_base_url.rstrip("/")
         media = MediaOptions(
