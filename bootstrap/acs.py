@@ -250,8 +250,10 @@ def acs_routes_for(
     if call_control is None:
         logger.warning("ACS is configured but its call control is not: ACS routes answer 503")
         return ()
+    from bootstrap.realtime import effective_acs
+
     gateway = build_acs_gateway(
-        settings.acs,
+        effective_acs(settings),
         call_control=call_control,
         handler=handler,
         metrics=metrics,

@@ -196,6 +196,20 @@ class VoiceFile(BaseModel):
 _NAME = r"^[a-zA-Z0-9_-]{1,48}$"
 
 
+class RealtimeFile(BaseModel):
+    """An agent's realtime-only options (``PARLEY_PIPELINE=realtime``; ignored otherwise)."""
+
+    model_config = _STRICT
+    voice: str | None = None
+    """Service voice while this agent is active (``alloy``, ``en-US-AvaMultilingualNeural``)."""
+    turn_detection: (
+        Literal["server", "server_vad", "semantic_vad", "azure_semantic_vad", "parley"] | None
+    ) = None
+    vad_threshold: float | None = Field(default=None, ge=0, le=1)
+    silence_duration_ms: int | None = Field(default=None, ge=0)
+    eagerness: Literal["low", "medium", "high", "auto"] | None = None
+
+
 class AgentFile(BaseModel):
     """One ``agents/<name>.yaml`` file."""
 
@@ -225,6 +239,10 @@ class AgentFile(BaseModel):
     barge_in: BargeInOverride | None = None
     endpointing: EndpointingOverride | None = None
     model: ModelOptionsOverride | None = None
+    realtime: RealtimeFile | None = None
+    pipeline: Literal["cascade", "realtime"] | None = None
+    """The pipeline this agent is written for; must match ``PARLEY_PIPELINE`` (one call has
+    one media path: no per-agent mixing, docs/adr/0011)."""
 
     @field_validator("voice", mode="before")
     @classmethod
@@ -274,6 +292,7 @@ class LoadedAgents:
         dialog_agents: The offline dialog model's agents, by name.
         files: The file each agent came from, by agent name.
         records: The ``records:`` section (dispositions, summary fields, recording agents).
+        realtime: Each agent's ``realtime`` section, by name (agents that have one).
     """
 
     graph: AgentGraph
@@ -281,6 +300,7 @@ class LoadedAgents:
     dialog_agents: Mapping[str, DialogAgent]
     files: Mapping[str, Path]
     records: RecordsFile = dataclasses.field(default_factory=RecordsFile)
+    realtime: Mapping[str, RealtimeFile] = dataclasses.field(default_factory=dict)
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -433,6 +453,7 @@ def load_agents(
     tts_provider: str = "local",
     dialog_threshold: float = 70.0,
     extra_variables: Mapping[str, Any] | None = None,
+    pipeline: str = "cascade",
 ) -> LoadedAgents:
     """Load and validate every agent file of ``directory``.
 
@@ -445,6 +466,7 @@ def load_agents(
             ``intent_threshold`` (``LOCAL_DIALOG_THRESHOLD``).
         extra_variables: Template variables over ``conversation.yaml``'s (an outbound call's
             ``variables``); they reach the instructions, ``greeting`` and ``voicemail_message``.
+        pipeline: ``PARLEY_PIPELINE``; an agent file whose ``pipeline`` differs is a problem.
 
     Returns:
         The agent graph, conversation policy and offline dialog agents.
@@ -512,6 +534,11 @@ def load_agents(
     names = set(specs)
     for name, (path, spec) in specs.items():
         problems.extend(_cross_checks(path, spec, names, tool_names))
+        if spec.pipeline is not None and spec.pipeline != pipeline:
+            problems.append(
+                f"{path}: pipeline: agent {name!r} is written for {spec.pipeline!r} but"
+                f" PARLEY_PIPELINE={pipeline}; one call cannot mix pipelines (docs/adr/0011)"
+            )
         variables = {**conversation.variables, **(extra_variables or {}), "agent": name}
         if spec.instructions_file is not None:
             template_path = (path.parent / spec.instructions_file).resolve()
@@ -563,10 +590,12 @@ def load_agents(
             if (override := getattr(conversation.policy, f.name, None)) is not None
         }
     )
+    realtime = {name: spec.realtime for name, (_, spec) in specs.items() if spec.realtime}
     return LoadedAgents(
         graph=graph,
         policy=policy,
         dialog_agents=dialog,
         files=files,
         records=conversation.records,
+        realtime=realtime,
     )

@@ -17,8 +17,8 @@ from adapters.http.browser_auth import BrowserAccess, BrowserTokens
 from adapters.http.live_calls import LiveCallRegistry
 from adapters.http.pages import page_routes
 from bootstrap.containers import CallContextHandler, resolve
+from bootstrap.realtime import build_call_runtime
 from bootstrap.settings import Settings
-from domain.runtime import CallRuntime
 from domain.session import Conversation
 from ports import CallHandler, CallSummary, InboundCall
 
@@ -141,10 +141,15 @@ async def start_agent_handler(container: Any) -> StartAgentHandler:
     agents = container.core.agents()
     deps = await resolve(container.runtime.deps)
     config = container.runtime.config()
+    settings = container.core.settings()
+    realtime = await resolve(container.adapters.realtime)
 
     def build(name: str) -> CallHandler:
         graph = dataclasses.replace(agents.graph, start=name)
-        return CallContextHandler(CallRuntime(Conversation(graph, agents.policy), deps, config))
+        conversation = Conversation(graph, agents.policy)
+        # The same pipeline as the default handler (PARLEY_PIPELINE).
+        runtime = build_call_runtime(settings, conversation, deps, config, realtime, agents)
+        return CallContextHandler(runtime)
 
     return StartAgentHandler(
         default,

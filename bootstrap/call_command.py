@@ -86,7 +86,9 @@ class CallStack:
     @property
     def format(self) -> AudioFormat:
         """The media format the server negotiates (``ACS_AUDIO_FORMAT``)."""
-        return ACS_AUDIO_FORMATS[self.settings.acs.audio_format]
+        from bootstrap.realtime import effective_acs
+
+        return ACS_AUDIO_FORMATS[effective_acs(self.settings).audio_format]
 
 
 def emulated_settings(settings: Settings, emulator: AcsEmulator, base_url: str) -> Settings:

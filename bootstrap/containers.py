@@ -39,12 +39,13 @@ from bootstrap.call_router import call_router_resource, store_metrics_resource
 from bootstrap.factories import BuildContext, Stores, open_adapter
 from bootstrap.logging import call_context, configure_logging
 from bootstrap.outbound_metrics import outbound_calls_counter
+from bootstrap.realtime import build_call_runtime, realtime_resource
 from bootstrap.runtime_settings import runtime_config
 from bootstrap.settings import Settings
 from bootstrap.tools import load_tool_registry
 from bootstrap.tracing import tracer_provider as make_tracer_provider
 from bootstrap.tracing import tracing_resource
-from domain.runtime import CallRuntime, RuntimeDeps
+from domain.runtime import RuntimeDeps
 from domain.session import Conversation
 from ports import CallHandler, CallSummary, InboundCall
 
@@ -64,6 +65,7 @@ def agents_from_settings(settings: Settings, tools: ToolRegistry) -> LoadedAgent
         tool_names=tools.names(),
         tts_provider=settings.providers.tts,
         dialog_threshold=settings.local.dialog_threshold,
+        pipeline=settings.providers.pipeline,
     )
 
 
@@ -127,6 +129,8 @@ class AdaptersContainer(containers.DeclarativeContainer):
     stores = providers.Resource(open_adapter, "store", core.build_context)
     call_control = providers.Resource(open_adapter, "telephony", core.build_context)
     call_history = providers.Resource(open_adapter, "call_records", core.build_context)
+    # None unless PARLEY_PIPELINE=realtime (docs/adr/0011).
+    realtime = providers.Resource(realtime_resource, core.build_context)
 
     sessions = providers.Callable(lambda s: s.sessions, stores)
     transcripts = providers.Callable(lambda s: s.transcripts, stores)
@@ -177,7 +181,16 @@ class RuntimeContainer(containers.DeclarativeContainer):
         end_of_turn=adapters.end_of_turn,
         beep_detectors=providers.Singleton(ToneBeepDetectors),
     )
-    call_runtime = providers.Factory(CallRuntime, conversation, deps, config)
+    # PARLEY_PIPELINE picks the cascade's CallRuntime or the RealtimeCallRuntime.
+    call_runtime = providers.Factory(
+        build_call_runtime,
+        core.settings,
+        conversation,
+        deps,
+        config,
+        adapters.realtime,
+        core.agents,
+    )
     handler = providers.Singleton(CallContextHandler, call_runtime)
 
 

@@ -44,6 +44,10 @@ from ports import (
 logger = logging.getLogger(__name__)
 
 
+REALTIME_UNUSED: frozenset[Port] = frozenset({"stt", "tts", "turn"})
+"""Ports the realtime pipeline never calls (docs/adr/0011): not opened in realtime mode."""
+
+
 @dataclass(frozen=True, slots=True)
 class BuildContext:
     """What every factory may use.
@@ -79,6 +83,11 @@ async def open_adapter(port: Port, ctx: BuildContext) -> AsyncIterator[Any]:
         SelectionError: The selected option is not available, or a key it needs is not set
             (the message names the env key).
     """
+    if port in REALTIME_UNUSED and ctx.settings.providers.pipeline == "realtime":
+        # The realtime session hears, speaks and detects turns: no recogniser, synthesiser
+        # or end-of-turn model is loaded.
+        yield fake_stt(ctx) if port == "stt" else fake_tts(ctx) if port == "tts" else None
+        return
     option = selected_option(ctx.settings, port)
     if option.optional:
         reason = module_problem(option) or (

@@ -191,7 +191,14 @@ def configure_logging(
         old.close()
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in AUDIO_LOGGERS:
+        # These SDKs log whole WebSocket messages (caller audio) at DEBUG: never below INFO.
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     return handler
+
+
+AUDIO_LOGGERS = ("azure.ai.voicelive", "openai._websocket_connection")
+"""SDK loggers that would print audio payloads at DEBUG."""
 
 
 @contextlib.contextmanager

@@ -28,7 +28,9 @@ from pydantic import SecretStr
 
 from bootstrap.settings import GROUPS, Settings
 
-Port = Literal["stt", "tts", "llm", "vad", "turn", "store", "telephony", "call_records"]
+Port = Literal[
+    "stt", "tts", "llm", "vad", "turn", "store", "telephony", "call_records", "realtime"
+]
 
 SETTING_OF: dict[Port, str] = {
     "stt": "PARLEY_STT",
@@ -39,6 +41,7 @@ SETTING_OF: dict[Port, str] = {
     "store": "PARLEY_STORE",
     "telephony": "PARLEY_TELEPHONY",
     "call_records": "PARLEY_CALL_RECORDS",
+    "realtime": "PARLEY_REALTIME",
 }
 
 PORT_TITLES: dict[Port, str] = {
@@ -50,6 +53,7 @@ PORT_TITLES: dict[Port, str] = {
     "store": "session, transcript, registry and event-bus stores",
     "telephony": "telephony (call control)",
     "call_records": "call records (durable call history)",
+    "realtime": "realtime speech-to-speech (PARLEY_PIPELINE=realtime)",
 }
 
 
@@ -206,6 +210,26 @@ SELECTION_TABLE: tuple[AdapterOption, ...] = (
         hint="Twilio endpoints are off until TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
         "TWILIO_PUBLIC_BASE_URL are set",
     ),
+    # realtime speech-to-speech: opened only with PARLEY_PIPELINE=realtime (bootstrap.realtime)
+    AdapterOption(
+        "realtime", "voicelive", "Azure Voice Live", "bootstrap.realtime:voicelive_realtime",
+        module="adapters.realtime.voicelive", requires=("AZURE_VOICELIVE_ENDPOINT",),
+        resource=True,
+    ),
+    AdapterOption(
+        "realtime", "azure_openai", "Azure OpenAI Realtime (GA)",
+        "bootstrap.realtime:azure_openai_realtime", module="adapters.realtime.openai",
+        requires=("AZURE_OPENAI_ENDPOINT",), resource=True,
+    ),
+    AdapterOption(
+        "realtime", "openai", "OpenAI Realtime (GA)", "bootstrap.realtime:openai_realtime",
+        module="adapters.realtime.openai", requires=("OPENAI_API_KEY|OPENAI_BASE_URL",),
+        resource=True,
+    ),
+    AdapterOption(
+        "realtime", "fake", "FakeRealtimeModel (tests; echoes the caller)",
+        "bootstrap.realtime:fake_realtime", module="adapters.memory.realtime",
+    ),
 )  # fmt: skip
 
 
@@ -304,6 +328,9 @@ def check_selection(settings: Settings) -> list[SelectionReport]:
     """
     reports = []
     for port, setting in SETTING_OF.items():
+        realtime = settings.providers.pipeline == "realtime"
+        if (port == "realtime") is not realtime and port in ("realtime", "stt", "tts", "turn"):
+            continue  # realtime: only in realtime mode; stt, tts, turn: only in the cascade
         option = selected_option(settings, port)
         issues = []
         problem = module_problem(option)

@@ -73,6 +73,10 @@ class ProviderSelection(_Group):
     store: Literal["memory", "redis"] = "memory"
     telephony: Literal["acs", "twilio"] = "acs"
     call_records: Literal["sqlite", "postgres", "memory"] = "sqlite"
+    pipeline: Literal["cascade", "realtime"] = "cascade"
+    """``cascade`` (VAD, speech-to-text, model, text-to-speech) or ``realtime`` (one
+    speech-to-speech session per call, ``PARLEY_REALTIME``; docs/adr/0011)."""
+    realtime: Literal["voicelive", "azure_openai", "openai", "fake"] = "voicelive"
 
 
 class ServerSettings(_Group):
@@ -457,6 +461,8 @@ class SettingsError(ValueError):
 
 
 # The tracing groups live in their own module, which builds on _Group above.
+# Realtime mode (docs/adr/0011), also in its own module.
+from bootstrap.realtime_settings import RealtimeSettings, VoiceLiveSettings  # noqa: E402
 from bootstrap.records_settings import CallRecordsSettings, PostgresSettings  # noqa: E402
 from bootstrap.tracing_settings import (  # noqa: E402
     AppInsightsSettings,
@@ -482,6 +488,8 @@ GROUPS: tuple[type[_Group], ...] = (
     PostgresSettings,
     TwilioSettings,
     OutboundSettings,
+    RealtimeSettings,
+    VoiceLiveSettings,
 )
 
 
@@ -506,6 +514,8 @@ class Settings:
     postgres: PostgresSettings
     twilio: TwilioSettings
     outbound: OutboundSettings
+    realtime: RealtimeSettings
+    voicelive: VoiceLiveSettings
 
     def groups(self) -> Iterator[_Group]:
         """Each group, in :data:`GROUPS` order."""
@@ -527,6 +537,8 @@ class Settings:
             self.postgres,
             self.twilio,
             self.outbound,
+            self.realtime,
+            self.voicelive,
         )
 
     def secret_values(self) -> list[str]:

@@ -23,10 +23,10 @@ from domain.runtime.inbound import Inbound, first_media_event
 from domain.runtime.latency import LatencyTracker
 from domain.runtime.model import ModelWork
 from domain.runtime.notices import announce
-from domain.runtime.output import SpeechOutput
+from domain.runtime.output import MediaReader, SpeechOutput
 from domain.runtime.pacer import Pacer
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
-from domain.runtime.playout import Playout, PlayoutListener
+from domain.runtime.playout import PlayoutListener
 from domain.runtime.resume import load_resumed_state
 from domain.runtime.speech import SpeechOut
 from domain.runtime.tasks import TaskOwner, Watchdog, close_quietly
@@ -96,7 +96,7 @@ class CallRun:
         self._ended = asyncio.Event()
         self._end_reason: str | None = None
         self._fmt: AudioFormat | None = None
-        self._inbound: Inbound | None = None
+        self._inbound: MediaReader | None = None
         # The call's helpers reach back to it through a weak proxy: strong back-references
         # made every finished call cyclic garbage, freed only by a full collection (issue 12
         # item 9; tests/reliability/test_memory_cycles.py).
@@ -220,7 +220,7 @@ class CallRun:
         if self._inbound is not None:
             self._tasks.spawn(self._inbound.read(media_events), "media")
 
-    def _start_audio(self, fmt: AudioFormat) -> Playout:
+    def _start_audio(self, fmt: AudioFormat) -> SpeechOutput:
         """The audio side: paced synthesis out, VAD and speech-to-text in."""
         deps = self._deps
         playout = self._speech.audio_output(deps.tts, fmt, self._watchdog)

@@ -1,10 +1,18 @@
-"""What a call's speech output offers the call: audio (``Playout``) or text (``TextOutput``)."""
+"""What a call's media sides offer the call.
+
+Speech out: audio (``Playout``, or the realtime mode's ``RealtimeOutput``) or text
+(``TextOutput``). Media in: the reader of the media stream (``Inbound``, or the realtime
+mode's ``RealtimeInbound``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from domain.commands import Speak
+from ports import MediaEvent
+from ports.beep import BeepDetectorFactory
 
 
 class SpeechOutput(Protocol):
@@ -28,4 +36,23 @@ class SpeechOutput(Protocol):
 
     async def wait_drained(self) -> None:
         """Return once every queued speech has played."""
+        ...
+
+
+class MediaReader(Protocol):
+    """The reader of a call's media stream (caller audio in, DTMF, the stream's end)."""
+
+    async def read(self, media_events: AsyncIterator[MediaEvent]) -> None:
+        """Read ``media_events`` until the stream closes (the task body)."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the reader opened; nothing is reopened after this."""
+        ...
+
+    def detect_beep(self, active: bool, factory: BeepDetectorFactory | None) -> None:
+        """Start (``active``) or stop giving the caller's audio to a beep detector.
+
+        Outbound voicemail screening; without a detector the screening's beep timeout decides.
+        """
         ...

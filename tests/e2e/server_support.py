@@ -51,6 +51,18 @@ def fake_container(settings: Settings, utterances: list[str] | None = None) -> A
     container.adapters.stt.override(providers.Object(FakeSpeechToText(utterances or [])))
     container.adapters.tts.override(providers.Object(FakeTextToSpeech(ms_per_char=10.0)))
     container.adapters.vad_factory.override(providers.Object(FakeVadFactory()))
+    if settings.providers.pipeline == "realtime":
+        # The same scenario in realtime mode: a fake session hearing the same utterances and
+        # thinking with the offline dialog model, its audio as fast as the fake TTS's.
+        from adapters.memory.realtime import FakeRealtimeModel
+        from bootstrap.containers import agents_from_settings, tools_from_settings
+        from bootstrap.realtime import dialog_responder
+
+        agents = agents_from_settings(settings, tools_from_settings(settings))
+        model = FakeRealtimeModel(
+            utterances or [], responder=dialog_responder(agents), ms_per_char=10.0
+        )
+        container.adapters.realtime.override(providers.Object(model))
     return container
 
 

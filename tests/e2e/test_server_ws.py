@@ -96,8 +96,11 @@ class Client:
         await asyncio.wait_for(self._reader, timeout_s)
 
 
-async def test_a_whole_browser_call_on_fakes(env_file: Path) -> None:
-    container = fake_container(fake_settings({}, env_file), ["what is my balance"])
+@pytest.mark.parametrize("pipeline", ["cascade", "realtime"])
+async def test_a_whole_browser_call_on_fakes(env_file: Path, pipeline: str) -> None:
+    # The same scenario passes unchanged with PARLEY_PIPELINE=realtime (issue 14).
+    settings = fake_settings({"PARLEY_PIPELINE": pipeline, "PARLEY_REALTIME": "fake"}, env_file)
+    container = fake_container(settings, ["what is my balance"])
     app = create_app(container)
     with serving(app) as server:
         async with websockets.connect(server.ws_url) as ws:

@@ -42,6 +42,7 @@ EXPECTED = {
     ("store", "redis"): "Stores",  # opening the pool does not connect
     ("call_records", "sqlite"): "WriteBehindCallHistory",
     ("call_records", "memory"): "WriteBehindCallHistory",
+    ("realtime", "fake"): "FakeRealtimeModel",
 }
 """The adapter class each available option builds (others are added with their adapters)."""
 
@@ -59,6 +60,8 @@ async def test_each_setting_value_selects_its_adapter_or_is_rejected_by_name(
 ) -> None:
     key = SETTING_OF[option.port]
     monkeypatch.setenv(key, option.value)
+    if option.port == "realtime":
+        monkeypatch.setenv("PARLEY_PIPELINE", "realtime")  # realtime rows open only then
     settings = load_settings(clean_env)
     assert selected_option(settings, option.port) == option
     ctx = BuildContext(settings, ManualClock(), load_agents(REPO / "agents"))
@@ -99,3 +102,16 @@ def test_the_embedded_default_needs_no_key(clean_env: Path) -> None:
     settings = load_settings(clean_env)
     for report in check_selection(settings):
         assert not [p for p in report.problems if "needs" in p], report
+
+
+def test_a_cascade_deployment_needs_no_realtime_key(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PARLEY_REALTIME", "voicelive")
+    settings = load_settings(clean_env)
+    assert all(r.port != "realtime" for r in check_selection(settings))
+    monkeypatch.setenv("PARLEY_PIPELINE", "realtime")
+    settings = load_settings(clean_env)
+    [report] = [r for r in check_selection(settings) if r.port == "realtime"]
+    expected = "PARLEY_REALTIME=voicelive needs AZURE_VOICELIVE_ENDPOINT (not set)"
+    assert report.problems == (expected,)

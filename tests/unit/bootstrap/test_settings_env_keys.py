@@ -26,6 +26,14 @@ CANDIDATES = ("not-a-number", "-5", "maybe", "__bogus__", "not-a-url", "ftp://x"
 """Values at least one of which each constrained field rejects."""
 
 FREE_TEXT = {
+    # Realtime mode (bootstrap/realtime_settings.py): service names, free text.
+    "PARLEY_REALTIME_MODEL",
+    "PARLEY_REALTIME_VOICE",
+    "PARLEY_REALTIME_TRANSCRIPTION_MODEL",
+    "PARLEY_REALTIME_LANGUAGE",
+    "AZURE_VOICELIVE_API_KEY",
+    "AZURE_VOICELIVE_API_VERSION",
+    "AZURE_VOICELIVE_MANAGED_IDENTITY_CLIENT_ID",
     "PARLEY_HOST",
     "PARLEY_AGENTS_DIR",
     "PARLEY_RECORDS_DIR",
