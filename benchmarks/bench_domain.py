@@ -7,13 +7,26 @@ audio-driven (PlaybackProgress dominates, as on a real call). Prints µs per eve
 per event type. Target: at most 10 µs per event.
 
 Run: ``python benchmarks/bench_domain.py [--turns N]``.
+
+Before and after a change, in one run (interleaved, so a busy machine weighs on both alike):
+check the older commit out beside this tree and name it with ``--against``; its own
+``benchmarks/bench_domain.py`` drives its own ``domain`` package. For the conversation
+package split (issue 13; the split is commit b2a5698)::
+
+    git worktree add --detach /tmp/parley-before-split b2a5698^
+    python benchmarks/bench_domain.py --against /tmp/parley-before-split
+    git worktree remove /tmp/parley-before-split
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from domain.agents import AgentGraph, AgentSpec, HandoffTarget
 from domain.commands import Speak, StartResponse, StartTimer
@@ -146,11 +159,84 @@ def run(turns: int) -> tuple[Driver, float]:
     return driver, time.perf_counter() - start
 
 
+_MEASURE = """
+import json, subprocess, sys
+tree, turns, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sys.path[:0] = [tree, tree + "/benchmarks"]
+import bench_domain
+import domain
+bench_domain.run(20)  # warm-up
+best = None
+for _ in range(repeat):
+    driver, _ = bench_domain.run(turns)
+    samples = sorted(x for v in driver.times.values() for x in v)
+    mean = sum(samples) / len(samples)
+    if best is None or mean < best["mean_us"]:
+        best = {
+            "mean_us": mean,
+            "p50_us": samples[len(samples) // 2],
+            "p99_us": samples[int(len(samples) * 0.99)],
+            "events": len(samples),
+        }
+commit = subprocess.run(
+    ["git", "-C", tree, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+).stdout.strip()
+print(json.dumps({**best, "domain": domain.__file__, "commit": commit}))
+"""
+
+
+def measure(tree: Path, turns: int, repeat: int) -> dict:
+    """Best of ``repeat`` runs of ``tree``'s own bench_domain over its own domain package."""
+    out = subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
+        [sys.executable, "-c", _MEASURE, str(tree), str(turns), str(repeat)],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    if not str(Path(result["domain"]).resolve()).startswith(str(tree.resolve())):
+        raise SystemExit(f"{tree}: imported {result['domain']}, not its own domain package")
+    return result
+
+
+def compare(other: Path, turns: int, repeat: int, rounds: int) -> None:
+    """Interleave rounds of ``other`` and this tree; print the best of each side."""
+    here = Path(__file__).resolve().parent.parent
+    best: dict[str, dict] = {}
+    for _ in range(rounds):
+        for name, tree in (("before", other), ("after", here)):
+            result = measure(tree, turns, repeat)
+            if name not in best or result["mean_us"] < best[name]["mean_us"]:
+                best[name] = result
+    print(
+        f"session state machine, before vs after: {turns} turns, best of {rounds} rounds"
+        f" x {repeat} runs each, interleaved"
+    )
+    print(f"{'tree':<8}{'commit':>10}{'events':>8}{'mean µs':>10}{'p50 µs':>9}{'p99 µs':>9}")
+    for name in ("before", "after"):
+        r = best[name]
+        print(
+            f"{name:<8}{r['commit']:>10}{r['events']:>8}{r['mean_us']:>10.2f}"
+            f"{r['p50_us']:>9.2f}{r['p99_us']:>9.2f}"
+        )
+    ratio = best["after"]["mean_us"] / best["before"]["mean_us"]
+    verdict = "no worse" if ratio <= 1.05 else "WORSE"
+    print(f"after / before mean: {ratio:.2f} ({verdict}; within 5 % counts as no worse)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=100, help="caller turns per run")
     parser.add_argument("--repeat", type=int, default=5, help="runs; the best is reported")
+    parser.add_argument(
+        "--against", type=Path, help="another checkout to compare with (see the docstring)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with --against: rounds per side")
     args = parser.parse_args()
+    if args.against is not None:
+        compare(args.against, args.turns, args.repeat, args.rounds)
+        return
     run(20)  # warm-up
     # Best of several runs, as timeit does: other processes on the machine only add time.
     runs = [run(args.turns) for _ in range(args.repeat)]

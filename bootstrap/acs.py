@@ -35,7 +35,7 @@ def parse_connection_string(value: str) -> tuple[str, str]:
     """``endpoint=...;accesskey=...`` -> (endpoint, access key).
 
     Unlike the SDK's ``from_connection_string``, an ``http://`` endpoint is kept as is, so the
-    local emulator works (PROTOCOLS.md, "ACS Call Automation").
+    local emulator works (docs/wire-protocols.md, "ACS Call Automation").
 
     Raises:
         SettingsError: A part is missing (names ``ACS_CONNECTION_STRING``, never the value).

@@ -19,6 +19,8 @@ Commands:
 * ``parley --version``: the installed version (``pyproject.toml``, read from the metadata).
 * ``parley calls list|show|export|delete``: durable call records
   (:mod:`bootstrap.calls_command`).
+* ``parley test [PATH]``: YAML conversation scenarios; ``parley contract PORT MODULE:FACTORY``:
+  a port's contract suite on an adapter (:mod:`bootstrap.testkit.cli`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from bootstrap.logging import configure_logging
 from bootstrap.runtime_settings import runtime_knobs
 from bootstrap.selection import PORT_TITLES, SETTING_OF, SelectionError
 from bootstrap.settings import Settings, SettingsError, load_settings
+from bootstrap.testkit.cli import contract_command, test_command
 from bootstrap.tools import ToolsModuleError
 from bootstrap.validation import Validation, validate_configuration
 
@@ -412,6 +415,10 @@ app.command(name="call")(call_command)
 app.add_typer(calls_app, name="calls")
 # `parley dial`: outbound calls through a running server's POST /api/calls.
 app.command(name="dial")(dial_command)
+# `parley test` (YAML conversation scenarios) and `parley contract` (the contract kit):
+# bootstrap/testkit/cli.py.
+app.command(name="test")(test_command)
+app.command(name="contract")(contract_command)
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 Every audio byte that crosses a port travels as an :class:`AudioFrame` with an explicit
 :class:`AudioFormat`, so no adapter guesses a rate. ACS media streaming uses 16 kHz or 24 kHz
-PCM16 mono in 20 ms frames (640 or 960 bytes); see PROTOCOLS.md, "ACS media streaming WebSocket".
+PCM16 mono in 20 ms frames (640 or 960 bytes); see docs/wire-protocols.md, "ACS media streaming
+WebSocket".
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ``CallControl`` port: telephony operations and the call events they cause.
 
-Modelled on ACS Call Automation (PROTOCOLS.md, "ACS Call Automation" and "Call Automation
-callbacks"); the values are provider-neutral so a memory fake serves tests.
+Modelled on ACS Call Automation (docs/wire-protocols.md, "ACS Call Automation" and "Call
+Automation callbacks"); the values are provider-neutral so a memory fake serves tests.
 
 Promise:
     * Every method returns boundary values and raises port errors only:

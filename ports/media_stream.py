@@ -1,7 +1,7 @@
 """The ``MediaStream`` port: one call's bidirectional audio channel.
 
-For ACS this is the media streaming WebSocket (PROTOCOLS.md, "ACS media streaming
-WebSocket"); for the browser protocol, the browser socket; in tests, a memory fake.
+For ACS this is the media streaming WebSocket (docs/wire-protocols.md, "ACS media
+streaming WebSocket"); for the browser protocol, the browser socket; in tests, a memory fake.
 
 Promise:
     * ``events()`` yields :data:`MediaEvent` values in arrival order: one :class:`StreamStarted`

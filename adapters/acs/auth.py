@@ -7,7 +7,7 @@ the OpenID configuration at
 (``jwks_uri`` -> ``/calling/keys``). Docs: "How to secure webhook endpoint"
 (learn.microsoft.com/azure/communication-services/how-tos/call-automation/secure-webhook-endpoint;
 callback tokens live 5 minutes)
-and "Audio streaming quickstart"; PROTOCOLS.md, "ACS media streaming WebSocket".
+and "Audio streaming quickstart"; docs/wire-protocols.md, "ACS media streaming WebSocket".
 
 Keys are fetched and cached by PyJWT's :class:`jwt.PyJWKClient`; its fetch is blocking urllib,
 so it runs in a worker thread with a timeout. The OpenID configuration and JWKS URLs are

@@ -1,7 +1,7 @@
 """``ports.CallControl`` on the ACS Call Automation SDK's async client.
 
 Built on ``azure.communication.callautomation.aio.CallAutomationClient`` (1.6.0). Wire facts:
-PROTOCOLS.md, "ACS Call Automation"; docs: "Call Automation overview"
+docs/wire-protocols.md, "ACS Call Automation"; docs: "Call Automation overview"
 (learn.microsoft.com/azure/communication-services/concepts/call-automation/call-automation),
 "Audio streaming quickstart" and "Bidirectional audio streaming" (``MediaStreamingOptions``),
 "Transfer a call" and "Gather user input" (DTMF ``recognize``).
@@ -252,7 +252,7 @@ def build_call_automation_client(
     """An async ``CallAutomationClient`` with the SDK's retries off (tenacity retries instead).
 
     ``from_connection_string`` rewrites ``http`` endpoints to ``https``, so the emulator needs
-    this constructor (PROTOCOLS.md, "ACS Call Automation").
+    this constructor (docs/wire-protocols.md, "ACS Call Automation").
     """
     kwargs: dict[str, Any] = {"retry_total": 0}
     if api_version:
@@ -267,8 +267,9 @@ class AcsCallControl:
         client: The SDK's async client (owned by the caller, closed at shutdown).
         retry: Retry and timeout settings.
         enforce_https: False lets a token credential be used over plain http (the local
-            emulator); the SDK refuses that by default (PROTOCOLS.md). Leave it True with an
-            access key: only the bearer-token policy consumes the option.
+            emulator); the SDK refuses that by default (docs/wire-protocols.md, "ACS Call
+            Automation"). Leave it True with an access key: only the bearer-token policy
+            consumes the option.
         source_caller_id: Default caller id (E.164) for outbound PSTN calls.
     """
 

@@ -21,9 +21,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
-from collections import OrderedDict
 from typing import Final
+
+from adapters.routing.expiring import TtlMap
 
 TOKEN_PARAM: Final = "call_token"  # noqa: S105 (a parameter name, not a secret)
 """Query parameter carrying the token on the callback URL and the media ``transportUrl``."""
@@ -41,8 +43,7 @@ class CallTokens:
 
     def __init__(self, key: bytes | None = None, *, max_bound: int = 10_000) -> None:
         self._key = key or secrets.token_bytes(32)
-        self._bound: OrderedDict[str, str] = OrderedDict()
-        self._max_bound = max_bound
+        self._bound: TtlMap[str] = TtlMap(ttl_s=math.inf, max_size=max_bound)
 
     def _mac(self, nonce: str) -> str:
         digest = hmac.new(self._key, nonce.encode(), hashlib.sha256).digest()
@@ -62,10 +63,7 @@ class CallTokens:
 
     def bind(self, token: str, call_id: str) -> None:
         """Remember that ``token`` was issued for ``call_id`` (after the answer returned)."""
-        self._bound[token] = call_id
-        self._bound.move_to_end(token)
-        while len(self._bound) > self._max_bound:
-            self._bound.popitem(last=False)
+        self._bound.put(token, call_id)
 
     def call_for(self, token: str) -> str | None:
         """The call ``token`` was bound to here, or None (issued elsewhere, or not yet)."""
@@ -73,4 +71,4 @@ class CallTokens:
 
     def calls_bound(self) -> set[str]:
         """Every call id bound here (the calls this instance answered and remembers)."""
-        return set(self._bound.values())
+        return {call_id for _, call_id in self._bound.items()}

@@ -50,7 +50,7 @@ import json
 import logging
 import re
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -71,7 +71,7 @@ from adapters.acs.media_codec import tone_to_digit
 from adapters.acs.media_stream import AcsMediaStream
 from adapters.acs.router import CallEventRouter
 from adapters.outbound.calls import DialRequest, DialResult, OutboundTracker
-from adapters.routing.expiring import TtlSet
+from adapters.routing.expiring import TtlMap, TtlSet
 from ports import (
     PCM16_16K,
     AudioFormat,
@@ -285,7 +285,12 @@ class _PendingCall:
 
     incoming: IncomingCall
     answered: asyncio.Future[str]
-    deadline: float
+
+
+def _stop_waiting(token: str, pending: _PendingCall) -> None:
+    """A pending call forgotten before its answer: media sockets waiting on it give up."""
+    if not pending.answered.done():
+        pending.answered.cancel()
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +383,13 @@ class AcsGateway:
         self._admission = admission
         self._clock = clock
         self._seen = TtlSet(ttl_s=config.dedupe_ttl_s, max_size=config.dedupe_max, clock=clock)
-        self._pending: OrderedDict[str, _PendingCall] = OrderedDict()
+        # Calls being answered, by call token; one forgotten unanswered stops its waiters.
+        self._pending: TtlMap[_PendingCall] = TtlMap(
+            ttl_s=config.dedupe_ttl_s,
+            max_size=config.dedupe_max,
+            clock=clock,
+            on_evict=_stop_waiting,
+        )
         self.call_tokens = CallTokens(config.call_token_key, max_bound=config.dedupe_max)
         self._answer_slots = asyncio.Semaphore(config.answer_concurrency)
         self._media_calls: set[str] = set()
@@ -430,16 +441,6 @@ class AcsGateway:
             return True
         given = request.query_params.get("code") or request.headers.get("x-parley-webhook-key", "")
         return hmac.compare_digest(given.encode(), expected.encode())
-
-    def _expire_pending(self) -> None:
-        now = self._clock()
-        while self._pending:
-            token, pending = next(iter(self._pending.items()))
-            if pending.deadline > now and len(self._pending) <= self.config.dedupe_max:
-                break
-            del self._pending[token]
-            if not pending.answered.done():
-                pending.answered.cancel()
 
     # ------------------------------------------------------------------ Event Grid
 
@@ -544,25 +545,15 @@ class AcsGateway:
         )
         token = self.call_tokens.issue()
         loop = asyncio.get_running_loop()
-        self._expire_pending()
-        pending = _PendingCall(
-            incoming, loop.create_future(), self._clock() + self.config.dedupe_ttl_s
-        )
-        self._pending[token] = pending
-        query = urlencode({TOKEN_PARAM: token})
-        base = self.config.public_base_url.rstrip("/")
-        media = MediaOptions(
-            transport_url=f"{self.config.media_base_url}{MEDIA_PATH}?{query}",
-            format=self.config.media_format,
-            bidirectional=True,
-            dtmf=True,
-        )
+        pending = _PendingCall(incoming, loop.create_future())
+        self._pending.put(token, pending)
+        callback_url, media = self._call_urls(token)
         try:
             connection = await self._call_control.answer(
-                incoming, callback_url=f"{base}{CALLBACKS_PATH}?{query}", media=media
+                incoming, callback_url=callback_url, media=media
             )
         except ProviderError as exc:
-            self._pending.pop(token, None)
+            self._pending.pop(token)
             pending.answered.cancel()
             logger.error("answering call %s failed: %s", data.correlation_id, exc.code)
             if isinstance(exc, TRANSIENT_ERRORS):
@@ -594,13 +585,11 @@ class AcsGateway:
         target = Participant.parse(request.to)
         source = Participant.phone(request.caller_id) if request.caller_id else Participant("")
         token = self.call_tokens.issue()
-        self._expire_pending()
         pending = _PendingCall(
             IncomingCall("outbound", caller=target, callee=source),
             asyncio.get_running_loop().create_future(),
-            self._clock() + self.config.dedupe_ttl_s,
         )
-        self._pending[token] = pending
+        self._pending.put(token, pending)
         callback_url, media = self._call_urls(token)
         try:
             connection = await self._call_control.create_call(
@@ -610,7 +599,7 @@ class AcsGateway:
                 source_caller_id=request.caller_id or None,
             )
         except ProviderError:
-            self._pending.pop(token, None)
+            self._pending.pop(token)
             pending.answered.cancel()
             raise
         call_id = connection.call_connection_id
@@ -621,6 +610,7 @@ class AcsGateway:
         return result
 
     def _call_urls(self, token: str) -> tuple[str, MediaOptions]:
+        """The callback URL and media options of a call answered or placed with ``token``."""
         query = urlencode({TOKEN_PARAM: token})
         base = self.config.public_base_url.rstrip("/")
         media = MediaOptions(
@@ -847,10 +837,10 @@ class AcsGateway:
             await feed.aclose()
             with contextlib.suppress(Exception):
                 await stream.close()
-            for token, pending in list(self._pending.items()):
+            for token, pending in self._pending.items():
                 answered = pending.answered
                 if answered.done() and not answered.cancelled() and answered.result() == call_id:
-                    del self._pending[token]
+                    self._pending.pop(token)
 
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")

@@ -5,7 +5,7 @@ Every shape here comes from the ACS docs pages "Audio streaming quickstart" (tit
 learn.microsoft.com/azure/communication-services/how-tos/call-automation/audio-streaming-quickstart)
 and "Bidirectional audio streaming"
 (learn.microsoft.com/azure/communication-services/concepts/call-automation/audio-streaming-concept),
-as summarised in PROTOCOLS.md, "ACS media streaming WebSocket":
+as summarised in docs/wire-protocols.md, "ACS media streaming WebSocket":
 
 * inbound (ACS to us), JSON text frames::
 
@@ -24,8 +24,8 @@ The ACS SDKs disagree on key casing (``kind``/``Kind``, ``audioData``/``AudioDat
 key is matched case-insensitively. Frames are 20 ms: 640 bytes at 16 kHz, 960 at 24 kHz.
 
 Bad input never raises out of :func:`decode_inbound` / :func:`decode_outbound`: the message is
-logged (without its audio), counted through :meth:`ports.CallMetrics.frame_dropped` with a stable
-reason, and ``None`` is returned so the call goes on.
+logged at DEBUG (without its audio), counted through :meth:`ports.CallMetrics.frame_dropped`
+with a stable reason, and ``None`` is returned so the call goes on.
 """
 
 from __future__ import annotations
@@ -238,7 +238,9 @@ def _lower_keys(value: Any) -> Any:
 
 def _drop(metrics: CallMetrics | None, reason: str, detail: str = "") -> None:
     # The detail never contains audio: callers pass a reason and a short shape description.
-    logger.warning("dropped ACS media message: %s %s", reason, detail)
+    # DEBUG only: a peer sending garbage must not write a log line per message (the media
+    # stream warns once per call and sums the drops up at its end).
+    logger.debug("dropped ACS media message: %s %s", reason, detail)
     if metrics is not None:
         metrics.frame_dropped(reason)
 

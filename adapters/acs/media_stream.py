@@ -2,8 +2,10 @@
 
 ACS connects to our ``transportUrl`` and streams the caller's audio as JSON text frames; we send
 the agent's audio back on the same socket (docs: "Audio streaming quickstart", "Bidirectional
-audio streaming"; PROTOCOLS.md, "ACS media streaming WebSocket"). Every message goes through
-:mod:`adapters.acs.media_codec`; bad ones are dropped and counted, never raised.
+audio streaming"; docs/wire-protocols.md, "ACS media streaming WebSocket"). Every message goes
+through :mod:`adapters.acs.media_codec`; bad ones are dropped and counted, never raised (the
+codec logs each at DEBUG; the stream warns once per call and logs the call's total at its end,
+so a peer sending garbage cannot flood the log).
 
 When the server offers a :class:`~adapters.http.media_socket.MediaChannel` (``parley serve``
 runs uvicorn with :class:`~adapters.http.media_socket.MediaSocketProtocol`), the stream takes
@@ -50,6 +52,12 @@ from ports import (
 
 logger = logging.getLogger(__name__)
 
+YIELD_EVERY = 16
+"""Inbound messages handled between two turns given to the loop. A socket whose messages are
+already queued answers ``receive()`` without suspending, and a media channel batch holds all
+that one read brought, so a peer flooding audio or garbage would otherwise hold the event loop
+(and every other call) until its burst is handled."""
+
 
 class AcsMediaStream:
     """One call's ACS media WebSocket as a ``ports.MediaStream``.
@@ -95,6 +103,8 @@ class AcsMediaStream:
         self._send_lock = asyncio.Lock()
         self._channel = MediaChannel.of(websocket.scope)
         self._received = 0
+        self._read = 0
+        self._dropped = 0
         self._idle = False
         self._idle_timer: asyncio.TimerHandle | None = None
         # The frame header depends only on the payload length, which is fixed per format.
@@ -106,7 +116,10 @@ class AcsMediaStream:
         return self._closed
 
     async def _receive(self, timeout_s: float) -> dict[str, Any] | None:
-        """One ASGI message, or None on timeout."""
+        """One ASGI message, or None on timeout (every ``YIELD_EVERY``: the loop's turn first)."""
+        self._read += 1
+        if self._read % YIELD_EVERY == 0:
+            await asyncio.sleep(0)
         try:
             async with asyncio.timeout(timeout_s):
                 return dict(await self._ws.receive())
@@ -166,6 +179,13 @@ class AcsMediaStream:
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None
+            if self._dropped:
+                logger.warning(
+                    "call %s: %d ACS media message(s) dropped in all (by reason in"
+                    " parley_frames_dropped_total)",
+                    self.call_id,
+                    self._dropped,
+                )
         if not started:
             yield StreamStarted(format=self.format, call_id=self.call_id)
         yield StreamClosed(reason=reason)
@@ -203,9 +223,14 @@ class AcsMediaStream:
                 await channel.wait()
                 continue
             self._received += len(batch)
-            for message in batch:
+            for index, message in enumerate(batch, 1):
+                if index % YIELD_EVERY == 0:
+                    # A batch is what arrived since the last take: one read of a flood may
+                    # hold thousands of messages; other calls get a turn meanwhile.
+                    await asyncio.sleep(0)
                 decoded = decode_inbound(message, metrics)
                 if decoded is None:
+                    self._note_drop()
                     continue
                 if type(decoded) is AudioMetadata:
                     self._check_metadata(decoded)
@@ -235,10 +260,21 @@ class AcsMediaStream:
 
     def _decode(self, message: dict[str, Any]) -> AudioMetadata | AudioData | DtmfData | None:
         text = message.get("text")
-        if text is not None:
-            return decode_inbound(text, self._metrics)
-        data = message.get("bytes")
-        return decode_inbound(data if data is not None else b"", self._metrics)
+        raw: str | bytes = text if text is not None else (message.get("bytes") or b"")
+        decoded = decode_inbound(raw, self._metrics)
+        if decoded is None:
+            self._note_drop()
+        return decoded
+
+    def _note_drop(self) -> None:
+        """Count a dropped message; warn on the call's first (the codec logs each at DEBUG)."""
+        self._dropped += 1
+        if self._dropped == 1:
+            logger.warning(
+                "call %s: dropping malformed ACS media messages (counted in"
+                " parley_frames_dropped_total; the total is logged at the call's end)",
+                self.call_id,
+            )
 
     def _to_event(self, decoded: AudioData | DtmfData) -> MediaEvent | None:
         if isinstance(decoded, DtmfData):

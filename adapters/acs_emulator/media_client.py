@@ -1,7 +1,7 @@
 """The emulator's media side: ACS connecting to the agent's media streaming WebSocket.
 
-As ACS does ("Audio streaming quickstart", "Bidirectional audio streaming"; PROTOCOLS.md, "ACS
-media streaming WebSocket"), the client connects to the ``transportUrl`` given at answer time
+As ACS does ("Audio streaming quickstart", "Bidirectional audio streaming"; docs/wire-protocols.md,
+"ACS media streaming WebSocket"), the client connects to the ``transportUrl`` given at answer time
 with ``Authorization: Bearer <RS256 JWT>`` and the ``x-ms-call-connection-id`` /
 ``x-ms-call-correlation-id`` headers, sends ``AudioMetadata`` first, then the caller's audio as
 20 ms ``AudioData`` frames paced on an absolute schedule (real time, or ``speed`` times faster),

@@ -1,8 +1,8 @@
 """A local ACS emulator: the Call Automation REST subset, callbacks, Event Grid and media.
 
 Speaks the real wire protocol so the real ``azure-communication-callautomation`` SDK and the
-real Parley server talk to it unchanged (PROTOCOLS.md, "ACS Call Automation", "Event Grid",
-"Call Automation callbacks", "ACS media streaming WebSocket"):
+real Parley server talk to it unchanged (docs/wire-protocols.md, "ACS Call Automation",
+"Event Grid", "Call Automation callbacks", "ACS media streaming WebSocket"):
 
 * REST (Starlette + uvicorn on 127.0.0.1): ``POST /calling/callConnections:answer``,
   ``POST /calling/callConnections`` (create), ``POST /calling/callConnections/{id}:terminate``,

@@ -11,7 +11,7 @@ configured with the emulator's OpenID URL validates exactly as in production.
 Requests from the SDK to the REST API carry ``Authorization: HMAC-SHA256
 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=...`` over
 ``VERB\n/path?query\n<x-ms-date>;<host>;<x-ms-content-sha256>`` keyed with the base64-decoded
-access key (PROTOCOLS.md, "ACS Call Automation"; docs: "Sign an HTTP request with HMAC").
+access key (docs/wire-protocols.md, "ACS Call Automation"; docs: "Sign an HTTP request with HMAC").
 """
 
 from __future__ import annotations

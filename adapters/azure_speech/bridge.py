@@ -1,7 +1,7 @@
 """The hop from SDK callback threads to the asyncio event loop.
 
 Every Speech SDK callback runs on a native SDK thread, and the SDK swallows exceptions raised
-in a handler without a trace (PROTOCOLS.md, "Azure AI Speech SDK"). :class:`ThreadBridge`
+in a handler without a trace (docs/wire-protocols.md, "Azure AI Speech SDK"). :class:`ThreadBridge`
 wraps a handler so that it (1) runs a small *extract* function on the SDK thread, turning the
 SDK event into plain values (never the raw event, which must not cross to the loop), (2) hands
 those values to the loop with ``loop.call_soon_threadsafe`` only (``asyncio.Queue.put_nowait``

@@ -2,7 +2,8 @@
 
 * A ``SpeechSynthesizer`` with ``audio_config=None``; audio streams through its
   ``synthesizing`` event, one event per service ``audio`` frame. ``PullAudioOutputStream.read``
-  is never used: it can block forever after synthesis completes (PROTOCOLS.md).
+  is never used: it can block forever after synthesis completes (docs/wire-protocols.md,
+  "Azure AI Speech SDK").
 * Output format ``Raw8/16/24/48Khz16BitMonoPcm`` or ``Raw8Khz8BitMonoMULaw`` matched to the
   requested :class:`~ports.AudioFormat`, so the call's audio is never resampled; any other
   format is synthesised at 24 kHz and converted with :mod:`adapters.audio.convert`.

@@ -193,33 +193,38 @@ def build_app(
             await websocket.close(CLOSE_BAD_START)  # before accept: uvicorn answers HTTP 403
             return
         await websocket.accept()
-        try:
-            start = await read_start(
-                websocket, timeout_s=limits.idle_timeout_s, max_bytes=limits.max_message_bytes
-            )
-            access.check(start.token, start.agent)
-        except BrowserAuthError as exc:
-            with contextlib.suppress(RuntimeError):
-                await websocket.send_json({"type": "error", "code": exc.code, "message": str(exc)})
-                await websocket.close(CLOSE_UNAUTHORIZED, str(exc))
-            return
-        except ValueError as exc:
-            with contextlib.suppress(RuntimeError):
-                await websocket.send_json(
-                    {"type": "error", "code": "bad_start", "message": str(exc)}
-                )
-                await websocket.close(CLOSE_BAD_START, str(exc)[:120])
-            return
+        # The slot is taken before the start message: sockets that never send one count
+        # against the limit, so a client cannot hold any number of them open.
         try:
             admission.acquire()
         except CallRefused as refusal:
             refused(refusal.reason)
-            await websocket.send_json(
-                {"type": "error", "code": refusal.reason, "message": refusal.detail}
-            )
-            await websocket.close(CLOSE_TRY_AGAIN_LATER, refusal.detail[:120])
+            with contextlib.suppress(RuntimeError):
+                await websocket.send_json(
+                    {"type": "error", "code": refusal.reason, "message": refusal.detail}
+                )
+                await websocket.close(CLOSE_TRY_AGAIN_LATER, refusal.detail[:120])
             return
         try:
+            try:
+                start = await read_start(
+                    websocket, timeout_s=limits.idle_timeout_s, max_bytes=limits.max_message_bytes
+                )
+                access.check(start.token, start.agent)
+            except BrowserAuthError as exc:
+                with contextlib.suppress(RuntimeError):
+                    await websocket.send_json(
+                        {"type": "error", "code": exc.code, "message": str(exc)}
+                    )
+                    await websocket.close(CLOSE_UNAUTHORIZED, str(exc))
+                return
+            except ValueError as exc:
+                with contextlib.suppress(RuntimeError):
+                    await websocket.send_json(
+                        {"type": "error", "code": "bad_start", "message": str(exc)}
+                    )
+                    await websocket.close(CLOSE_BAD_START, str(exc)[:120])
+                return
             await _run_browser_call(websocket, start.sample_rate_hz, start.caller, start.agent)
         finally:
             admission.release()

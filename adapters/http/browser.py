@@ -77,6 +77,9 @@ ERROR_REPLIES_PER_S = 1.0
 
 FRAME_MS = 20
 """Inbound audio is re-framed to this duration, whatever size the client sends."""
+YIELD_EVERY = 16
+"""Inbound messages read between two turns given to the loop: a client flooding the socket
+must not hold the event loop (and every other call) until its burst is read."""
 
 
 class StartMessage(BaseModel):
@@ -262,6 +265,7 @@ class BrowserMediaStream:
     async def events(self) -> AsyncIterator[MediaEvent]:
         """Inbound events: started, audio, DTMF, then closed (see the module docstring)."""
         yield StreamStarted(self._format, self._call_id)
+        read = 0
         while not self._closed:
             try:
                 async with asyncio.timeout(self._idle_timeout_s) as deadline:
@@ -275,6 +279,10 @@ class BrowserMediaStream:
                 break
             finally:
                 self._receive_deadline = None
+            read += 1
+            if read % YIELD_EVERY == 0:
+                # Queued messages come back without suspending: give other calls a turn.
+                await asyncio.sleep(0)
             if message["type"] == "websocket.disconnect":
                 break
             event = self._decode(message)

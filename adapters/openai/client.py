@@ -5,7 +5,7 @@ The client owns the connection pool, so it is created once (a dependency-injecto
 closed at shutdown. The SDK's own retries are off (``max_retries=0``): the adapter retries
 with tenacity, and only before the first token.
 
-Endpoints (PROTOCOLS.md "Azure OpenAI chat completions (SSE)"):
+Endpoints (docs/wire-protocols.md, "Azure OpenAI chat completions (SSE)"):
 
 * ``kind="azure_openai"``: ``AsyncAzureOpenAI(azure_endpoint=..., api_version=...)``, posting
   to ``/openai/deployments/{deployment}/chat/completions?api-version=...``. The deployment is

@@ -2,11 +2,11 @@
 
 One request per turn: ``chat.completions.create(stream=True, tools=...,
 stream_options={"include_usage": True})`` (OpenAI API reference "Chat completions - Create";
-Azure OpenAI REST reference "Chat completions"). Chunk facts (PROTOCOLS.md "Azure OpenAI chat
-completions (SSE)"): Azure may first send ``choices: []`` with ``prompt_filter_results``; then a
-role delta, content deltas (Azure adds ``content_filter_results``), ``tool_calls`` fragments
-keyed by ``index``, a ``finish_reason``, with ``include_usage`` a last ``choices: []`` chunk
-carrying ``usage``, then ``data: [DONE]``.
+Azure OpenAI REST reference "Chat completions"). Chunk facts (docs/wire-protocols.md,
+"Azure OpenAI chat completions (SSE)"): Azure may first send ``choices: []`` with
+``prompt_filter_results``; then a role delta, content deltas (Azure adds
+``content_filter_results``), ``tool_calls`` fragments keyed by ``index``, a ``finish_reason``,
+with ``include_usage`` a last ``choices: []`` chunk carrying ``usage``, then ``data: [DONE]``.
 
 Behaviour:
 

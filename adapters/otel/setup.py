@@ -115,11 +115,12 @@ def make_provider(
 
 
 def instrument_outbound(provider: TracerProvider) -> Callable[[], None]:
-    """Make outbound HTTP (httpx), Redis and Azure SDK calls carry ``traceparent``.
+    """Make outbound HTTP (httpx, httpx2), Redis and Azure SDK calls carry ``traceparent``.
 
     Uses each library's OpenTelemetry instrumentation where installed
     (``opentelemetry-instrumentation-httpx``, ``-redis``, ``azure-core-tracing-opentelemetry``);
-    a missing one is skipped with a debug log.
+    a missing one is skipped with a debug log. ``httpx2`` (the ``openai`` SDK's client) has
+    none, so its requests get the current trace context injected here.
 
     Returns:
         A function that undoes the instrumentation.
@@ -141,6 +142,9 @@ def instrument_outbound(provider: TracerProvider) -> Callable[[], None]:
         undo.append(redis_instrumentor.uninstrument)
     except ImportError:
         logger.debug("redis instrumentation not installed")
+    undo_httpx2 = _propagate_through_httpx2()
+    if undo_httpx2 is not None:
+        undo.append(undo_httpx2)
     try:
         from azure.core.settings import settings as azure_settings
 
@@ -162,6 +166,39 @@ def instrument_outbound(provider: TracerProvider) -> Callable[[], None]:
                 logger.debug("uninstrumenting failed", exc_info=True)
 
     return uninstrument
+
+
+def _propagate_through_httpx2() -> Callable[[], None] | None:
+    """Put the current trace context on every ``httpx2`` request; the undo, or None.
+
+    The ``openai`` SDK (3.x) sends over ``httpx2``, which no OpenTelemetry instrumentation
+    covers (``opentelemetry-instrumentation-httpx`` patches ``httpx`` only), so its requests
+    would leave without ``traceparent``. ``AsyncClient.send`` is wrapped to inject the
+    current context with the global propagator (W3C Trace Context, "Propagators API",
+    https://opentelemetry.io/docs/specs/otel/context/api-propagators/); inside a model
+    request that is the request's ``chat`` span. No span is made per request.
+    """
+    try:
+        import httpx2
+        from opentelemetry import propagate
+    except ImportError:
+        logger.debug("httpx2 not installed: nothing to propagate through")
+        return None
+    original = httpx2.AsyncClient.send
+    if getattr(original, "_parley_propagates", False):
+        return None  # already wrapped (another app in this process): its undo restores it
+
+    async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        propagate.inject(request.headers)
+        return await original(self, request, *args, **kwargs)
+
+    send._parley_propagates = True  # type: ignore[attr-defined]
+    httpx2.AsyncClient.send = send  # type: ignore[method-assign]
+
+    def restore() -> None:
+        httpx2.AsyncClient.send = original  # type: ignore[method-assign]
+
+    return restore
 
 
 HTTP_EXCLUDED_URLS = "/ws/,/health,/ready,/metrics"

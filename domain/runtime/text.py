@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from domain.commands import Speak
-from domain.events import FinalTranscript
+from domain.events import DtmfDigit, FinalTranscript
 from domain.runtime.call import CallRun
 from domain.runtime.config import RuntimeConfig, RuntimeDeps
 from domain.runtime.playout import PlayoutListener
@@ -183,6 +183,37 @@ class TextCall:
         self._run.feed(FinalTranscript(self._clock.now_ms(), text))
         await self._settle()
 
+    async def dtmf(self, digits: str) -> None:
+        """The caller presses ``digits`` (``0-9``, ``*``, ``#``, ``A-D``), one key at a time.
+
+        Returns once the conversation waits for the caller again: digits left without the
+        submit key are submitted when the DTMF policy's inter-digit timeout fires.
+        """
+        if self.ended or self._task is None:
+            return
+        for digit in digits:
+            self._run.feed(DtmfDigit(self._clock.now_ms(), digit))
+            await asyncio.sleep(0)
+        await self._settle()
+
+    async def wait(self, ms: float) -> None:
+        """The caller stays silent for ``ms`` of virtual time; timers due meanwhile fire.
+
+        What they start (a no-input reprompt, a goodbye) runs to completion before this
+        returns, so the clock may end past ``now + ms``.
+        """
+        if self._task is None:
+            return
+        target = self._clock.now_ms() + max(ms, 0.0)
+        while not self.ended:
+            await self._settle()
+            due = self._run.next_timer_ms()
+            if self.ended or due is None or due > target:
+                break
+            await self._clock.advance_to(due)
+        if not self.ended and self._clock.now_ms() < target:
+            await self._clock.advance_to(target)
+
     async def close(self, reason: str = "remote_closed") -> CallSummary:
         """End the call from the caller's side (if it is still on) and return its summary."""
         if self._task is None:
@@ -211,8 +242,8 @@ class TextCall:
                 await self._clock.advance_to(self._clock.now_ms() + (loop.time() - began) * 1000.0)
                 continue
             state = self._run.state
-            if state.phase is Phase.LISTENING and not state.turn.open:
-                return  # the caller has the floor
+            if state.phase is Phase.LISTENING and not state.turn.open and not state.user.dtmf:
+                return  # the caller has the floor (digits without a submit key wait for it)
             due = self._run.next_timer_ms()
             if due is None:
                 return

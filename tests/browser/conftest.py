@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,8 +28,74 @@ from bootstrap.settings import all_env_keys
 FIGURES = pytest.StashKey[list[str]]()
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "artifacts" / "browser"
+ARTIFACTS = Path(os.environ.get("PARLEY_ARTIFACTS_DIR", REPO / "test-artifacts"))
+"""Where the browser tests save their screenshots (``PARLEY_ARTIFACTS_DIR`` moves it)."""
 OPERATOR_KEY = "test-operator-key-for-the-console"
+
+PICTURE_COUNTS = """() => {
+    const gd = document.getElementById('call');
+    const kinds = {};
+    const turns = new Set();
+    for (const t of gd.data) {
+        const kind = (t.meta || {}).kind;
+        if (!kind) continue;
+        kinds[kind] = (kinds[kind] || 0) + 1;
+        if (kind === 'latency') turns.add(t.meta.turn);
+    }
+    return {
+        kinds, turns: turns.size,
+        bars: gd.querySelectorAll('.barlayer .point').length,
+        summary: JSON.parse(document.getElementById('call-summary').textContent),
+    };
+}
+"""
+"""JavaScript run in a loaded ``call.html``: its marks by kind, turns, latency bars, summary."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What a ``call.html`` showed in Chromium (see :func:`open_call_html`)."""
+
+    counts: dict[str, Any]
+    errors: list[str]
+    requests: list[str]
+
+
+def open_call_html(chromium: str, page: Path, profile: Path, screenshot: str) -> Picture:
+    """Open a ``call.html`` file in headless Chromium, count what it shows, screenshot it.
+
+    Args:
+        chromium: The Chromium binary.
+        page: The file.
+        profile: A fresh profile folder (Playwright passes it as ``--user-data-dir``).
+        screenshot: File name of the screenshot in :data:`ARTIFACTS`.
+    """
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 950},
+        )
+        try:
+            tab = browser.new_page()
+            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            tab.on("pageerror", lambda exc: errors.append(str(exc)))
+            tab.on("request", lambda r: requests.append(r.url))
+            tab.goto(page.as_uri())
+            tab.wait_for_selector("#call .main-svg", timeout=30_000)
+            counts = tab.evaluate(PICTURE_COUNTS)
+            tab.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+        finally:
+            browser.close()
+    return Picture(counts, errors, requests)
+
 
 CHROMIUM_ARGS = [
     "--headless",

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import struct
 from pathlib import Path
 
@@ -19,22 +17,7 @@ import pytest
 from adapters.acs_emulator.scenario import CallResult, TurnResult
 from bootstrap.call_command import CallReport, write_outputs
 from ports import PCM16_16K
-
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
-    pytest.skip("Chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
+from tests.browser.conftest import open_call_html
 
 
 def tone(ms: float, hz: float = 440.0, rate: int = 16_000, amplitude: int = 8000) -> bytes:
@@ -115,56 +98,16 @@ def a_recorded_call() -> CallReport:
     return CallReport(result, transcript, caller_pcm=[tone(1500), tone(700)])
 
 
-def test_call_html_renders_every_turn_and_marker_without_console_errors(tmp_path: Path):
-    from playwright.sync_api import sync_playwright
-
+def test_call_html_renders_every_turn_and_marker_without_console_errors(
+    chromium_path: str, tmp_path: Path
+) -> None:
     report = a_recorded_call()
     files = write_outputs(report, tmp_path)
     page_path = tmp_path / "call.html"
     assert page_path in files
     assert "cdn.plot.ly" not in page_path.read_text()[:2000]  # plotly.js is inlined
-    artefacts = Path(os.environ.get("PARLEY_ARTIFACTS_DIR", REPO / "test-artifacts"))
-    artefacts.mkdir(parents=True, exist_ok=True)
-    errors: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as playwright:
-        # A fresh profile per run: Playwright passes it as --user-data-dir.
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 950},
-        )
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(page_path.as_uri())
-            page.wait_for_selector("#call .main-svg", timeout=30_000)
-            counts = page.evaluate(
-                """() => {
-                    const gd = document.getElementById('call');
-                    const kinds = {};
-                    const turns = new Set();
-                    for (const t of gd.data) {
-                        const kind = (t.meta || {}).kind;
-                        if (!kind) continue;
-                        kinds[kind] = (kinds[kind] || 0) + 1;
-                        if (kind === 'latency') turns.add(t.meta.turn);
-                    }
-                    return {
-                        kinds, turns: turns.size,
-                        bars: gd.querySelectorAll('.barlayer .point').length,
-                        summary: JSON.parse(
-                            document.getElementById('call-summary').textContent),
-                    };
-                }"""
-            )
-            page.screenshot(path=str(artefacts / "call_html.png"), full_page=True)
-        finally:
-            browser.close()
+    picture = open_call_html(chromium_path, page_path, tmp_path / "profile", "call_html.png")
+    counts, errors, requests = picture.counts, picture.errors, picture.requests
     assert errors == []
     assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in requests)
     assert counts["turns"] == 2

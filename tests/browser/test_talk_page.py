@@ -129,12 +129,20 @@ async def test_a_caller_talks_with_the_agent_and_an_operator_sees_the_call(
             await console.wait_for_selector(f"{row}:has-text('ended')", timeout=10_000)
             recording = await console.get_attribute(f"{row} a.recording", "href")
             assert recording == f"/api/calls/{call_id}/call.html"
-            # The durable record of the call is listed under the recorded calls and opens.
+            # The durable record of the call is listed under the recorded calls and opens,
+            # with a link to its call.html timeline (any call still in the store).
             record_row = f"tr.record[data-call-id='{call_id}']"
             await console.wait_for_selector(record_row, timeout=15_000)
             await console.click(record_row)
             await _wait(console, "window.parleyConsole.record?.lines.length > 1", timeout_s=10)
             assert await console.inner_text("#record-lines")
+            async with context.expect_page() as opened:
+                await console.click("#record-picture")
+            recorded = await opened.value
+            watch(recorded, "recorded call")
+            await recorded.wait_for_selector("#call .main-svg", timeout=30_000)
+            await recorded.screenshot(path=str(ARTIFACTS / "console-recorded.png"))
+            await recorded.close()
             # Every agent message the server reported as interrupted (barge-in kept) is marked
             # in the page, and no other: whether the greeting stays cut is the runtime's call
             # (a barge-in with no words resumes it), the marking is the page's.
@@ -164,3 +172,115 @@ async def test_a_caller_talks_with_the_agent_and_an_operator_sees_the_call(
     assert [c["live"] for c in calls if c["call_id"] == call_id] == [False]
     assert picture.status_code == 200, picture.text  # the recorded call the console links
     assert problems == []
+
+
+def synthesized_clip(path: Path, *requests: str) -> Path:
+    """``requests`` spoken by espeak-ng, 2.5 s apart (16 kHz WAV) for the fake microphone.
+
+    No shared real-speech clip asks the bank agent for anything: this one makes it run a tool.
+    Through Chromium's capture (echo cancellation, noise suppression) pocketsphinx sometimes
+    mishears a line, so the request is made more than once; the agent answers each.
+    """
+    import asyncio
+
+    from adapters.audio.convert import write_wav
+    from adapters.local.tts import EspeakTextToSpeech
+    from ports import PCM16_16K, AudioFrame, Voice
+
+    async def speak(text: str) -> bytes:
+        tts = EspeakTextToSpeech(rate_wpm=140)
+        chunks = [c.audio.data async for c in tts.synthesize(text, voice=Voice(), fmt=PCM16_16K)]
+        return b"".join(chunks)
+
+    gap = bytes(PCM16_16K.frame_bytes(20) * 125)  # 2.5 s
+    pcm = gap[: len(gap) // 5] + b"".join(asyncio.run(speak(text)) + gap for text in requests)
+    write_wav(path, AudioFrame(pcm, PCM16_16K))
+    return path
+
+
+@pytest.mark.parametrize("serve_env", [{"LOCAL_ESPEAK_RATE_WPM": "450"}])
+async def test_the_page_shows_tool_calls_sends_keypad_digits_and_starts_the_chosen_agent(
+    chromium_path: str, parley_serve: Served, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    clip = await asyncio.to_thread(
+        synthesized_clip, tmp_path / "balance.wav", "what is my balance", "check my balance"
+    )
+    problems: list[str] = []
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=chromium_path,
+            headless=True,
+            args=launch_args(clip),
+        )
+        try:
+            talk = await context.new_page()
+            talk.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            talk.on("pageerror", lambda e: problems.append(str(e)))
+            await talk.goto(f"{parley_serve.base_url}/?muted=1")
+            await _wait(talk, "window.parley && window.parley.ready")
+            # More than one agent is configured: the page offers the choice.
+            assert await talk.is_visible("#agent-choice")
+            options = await talk.eval_on_selector_all(
+                "#start-agent option", "o => o.map(e => e.value)"
+            )
+            assert options == ["concierge", "fraud"]
+
+            await talk.click("#start")
+            await _wait(talk, "window.parley.events.some(e => e.type === 'agent_message')")
+            first_call = await talk.evaluate("window.parley.callId")
+            await talk.click("#mute")  # the microphone opens: "what is my balance"
+            # The tool call shows as it happens, then the answer that used it.
+            tool = await _wait(
+                talk,
+                "[...document.querySelectorAll('#events li')].map(e => e.textContent)"
+                ".find(t => t.startsWith('tool check_balance'))",
+                timeout_s=60.0,
+            )
+            assert "check_balance" in tool
+            await _wait(
+                talk,
+                "window.parley.events.some(e => e.type === 'agent_message'"
+                " && e.text.includes('balance is'))",
+            )
+            # The keypad sends DTMF: 4, 2, # is a caller turn "42", which the agent answers.
+            answered = await talk.evaluate(
+                "window.parley.events.filter(e => e.type === 'agent_message').length"
+            )
+            for key in "42#":
+                await talk.click(f"#keypad button:text-is('{key}')")
+            await _wait(
+                talk,
+                f"window.parley.events.filter(e => e.type === 'agent_message').length > {answered}",
+            )
+            await talk.screenshot(path=str(ARTIFACTS / "talk-tools.png"), full_page=True)
+            await talk.click("#hangup")
+            assert await _wait(talk, "window.parley.closeCode") == 1000
+
+            # A second call starts with the agent chosen in the page.
+            await talk.select_option("#start-agent", "fraud")
+            await talk.click("#start")
+            await _wait(talk, f"window.parley.callId && window.parley.callId !== '{first_call}'")
+            await _wait(
+                talk,
+                "window.parley.events.some(e => e.type === 'agent_message' && e.agent === 'fraud')",
+            )
+            assert await talk.inner_text("#agent") == "fraud"
+            await talk.click("#hangup")
+            assert await _wait(talk, "window.parley.closeCode") == 1000
+        finally:
+            await context.close()
+    assert problems == []
+    # The keyed digits reached the conversation: the recorded call has the caller's "42".
+    async with httpx.AsyncClient(base_url=parley_serve.base_url) as http:
+        picture = await http.get(
+            f"/api/calls/{first_call}/call.html",
+            headers={"Authorization": f"Bearer {OPERATOR_KEY}"},
+        )
+    assert picture.status_code == 200, picture.text
+    assert "caller: 42" in picture.text

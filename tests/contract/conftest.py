@@ -2,9 +2,12 @@
 
 Every suite in this folder has one fixture parametrized over the names in its list
 (``SPEECH_TO_TEXT``, ``SESSION_STORE``...) and resolves the name with
-``request.getfixturevalue``; the fixture it names returns the port's case object from
-``tests/contract/cases.py`` (the adapter plus what the suite cannot ask through the port:
-known audio and its words, how to move time, how to provoke each failure).
+``request.getfixturevalue``; the fixture it names returns the port's case object from the
+contract kit (``parley.contract``, defined in ``bootstrap/contract/cases.py``: the adapter plus
+what the suite cannot ask through the port: known audio and its words, how to move time, how
+to provoke each failure). The suites themselves are the kit's (``bootstrap/contract/suites/``):
+each ``test_<port>.py`` here only subclasses one over its list. A new port's suite goes into
+the kit (a suite module and a row in ``bootstrap/contract/registry.py``), never here.
 
 To add an implementation (and nothing else):
 
@@ -43,7 +46,6 @@ from adapters.memory import (
     FakeSpeechToText,
     FakeTextToSpeech,
     FakeVadFactory,
-    FunctionTool,
     FunctionToolExecutor,
     ManualClock,
     MemoryCallRegistry,
@@ -58,6 +60,28 @@ from adapters.memory import (
 from adapters.system import SystemClock
 from adapters.tools import RegistryToolExecutor, ToolRegistry
 from adapters.tools.registry import ToolContext
+from parley.contract import (
+    BeepDetectorCase,
+    CallControlCase,
+    CallRegistryCase,
+    ClockCase,
+    EndOfTurnCase,
+    EventBusCase,
+    Failing,
+    LanguageModelCase,
+    MediaStreamCase,
+    ModelRequestSpec,
+    Outbound,
+    SessionStoreCase,
+    SpeechToTextCase,
+    TextToSpeechCase,
+    ToolExecutorCase,
+    ToolProbe,
+    TranscriptLogCase,
+    VadCase,
+    contract_tools,
+    silence,
+)
 from ports import (
     MULAW_8K,
     PCM16_16K,
@@ -80,26 +104,6 @@ from ports import (
     ToolCall,
     ToolSpec,
 )
-from tests.contract.cases import (
-    CallControlCase,
-    CallRegistryCase,
-    ClockCase,
-    EndOfTurnCase,
-    EventBusCase,
-    Failing,
-    LanguageModelCase,
-    MediaStreamCase,
-    ModelRequestSpec,
-    Outbound,
-    SessionStoreCase,
-    SpeechToTextCase,
-    TextToSpeechCase,
-    ToolExecutorCase,
-    ToolProbe,
-    TranscriptLogCase,
-    VadCase,
-)
-from tests.contract.helpers import silence
 from tests.contract.impl_acs import acs_call_control  # noqa: F401 - fixture, resolved by name
 from tests.contract.impl_azure_speech import (  # noqa: F401 - fixtures, resolved by name
     azure_speech_to_text,
@@ -190,6 +194,11 @@ CALL_CONTROL = [
     pytest.param("acs_call_control", id="acs", marks=pytest.mark.standin),
     pytest.param("twilio_call_control", id="twilio", marks=pytest.mark.standin),
 ]
+CONSULTING = [  # the call controls that also consult (warm transfer) and collect keys
+    pytest.param("memory_call_control", id="memory"),
+    pytest.param("acs_call_control", id="acs", marks=pytest.mark.standin),
+]
+BEEP_DETECTOR = [pytest.param("tone_beep_detector", id="tone")]
 SESSION_STORE = [
     pytest.param("memory_session_store", id="memory"),
     pytest.param("redis_session_store", id="redis", marks=pytest.mark.redis),
@@ -429,6 +438,13 @@ def memory_end_of_turn() -> EndOfTurnCase:
     )
 
 
+@pytest.fixture
+def tone_beep_detector() -> BeepDetectorCase:
+    from adapters.audio.beep import ToneBeepDetectors
+
+    return BeepDetectorCase(ToneBeepDetectors())
+
+
 # Media stream ------------------------------------------------------------------------------
 
 
@@ -542,47 +558,6 @@ def memory_event_bus() -> EventBusCase:
 
 
 # Tools -------------------------------------------------------------------------------------
-
-
-def contract_tools(probe: ToolProbe) -> list[FunctionTool]:
-    """The tools every executor under contract registers (by any mechanism it has).
-
-    ``echo(text)`` returns ``{"echo": text}``; ``boom()`` raises ``RuntimeError("kaboom")``;
-    ``slow()`` sleeps for a minute (recording its cancellation in ``probe``); ``whoami()``
-    returns the conversation's call id (it declares ``call_id``).
-    """
-
-    def echo(text: str) -> dict[str, str]:
-        return {"echo": text}
-
-    def boom() -> str:
-        raise RuntimeError("kaboom")
-
-    async def slow() -> str:
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            probe.slow_cancelled = True
-            raise
-        return "done"
-
-    def whoami(call_id: str) -> str:
-        probe.calls_with_context.append(call_id)
-        return call_id
-
-    def spec(name: str, properties: dict[str, object] | None = None) -> ToolSpec:
-        return ToolSpec(
-            name,
-            f"contract tool {name}",
-            {"type": "object", "properties": properties or {}},  # type: ignore[dict-item]
-        )
-
-    return [
-        FunctionTool(spec("echo", {"text": {"type": "string"}}), echo),
-        FunctionTool(spec("boom"), boom),
-        FunctionTool(spec("slow"), slow),
-        FunctionTool(spec("whoami"), whoami),
-    ]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from parley.contract import CallControlCase, Failing
 from ports import (
     PCM16_16K,
     AuthenticationError,
@@ -22,7 +23,6 @@ from ports import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from tests.contract.cases import CallControlCase, Failing
 
 
 class _NoCalls:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from adapters.audio import read_wav_frames
+from parley.contract import Failing, SpeechToTextCase, TextToSpeechCase, silence
 from ports import (
     MULAW_8K,
     PCM16_16K,
@@ -24,8 +25,6 @@ from ports import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from tests.contract.cases import Failing, SpeechToTextCase, TextToSpeechCase
-from tests.contract.helpers import silence
 from tests.emulators.speech_engines import PocketsphinxTranscriber, ToneSynthesizer
 from tests.emulators.speech_standin import DEFAULT_KEY, SpeechStandIn, running_speech_standin
 

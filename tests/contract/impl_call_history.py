@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapters.memory.call_history import MemoryCallHistory
+from parley.contract import CallHistoryCase, Failing
 from ports import StoreUnavailableError
-from tests.contract.cases import CallHistoryCase, Failing
 from tests.fixtures.postgres_server import PostgresServer
 from tests.fixtures.redis_server import free_port
 

@@ -14,6 +14,15 @@ from pathlib import Path
 import pytest
 
 from adapters.audio import read_wav_frames
+from parley.contract import (
+    Failing,
+    LanguageModelCase,
+    ModelRequestSpec,
+    SpeechToTextCase,
+    TextToSpeechCase,
+    VadCase,
+    silence,
+)
 from ports import (
     MULAW_8K,
     PCM16_16K,
@@ -24,15 +33,6 @@ from ports import (
     ProviderUnavailableError,
     Role,
 )
-from tests.contract.cases import (
-    Failing,
-    LanguageModelCase,
-    ModelRequestSpec,
-    SpeechToTextCase,
-    TextToSpeechCase,
-    VadCase,
-)
-from tests.contract.helpers import silence
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ from starlette.websockets import WebSocket
 
 from adapters.acs_emulator.serving import serve_app
 from adapters.audio.convert import mulaw_decode, mulaw_encode
+from parley.contract import MediaStreamCase, Outbound
 from ports import PCM16_16K, AudioFormat, AudioFrame, MediaStream
-from tests.contract.cases import MediaStreamCase, Outbound
 
 Decode = Callable[[str | bytes], Outbound | None]
 

@@ -15,6 +15,14 @@ from pathlib import Path
 import pytest
 
 from adapters.audio import read_wav, read_wav_frames
+from parley.contract import (
+    EndOfTurnCase,
+    Failing,
+    SpeechToTextCase,
+    TextToSpeechCase,
+    VadCase,
+    silence,
+)
 from ports import (
     MULAW_8K,
     PCM16_16K,
@@ -23,14 +31,6 @@ from ports import (
     AudioFrame,
     ProviderUnavailableError,
 )
-from tests.contract.cases import (
-    EndOfTurnCase,
-    Failing,
-    SpeechToTextCase,
-    TextToSpeechCase,
-    VadCase,
-)
-from tests.contract.helpers import silence
 
 PAUSE_MS = 250
 """The pause after a turn when the runtime asks the end-of-turn model (250 ms default)."""

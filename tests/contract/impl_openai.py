@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from parley.contract import Failing, LanguageModelCase
 from ports import (
     AuthenticationError,
     ContentFilteredError,
@@ -23,7 +24,6 @@ from ports import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from tests.contract.cases import Failing, LanguageModelCase
 from tests.emulators.openai_standin import (
     OpenAIStandin,
     Reply,

@@ -8,8 +8,7 @@ Voice Live and OpenAI run the real SDKs against ``tests/emulators/realtime_stand
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from azure.core.credentials import AzureKeyCredential
 from openai import AsyncOpenAI
 
 from adapters.memory.realtime import FakeRealtimeModel, FakeRealtimeSession, FakeReply
+from parley.contract import RealtimeModelCase
 from ports import ProviderUnavailableError, RateLimitedError, ToolCall
 from ports.realtime import RealtimeModel, RealtimeSession
 from tests.emulators.realtime_standin import (
@@ -30,36 +30,8 @@ from tests.emulators.realtime_standin import (
 )
 from tests.emulators.speech_engines import ScriptedTranscriber
 
-
-@dataclass
-class RealtimeCase:
-    """One implementation and its controls.
-
-    Attributes:
-        model: The model under test.
-        script: ``script(heard, replies)``: caller items are transcribed as ``heard`` in order;
-            responses answer ``replies`` (``(text, ((name, args), ...))``) in order.
-        slow: Make responses stream at about real time (cancellation tests).
-        drop: Drop the session's connection (the service side), as a network drop or expiry.
-        rate_limit: Make the next ``create_response`` fail with a rate-limit error event.
-        garbage: Send malformed and unknown server messages; None when it cannot.
-        bad_key: A model with refused credentials; None when there are none.
-        refuse: Make the next connect fail (service unavailable).
-        truncations: Truncations the service recorded, ``(item_id, audio_end_ms)``.
-        tool_outputs: Function call outputs the service holds, ``(call_id, output)``.
-    """
-
-    model: RealtimeModel
-    script: Callable[[list[str], list[tuple[str, tuple[tuple[str, dict[str, Any]], ...]]]], None]
-    slow: Callable[[], None]
-    drop: Callable[[RealtimeSession], None]
-    rate_limit: Callable[[RealtimeSession], None]
-    refuse: Callable[[], None]
-    truncations: Callable[[], list[tuple[str, int]]]
-    tool_outputs: Callable[[], list[tuple[str, str]]]
-    garbage: Callable[[RealtimeSession], None] | None = None
-    bad_key: RealtimeModel | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+RealtimeCase = RealtimeModelCase
+"""The kit's case (bootstrap/contract/realtime_case.py), under the name these fixtures use."""
 
 
 @pytest.fixture
@@ -134,6 +106,12 @@ def _standin_case(
         standin.send_raw(session, '{"type": "response.future_event", "x": 1}')
         standin.send_raw(session, '{"type": "response.audio.delta", "delta": 7}')
 
+    def drop_after_audio(chunks: int) -> None:
+        standin.faults.drop_after_audio = chunks
+
+    def slow_first_audio(seconds: float) -> None:
+        standin.faults.slow_first_audio_s = seconds
+
     def outputs() -> list[tuple[str, str]]:
         return [
             (i.call_id, i.text)
@@ -153,7 +131,8 @@ def _standin_case(
         tool_outputs=outputs,
         garbage=lambda session: garbage(last()),
         bad_key=bad,
-        extras={"standin": standin},
+        drop_after_audio=drop_after_audio,
+        slow_first_audio=slow_first_audio,
     )
 
 

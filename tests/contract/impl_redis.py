@@ -15,14 +15,14 @@ from adapters.redis import (
     RedisSessionStore,
     RedisTranscriptLog,
 )
-from ports import StoreUnavailableError
-from tests.contract.cases import (
+from parley.contract import (
     CallRegistryCase,
     EventBusCase,
     Failing,
     SessionStoreCase,
     TranscriptLogCase,
 )
+from ports import StoreUnavailableError
 from tests.fixtures.redis_server import RedisServer, free_port
 
 TTL_MS = 300

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from parley.contract import CallControlCase, Failing
 from ports import (
     AuthenticationError,
     CallEvent,
@@ -27,7 +28,6 @@ from ports import (
     RateLimitedError,
     StreamClosed,
 )
-from tests.contract.cases import CallControlCase, Failing
 
 
 class _DrainMedia:

@@ -1,76 +1,15 @@
-"""Contract of ports.CallRegistry: claims, heartbeats, expiry, release by the owner only."""
+"""ports.CallRegistry: the kit's suite over every adapter in ``CALL_REGISTRY``."""
 
 from __future__ import annotations
 
 import pytest
 
-from ports import StoreError
-from tests.contract.cases import CallRegistryCase
+from parley.contract import CallRegistryCase, CallRegistryContract
 from tests.contract.conftest import CALL_REGISTRY
 
 
-@pytest.fixture(params=CALL_REGISTRY)
-def registry_case(request: pytest.FixtureRequest) -> CallRegistryCase:
-    case: CallRegistryCase = request.getfixturevalue(request.param)
-    return case
-
-
-async def test_unclaimed_call_has_no_owner(registry_case: CallRegistryCase) -> None:
-    assert await registry_case.registry.owner("c1") is None
-
-
-async def test_claim_records_the_owner(registry_case: CallRegistryCase) -> None:
-    registry = registry_case.registry
-    await registry.claim("c1", "instance-a")
-    await registry.claim("c2", "instance-b")
-    assert await registry.owner("c1") == "instance-a"
-    assert await registry.owner("c2") == "instance-b"
-
-
-async def test_claim_expires_without_heartbeat(registry_case: CallRegistryCase) -> None:
-    registry = registry_case.registry
-    await registry.claim("c1", "instance-a")
-    await registry_case.advance(registry_case.ttl_ms * 0.5)
-    assert await registry.owner("c1") == "instance-a"
-    await registry_case.advance(registry_case.ttl_ms * 0.5 + max(50.0, registry_case.ttl_ms * 0.2))
-    assert await registry.owner("c1") is None
-
-
-async def test_heartbeat_keeps_the_claim(registry_case: CallRegistryCase) -> None:
-    registry = registry_case.registry
-    await registry.claim("c1", "instance-a")
-    for _ in range(3):
-        await registry_case.advance(registry_case.ttl_ms * 0.6)
-        await registry.claim("c1", "instance-a")
-    await registry_case.advance(registry_case.ttl_ms * 0.6)
-    assert await registry.owner("c1") == "instance-a"
-
-
-async def test_release_by_the_owner_removes_the_claim(registry_case: CallRegistryCase) -> None:
-    registry = registry_case.registry
-    await registry.claim("c1", "instance-a")
-    await registry.release("c1", "instance-a")
-    assert await registry.owner("c1") is None
-    await registry.release("c1", "instance-a")
-    await registry.release("never-claimed", "instance-a")
-
-
-async def test_release_by_another_instance_changes_nothing(
-    registry_case: CallRegistryCase,
-) -> None:
-    registry = registry_case.registry
-    await registry.claim("c1", "instance-a")
-    await registry.release("c1", "instance-b")
-    assert await registry.owner("c1") == "instance-a"
-
-
-async def test_backend_failures_raise_store_errors(registry_case: CallRegistryCase) -> None:
-    assert registry_case.failures, "an implementation must show how it fails"
-    for failing in registry_case.failures:
-        assert issubclass(failing.expected, StoreError)
-        with pytest.raises(failing.expected):
-            await failing.adapter.claim("c1", "instance-a")
-        with pytest.raises(failing.expected):
-            await failing.adapter.owner("c1")
-        with pytest.raises(failing.expected):
-            await failing.adapter.release("c1", "instance-a")
+class TestCallRegistry(CallRegistryContract):
+    @pytest.fixture(params=CALL_REGISTRY)
+    def registry_case(self, request: pytest.FixtureRequest) -> CallRegistryCase:
+        case: CallRegistryCase = request.getfixturevalue(request.param)
+        return case

@@ -1,60 +1,15 @@
-"""Contract of ports.VoiceActivityDetector: 0..1 scores, speech above silence, bad frames."""
+"""ports.VadFactory: the kit's suite over every adapter in ``VAD``."""
 
 from __future__ import annotations
 
 import pytest
 
-from ports import InvalidAudioError
-from tests.contract.cases import VadCase
+from parley.contract import VadCase, VadContract
 from tests.contract.conftest import VAD
 
 
-@pytest.fixture(params=VAD)
-def vad_case(request: pytest.FixtureRequest) -> VadCase:
-    case: VadCase = request.getfixturevalue(request.param)
-    return case
-
-
-def test_probabilities_are_between_zero_and_one(vad_case: VadCase) -> None:
-    vad = vad_case.factory(vad_case.fmt)
-    for frame in [*vad_case.silence, *vad_case.speech]:
-        probability = vad.speech_probability(frame)
-        assert isinstance(probability, float)
-        assert 0.0 <= probability <= 1.0
-
-
-def test_silence_scores_below_half(vad_case: VadCase) -> None:
-    vad = vad_case.factory(vad_case.fmt)
-    assert all(vad.speech_probability(f) < 0.5 for f in vad_case.silence)
-
-
-def test_speech_scores_above_half_on_average(vad_case: VadCase) -> None:
-    vad = vad_case.factory(vad_case.fmt)
-    scores = [vad.speech_probability(f) for f in vad_case.speech]
-    assert sum(scores) / len(scores) >= 0.5
-
-
-def test_each_call_gets_its_own_detector(vad_case: VadCase) -> None:
-    first = vad_case.factory(vad_case.fmt)
-    second = vad_case.factory(vad_case.fmt)
-    assert first is not second
-    frames = [*vad_case.silence[:10], *vad_case.speech[:10]]
-    # A detector keeps state per call: feeding one must not change what the other says.
-    scores_first = [first.speech_probability(f) for f in frames]
-    scores_second = [second.speech_probability(f) for f in frames]
-    assert scores_first == scores_second
-
-
-def test_a_frame_the_engine_cannot_take_is_refused(vad_case: VadCase) -> None:
-    if vad_case.invalid_frame is None:
-        pytest.skip("this detector takes frames of any rate and duration")
-    vad = vad_case.factory(vad_case.fmt)
-    with pytest.raises(InvalidAudioError):
-        vad.speech_probability(vad_case.invalid_frame)
-
-
-def test_a_format_the_engine_cannot_take_is_refused(vad_case: VadCase) -> None:
-    if vad_case.unsupported_format is None:
-        pytest.skip("this detector takes every format")
-    with pytest.raises(InvalidAudioError):
-        vad_case.factory(vad_case.unsupported_format)
+class TestVad(VadContract):
+    @pytest.fixture(params=VAD)
+    def vad_case(self, request: pytest.FixtureRequest) -> VadCase:
+        case: VadCase = request.getfixturevalue(request.param)
+        return case

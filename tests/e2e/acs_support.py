@@ -9,6 +9,7 @@ import re
 import struct
 from pathlib import Path
 
+from pydantic import SecretStr
 from rapidfuzz.distance import Levenshtein
 
 from bootstrap.settings import Settings, load_settings
@@ -40,6 +41,21 @@ def offline_settings(**providers: str) -> Settings:
         providers.setdefault("tts", "fake")
     return dataclasses.replace(
         settings, server=server, providers=settings.providers.model_copy(update=providers)
+    )
+
+
+def standin_settings(endpoint: str, api_key: str, **providers: str) -> Settings:
+    """:func:`offline_settings` with ``PARLEY_LLM=azure_openai`` at the local OpenAI stand-in."""
+    base = offline_settings(llm="azure_openai", **providers)
+    return dataclasses.replace(
+        base,
+        azure_openai=base.azure_openai.model_copy(
+            update={
+                "endpoint": endpoint,
+                "api_key": SecretStr(api_key),
+                "deployment": "bank-deployment",
+            }
+        ),
     )
 
 

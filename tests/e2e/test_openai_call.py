@@ -8,12 +8,10 @@ handoff to the fraud agent).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
 from dependency_injector import providers
-from pydantic import SecretStr
 
 from adapters.acs_emulator.scenario import CallerTurn
 from adapters.memory import FakeSpeechToText, FakeTextToSpeech, FakeVadFactory, tone_frames
@@ -22,7 +20,7 @@ from bootstrap.containers import ApplicationContainer
 from ports import PCM16_16K
 from tests.emulators.openai_standin import OpenAIStandin, running_standin
 
-from .acs_support import offline_settings
+from .acs_support import standin_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.standin]
 
@@ -40,16 +38,8 @@ def _speech(ms: int) -> bytes:
 async def test_parley_call_with_azure_openai_runs_a_tool_and_a_handoff(
     standin: OpenAIStandin,
 ) -> None:
-    base = offline_settings(llm="azure_openai", stt="fake", tts="fake", vad="fake")
-    settings = dataclasses.replace(
-        base,
-        azure_openai=base.azure_openai.model_copy(
-            update={
-                "endpoint": standin.azure_endpoint,
-                "api_key": SecretStr(standin.api_key),
-                "deployment": "bank-deployment",
-            }
-        ),
+    settings = standin_settings(
+        standin.azure_endpoint, standin.api_key, stt="fake", tts="fake", vad="fake"
     )
 
     def configure(container: ApplicationContainer) -> None:

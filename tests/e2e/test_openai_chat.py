@@ -1,23 +1,24 @@
-"""``parley chat`` with PARLEY_LLM=azure_openai / openai, pointed at the local OpenAI stand-in.
+"""The bank agents on a real model endpoint (PARLEY_LLM=azure_openai / openai), dogfooding
+the public test harness: the OpenAI adapter talks to the local OpenAI stand-in.
 
-The bank example (agents/) runs offline: the stand-in's keyword agent calls the
-``check_balance`` tool, then the ``handoff_to_fraud`` handoff tool, and answers tool results.
+The stand-in's keyword agent calls ``check_balance`` for "balance", the ``handoff_to_fraud``
+tool for "fraud", and answers tool results with ``"Done: <result>"``.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bootstrap.testkit.runner import run_scenarios
+from bootstrap.testkit.scenarios import load_scenarios
+from parley.testing import conversation
 from tests.emulators.openai_standin import OpenAIStandin, running_standin
 
 REPO = Path(__file__).resolve().parents[2]
-PARLEY = Path(sys.executable).parent / "parley"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.standin]
 
@@ -28,54 +29,41 @@ def standin() -> Iterator[OpenAIStandin]:
         yield running
 
 
-def _chat(
-    env: dict[str, str], lines: list[str], tmp_path: Path
-) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "AZURE_", "OPENAI_"))
-    }
-    return subprocess.run(
-        [str(PARLEY), "chat", "--env-file", str(tmp_path / "none.env")],
-        input="\n".join([*lines, "", ""]),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**base, "PARLEY_AGENTS_DIR": str(REPO / "agents"), "COLUMNS": "200", **env},
-        timeout=60,
-        check=False,
-    )
+def configure(monkeypatch: pytest.MonkeyPatch, standin: OpenAIStandin, kind: str) -> str:
+    """Point PARLEY_LLM at the stand-in; returns the request path the adapter must use."""
+    for key in list(os.environ):
+        if key.startswith(("PARLEY_", "AZURE_", "OPENAI_")):
+            monkeypatch.delenv(key)
+    if kind == "azure_openai":
+        monkeypatch.setenv("PARLEY_LLM", "azure_openai")
+        monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", standin.azure_endpoint)
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", standin.api_key)
+        monkeypatch.setenv("AZURE_OPENAI_DEPLOYMENT", "bank-deployment")
+        return "/openai/deployments/bank-deployment/chat/completions"
+    monkeypatch.setenv("PARLEY_LLM", "openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", standin.openai_base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", standin.bearer_token)
+    monkeypatch.setenv("OPENAI_MODEL", "local-model")
+    return "/v1/chat/completions"
 
 
 @pytest.mark.parametrize("kind", ["azure_openai", "openai"])
-def test_parley_chat_runs_the_bank_scenario_with_a_tool_and_a_handoff(
-    kind: str, standin: OpenAIStandin, tmp_path: Path
+async def test_the_bank_conversation_runs_a_tool_and_a_handoff_on_the_configured_model(
+    kind: str, standin: OpenAIStandin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     standin.reset()
-    if kind == "azure_openai":
-        env = {
-            "PARLEY_LLM": "azure_openai",
-            "AZURE_OPENAI_ENDPOINT": standin.azure_endpoint,
-            "AZURE_OPENAI_API_KEY": standin.api_key,
-            "AZURE_OPENAI_DEPLOYMENT": "bank-deployment",
-        }
-        path = "/openai/deployments/bank-deployment/chat/completions"
-    else:
-        env = {
-            "PARLEY_LLM": "openai",
-            "OPENAI_BASE_URL": standin.openai_base_url,
-            "OPENAI_API_KEY": standin.bearer_token,
-            "OPENAI_MODEL": "local-model",
-        }
-        path = "/v1/chat/completions"
-
-    done = _chat(env, ["what is my balance", "I want to report fraud"], tmp_path)
-
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
-    assert "-> tool check_balance" in out
-    assert "concierge: Done:" in out and "balance" in out
-    assert "~ handoff concierge -> fraud" in out
-    assert "fraud: " in out
+    path = configure(monkeypatch, standin, kind)
+    async with conversation(
+        REPO / "agents", model="configured", env_file=tmp_path / "none.env"
+    ) as convo:
+        turn = await convo.user_says("what is my balance")
+        turn.expect.next_event().is_tool_call("check_balance", result="2,450.75")
+        turn.expect.next_event().is_speech(contains="Done:")
+        turn.expect.no_handoff()
+        turn = await convo.user_says("I want to report fraud")
+        turn.expect.handoff_to("fraud")
+        assert convo.agent == "fraud"
+        assert any(e.agent == "fraud" for e in turn.events if e.kind == "speech")
     assert {r.path for r in standin.requests} == {path}
     # After the handoff the fraud agent answers with its own instructions and the history.
     last = standin.requests[-1].body
@@ -83,3 +71,28 @@ def test_parley_chat_runs_the_bank_scenario_with_a_tool_and_a_handoff(
     roles = [m["role"] for m in last["messages"]]
     assert roles[0] == "system" and "tool" in roles
     assert any(m.get("name") == "concierge" for m in last["messages"] if m["role"] == "assistant")
+
+
+async def test_a_yaml_scenario_runs_on_the_configured_model(
+    standin: OpenAIStandin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    standin.reset()
+    configure(monkeypatch, standin, "openai")
+    scenario = tmp_path / "keyword_agent.yaml"
+    scenario.write_text(
+        f"agents: {REPO / 'agents'}\n"
+        "model: {temperature: 0, seed: 3}\n"
+        "turns:\n"
+        "  - caller: what is my balance\n"
+        "    expect: {tool: check_balance, says: 'Done:'}\n"
+        "  - caller: I want to report fraud\n"
+        "    expect: {handoff: fraud}\n"
+    )
+    (run,) = await run_scenarios(
+        load_scenarios(scenario), model="configured", env_file=tmp_path / "none.env"
+    )
+    assert run.passed, run.failure
+    assert [t.latency_ms is not None for t in run.turns] == [True, True]
+    # The scenario's model settings reach the endpoint.
+    body = standin.requests[0].body
+    assert (body.get("temperature"), body.get("seed")) == (0, 3)

@@ -187,7 +187,7 @@ async def test_calls_beyond_the_limit_are_refused_with_1013_and_a_reason(env_fil
             await first.send(start_message())
             assert json.loads(await first.recv())["type"] == "started"
             async with websockets.connect(server.ws_url) as second:
-                await second.send(start_message())
+                # Refused as it connects, before any start message.
                 refusal = json.loads(await second.recv())
                 with pytest.raises(websockets.ConnectionClosed):
                     await second.recv()
@@ -230,7 +230,7 @@ async def test_sigterm_drains_a_live_call_then_stops(env_file: Path) -> None:
             await asyncio.sleep(0.3)
             ready = httpx.get(f"http://127.0.0.1:{server.port}/ready")
             async with websockets.connect(server.ws_url) as late:
-                await late.send(start_message())
+                # Refused as it connects, before any start message.
                 refusal = json.loads(await late.recv())
                 with pytest.raises(websockets.ConnectionClosed):
                     await late.recv()

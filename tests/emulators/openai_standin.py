@@ -2,7 +2,7 @@
 
 It speaks the wire protocol the real ``openai`` SDK expects, so the adapter is tested offline
 with the real SDK (openai 3.52 is built on ``httpx2``; respx cannot patch it, hence a real
-server). Wire facts: /work/shared/PROTOCOLS.md "Azure OpenAI chat completions (SSE)", and the
+server). Wire facts: docs/wire-protocols.md, "Azure OpenAI chat completions (SSE)", and the
 Azure OpenAI REST reference "Chat completions - Create" (``/openai/deployments/{deployment}/
 chat/completions?api-version=...``, header ``api-key`` or ``Authorization: Bearer``) and
 "Content filtering" (``prompt_filter_results``, ``content_filter_results``).

@@ -2,9 +2,9 @@
 
 The real ``azure-cognitiveservices-speech`` SDK (1.53.0, pinned) connects to it with
 ``SpeechConfig(host="ws://127.0.0.1:PORT", subscription=KEY)`` or an ``endpoint=ws://...``, so
-the Azure Speech adapters are tested offline with the real SDK. Wire facts: /work/shared/
-PROTOCOLS.md "Azure AI Speech SDK", :mod:`tests.emulators.usp`, and what the SDK was seen doing
-against a logging server (listed in this module's notes below).
+the Azure Speech adapters are tested offline with the real SDK. Wire facts:
+docs/wire-protocols.md, "Azure AI Speech SDK", :mod:`tests.emulators.usp`, and what the SDK
+was seen doing against a logging server (listed in this module's notes below).
 
 Paths:
     * ``/speech/recognition/{interactive|conversation|dictation}/cognitiveservices/v1``:

@@ -1,7 +1,7 @@
 """USP framing: the message format of the Azure AI Speech WebSocket protocol.
 
 Wire facts (checked against azure-cognitiveservices-speech 1.53.0 talking to a logging server
-on 127.0.0.1; see /work/shared/PROTOCOLS.md "Azure AI Speech SDK" and the retired public page
+on 127.0.0.1; see docs/wire-protocols.md, "Azure AI Speech SDK", and the retired public page
 "Microsoft Speech WebSocket protocol", MicrosoftDocs/azure-docs
 ``articles/cognitive-services/Speech/API-Reference-REST/websocketprotocol.md``):
 

@@ -141,3 +141,11 @@ def serve_factory(tmp_path: Path) -> Iterator[object]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A ``.env`` path in a clean environment (no Parley key of the test process leaks in)."""
+    for key in all_env_keys():
+        monkeypatch.delenv(key, raising=False)
+    return tmp_path / ".env"

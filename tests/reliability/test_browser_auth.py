@@ -16,7 +16,7 @@ from websockets.exceptions import InvalidStatus
 from adapters.http.browser import CLOSE_UNAUTHORIZED
 from adapters.http.browser_auth import BrowserTokens
 from bootstrap.app import create_app
-from bootstrap.settings import SettingsError, all_env_keys
+from bootstrap.settings import SettingsError
 from tests.e2e.server_support import (
     TOKEN_SECRET,
     fake_container,
@@ -26,13 +26,6 @@ from tests.e2e.server_support import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for key in all_env_keys():
-        monkeypatch.delenv(key, raising=False)
-    return tmp_path / ".env"
 
 
 async def _refusal(url: str, message: str) -> tuple[int | None, str, dict[str, object]]:

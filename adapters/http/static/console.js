@@ -5,7 +5,13 @@ import { bearer, keyForm } from "./keys.js";
 
 const $ = (id) => document.getElementById(id);
 const state = (window.parleyConsole = {
-  calls: [], selected: null, events: [], authorized: false, records: [], record: null,
+  calls: [],
+  selected: null,
+  events: [],
+  authorized: false,
+  records: [],
+  record: null,
+  recordedView: null,
 });
 let after = -1;
 
@@ -33,6 +39,7 @@ function cell(row, text) {
 
 function renderCalls(body) {
   state.calls = body.calls;
+  state.recordedView = body.recorded_view;
   const tbody = $("calls");
   tbody.replaceChildren();
   $("empty").hidden = body.calls.length > 0;
@@ -68,6 +75,13 @@ async function openRecording(event, href) {
   event.stopPropagation();
   const view = window.open("", "_blank");
   const response = await fetch(href, { headers: bearer("operatorKey") });
+  if (!response.ok) {
+    if (view) view.close();
+    $("auth-note").textContent =
+      response.status === 404 ? "That call is no longer in the store (it may have expired)." :
+      `The call's timeline could not be opened: HTTP ${response.status}.`;
+    return;
+  }
   const blob = new Blob([await response.text()], { type: "text/html" });
   if (view) view.location = URL.createObjectURL(blob);
 }
@@ -145,6 +159,13 @@ async function showRecord(callId) {
   state.record = record;
   $("record").hidden = false;
   $("record-id").textContent = callId;
+  // The call.html timeline of a call still in the store (docs/observability.md).
+  const picture = $("record-picture");
+  picture.hidden = !state.recordedView;
+  if (state.recordedView) {
+    picture.href = state.recordedView.replace("{call_id}", encodeURIComponent(callId));
+    picture.onclick = (event) => openRecording(event, picture.href);
+  }
   const summary = record.summary;
   $("record-summary").textContent = summary
     ? `${summary.disposition}: ${summary.text} ${JSON.stringify(summary.fields)}`

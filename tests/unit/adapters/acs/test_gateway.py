@@ -11,7 +11,7 @@ import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.acs.gateway import TtlSet, callback_to_event
+from adapters.acs.gateway import callback_to_event
 from adapters.acs.media_codec import encode_audio_metadata, encode_inbound_audio
 from adapters.acs_emulator.media_client import MediaClient
 from adapters.acs_emulator.server import EmulatedCall
@@ -303,15 +303,3 @@ class TestAuth:
         await good.send_raw(encode_inbound_audio(bytes(640), timestamp="t", participant_raw_id="p"))
         await until(lambda: len(acs_stack.handler.calls) == 1)
         await good.close()
-
-
-class TestTtlSet:
-    def test_members_expire_and_the_set_is_bounded(self) -> None:
-        now = [0.0]
-        seen = TtlSet(ttl_s=10, max_size=2, clock=lambda: now[0])
-        assert seen.add("a") and not seen.add("a")
-        now[0] = 11
-        assert seen.add("a")
-        seen.add("b")
-        seen.add("c")
-        assert len(seen) == 2

@@ -20,6 +20,7 @@ from adapters.memory import (
     ScriptedUtterance,
     tone_frames,
 )
+from parley.contract import silence
 from ports import (
     MULAW_8K,
     PCM16_16K,
@@ -40,7 +41,6 @@ from ports import (
     ToolCall,
     Voice,
 )
-from tests.contract.helpers import silence
 
 # ManualClock -------------------------------------------------------------------------------
 

@@ -4,79 +4,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from adapters.otel import CALL_ID_ATTRIBUTE, OtelTracing
 from adapters.otel.setup import make_provider, otlp_exporter
+from tests.fixtures.otlp_receiver import Receiver, attributes, running_receiver
 
 from ...runtime.harness import make_rig
 
 
-class Receiver(ThreadingHTTPServer):
-    """A tiny OTLP/HTTP trace receiver: decodes each ExportTraceServiceRequest it is posted."""
-
-    daemon_threads = True
-
-    def __init__(self, *, hang: threading.Event | None = None) -> None:
-        self.requests: list[ExportTraceServiceRequest] = []
-        self.paths: list[str] = []
-        self.hang = hang
-        self.got = threading.Event()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.paths.append(self.path)
-                if outer.hang is not None:
-                    outer.got.set()
-                    outer.hang.wait(10)
-                    return
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
-                outer.requests.append(request)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                outer.got.set()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def spans(self) -> list:
-        return [
-            span
-            for request in self.requests
-            for resource in request.resource_spans
-            for scope in resource.scope_spans
-            for span in scope.spans
-        ]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
-def attributes(span) -> dict:
-    return {kv.key: kv.value.string_value or kv.value.int_value for kv in span.attributes}
+    with running_receiver() as server:
+        yield server
 
 
 def test_a_call_trace_is_exported_over_otlp_http(receiver: Receiver):
@@ -138,19 +80,14 @@ async def test_an_exporter_that_raises_never_affects_the_call():
 
 async def test_a_hanging_collector_never_affects_the_call():
     release = threading.Event()
-    server = Receiver(hang=release)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    provider = make_provider(otlp_exporter(server.endpoint, timeout_s=0.5))
-    try:
-        rig, summary = await answered_call(OtelTracing(provider))
-        assert rig.spoken() == ["Hello, how can I help?", "Forty two."]
-        assert summary.user_turns == 1
-        provider.force_flush(100)
-        assert server.got.wait(10), "the exporter reached the hanging collector"
-    finally:
-        release.set()
-        provider.shutdown()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with running_receiver(hang=release) as server:
+        provider = make_provider(otlp_exporter(server.endpoint, timeout_s=0.5))
+        try:
+            rig, summary = await answered_call(OtelTracing(provider))
+            assert rig.spoken() == ["Hello, how can I help?", "Forty two."]
+            assert summary.user_turns == 1
+            provider.force_flush(100)
+            assert server.got.wait(10), "the exporter reached the hanging collector"
+        finally:
+            release.set()
+            provider.shutdown()

@@ -9,6 +9,16 @@ from contextlib import asynccontextmanager
 
 from ports import AudioEncoding, AudioFormat, AudioFrame
 
+__all__ = [
+    "all_increasing",
+    "collect",
+    "no_task_leak",
+    "normalise_words",
+    "other_format",
+    "silence",
+    "word_error_rate",
+]
+
 _PUNCTUATION = re.compile(r"[.,?!;:\"]")
 
 
