@@ -9,20 +9,28 @@ Silero VAD + Piper + Smart Turn:
 * caller turns started by noise-only and silent audio (each VAD with the runtime's
   smoothing, default thresholds);
 * end of caller speech -> first agent audio on the wire, p50 / p90, from the whole calls
-  ("end of speech" is the clip's last frame above -40 dBFS, not the end of its file);
+  ("end of speech" is the clip's last frame above -40 dBFS, not the end of its file), and
+  where that time goes, per turn and as medians, from the runtime's latency marks (the
+  ``turn_latency`` transcript records) and the wire: end of speech -> VAD end of speech
+  (the smoothing's silence plus the VAD's own lag) -> final transcript (Whisper's decode)
+  -> first model event (the offline dialog model, plus any end-of-turn hold) -> first
+  synthesised audio -> first frame sent (pacer) -> first frame on the caller's wire;
 * event-loop lag p99 while the calls ran (a 5 ms ticker in the server's loop);
 * CPU per Whisper decode, per Smart Turn prediction and per Piper piece (process CPU time,
   which other processes' load does not inflate) beside wall time;
 * concurrent offline calls sustained in real time: N simulated calls, each feeding a looped
   clip in 20 ms frames through the VAD and a Whisper session, asking Smart Turn at each end
-  of utterance and synthesising a reply sentence with Piper; sustained while the p95 time
-  from end of utterance to its final stays under 1.5 s;
+  of utterance and, as a real call does, synthesising a reply sentence with Piper once the
+  final has arrived; sustained while the p95 time from end of utterance to its final stays
+  under 1.5 s;
 * install size of the ``local`` extra (the files of its distributions beyond the base
   dependencies) and the process RSS.
 
 Needs ../shared/audio (PARLEY_SHARED_DIR). Run
-``python benchmarks/bench_embedded_default.py [--no-calls] [--ramp 1,2,3,4] [--seconds 20]``;
-about ten minutes with the whole calls. The machine is shared: CPU figures are indicative.
+``python benchmarks/bench_embedded_default.py [--no-calls] [--only-calls] [--repeat N]
+[--ramp 1,2,3,4] [--seconds 20]``; about ten minutes with the whole calls (``--repeat``
+places each whole call N times and pools the latencies). The machine is shared: CPU figures
+are indicative.
 """
 
 from __future__ import annotations
@@ -128,19 +136,66 @@ async def whole_call(engines: dict[str, str]) -> dict[str, Any]:
             if started:
                 heard[started[-1].name].append(entry["text"])
     latencies = []
+    stages: list[dict[str, float]] = []
+    records = [
+        e["data"]["marks"]
+        for e in outcome.transcript
+        if e["kind"] == "turn_latency" and "first_frame" in (e["data"] or {}).get("marks", {})
+    ]
     for turn, clip in zip(result.turns, turns, strict=False):
         if turn.latency_ms is not None and not turn.stop_audio_at:
             latencies.append(turn.latency_ms + trailing_silence_ms(clip.pcm))
+            assert turn.reply_at is not None  # noqa: S101 - latency_ms implies it
+            marks = [m for m in records if turn.spoke_at * 1000 <= m["first_frame"]]
+            marks = [m for m in marks if m["first_frame"] <= turn.reply_at * 1000 + 50]
+            if marks:
+                speech_end = turn.finished_at * 1000 - trailing_silence_ms(clip.pcm)
+                stages.append(breakdown(marks[-1], speech_end, turn.reply_at * 1000))
     return {
         "heard": {k: " ".join(v) for k, v in heard.items()},
         "latencies": latencies,
+        "stages": stages,
         "loop_p99": pct(lags, 0.99),
         "ok": result.ok,
     }
 
 
-async def bench_whole_calls() -> None:
-    runs = {"old": await whole_call(OLD), "new": await whole_call(NEW)}
+STAGES = (
+    ("VAD end", "speech_stopped"),
+    ("final", "final"),
+    ("model", "first_token"),
+    ("TTS", "first_audio"),
+    ("pacer", "first_frame"),
+)
+"""Breakdown columns: each runs from the previous mark (the clip's end of speech first)."""
+
+
+def breakdown(marks: dict[str, float], speech_end_ms: float, wire_ms: float) -> dict[str, float]:
+    """One answered turn's stages, ms: each mark minus the previous one, then the wire."""
+    out: dict[str, float] = {}
+    previous = speech_end_ms
+    for name, mark in STAGES:
+        if mark in marks:
+            out[name] = marks[mark] - previous
+            previous = marks[mark]
+    out["wire"] = wire_ms - previous
+    out["total"] = wire_ms - speech_end_ms
+    return out
+
+
+async def repeated(engines: dict[str, str], repeat: int) -> dict[str, Any]:
+    """``repeat`` whole calls: the first call's words, every call's latencies and stages."""
+    runs = [await whole_call(engines) for _ in range(repeat)]
+    return {
+        **runs[0],
+        "latencies": [x for r in runs for x in r["latencies"]],
+        "stages": [x for r in runs for x in r["stages"]],
+        "loop_p99": max(r["loop_p99"] for r in runs),
+    }
+
+
+async def bench_whole_calls(repeat: int = 1) -> None:
+    runs = {"old": await repeated(OLD, 1), "new": await repeated(NEW, repeat)}
     rows: list[tuple[object, ...]] = []
     totals = {name: [0, 0] for name in runs}
     for clip in manifest():
@@ -179,6 +234,18 @@ async def bench_whole_calls() -> None:
             for name, run in runs.items()
         ],
     )
+    columns = [name for name, _ in STAGES] + ["wire", "total"]
+    for name, run in runs.items():
+        if not run["stages"]:
+            continue
+        medians = {c: statistics.median(s.get(c, 0.0) for s in run["stages"]) for c in columns}
+        table(
+            f"where the time goes, {name} engines: median ms per stage over"
+            f" {len(run['stages'])} answered turns (from the previous mark; 'model' includes"
+            " any end-of-turn hold)",
+            ("from end of caller speech to", *columns),
+            [("median", *(f"{medians[c]:.0f}" for c in columns))],
+        )
 
 
 # -- engines ------------------------------------------------------------------------------
@@ -323,7 +390,7 @@ async def simulated_call(
     finals: list[float],
 ) -> None:  # fmt: skip
     """Real-time 20 ms frames of a looped clip: VAD per frame, a final per loop, Smart Turn
-    at each end of utterance, a Piper reply sentence per utterance."""
+    at each end of utterance, a Piper reply sentence per final (a call answers its final)."""
     vad = vad_factory(PCM16_16K)
     async with stt.session(PCM16_16K) as session:
 
@@ -331,6 +398,7 @@ async def simulated_call(
             async for event in session.events():
                 if event.is_final:
                     finals.append((time.monotonic() - ended[0]) * 1000)
+                    background.add(asyncio.create_task(quietly(drain(tts))))
 
         ended = [time.monotonic()]
         background: set[asyncio.Task[None]] = set()
@@ -347,7 +415,6 @@ async def simulated_call(
                 session.end_of_speech()
                 utterance = AudioFrame(b"".join(f.data for f in frames), PCM16_16K)
                 background.add(asyncio.create_task(quietly(turn.predict(utterance))))
-                background.add(asyncio.create_task(quietly(drain(tts))))
             await asyncio.sleep(max(start + i * 0.02 - time.monotonic(), 0))
         await session.flush()
         await reader
@@ -477,11 +544,16 @@ def bench_install_size() -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-calls", action="store_true", help="skip the whole-call runs")
+    parser.add_argument("--only-calls", action="store_true", help="only the whole-call runs")
+    parser.add_argument("--repeat", type=int, default=1, help="whole calls with the new engines")
     parser.add_argument("--ramp", default="1,2,3,4,6", help="concurrent calls per step")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per ramp step")
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (shared: CPU figures indicative)")
+    if args.only_calls:
+        await bench_whole_calls(args.repeat)
+        return
     bench_install_size()
     bench_noise()
     from adapters.local.stt import PocketsphinxSpeechToText
@@ -496,7 +568,7 @@ async def main() -> None:
     await bench_concurrency(whisper, [int(x) for x in args.ramp.split(",")], args.seconds)
     await whisper.aclose()
     if not args.no_calls:
-        await bench_whole_calls()
+        await bench_whole_calls(args.repeat)
 
 
 if __name__ == "__main__":  # spawn re-imports this module in pocketsphinx's decoder processes

@@ -3,16 +3,21 @@
 Call Automation has no answering-machine detection, so the conversation screens the callee's
 first utterance itself: a person answers with a short greeting ("Hello?", "Hi, this is Ana"),
 a voicemail greeting is long and worded like one ("... is not available, please leave a
-message after the tone"). The decision is made on the first final transcript (or earlier, when
-the speech runs past ``human_max_greeting_ms``); a callee who says nothing for
-``first_speech_timeout_ms`` is taken for a person waiting for us to speak. A machine's greeting
+message after the tone"). The first utterance lasts until the callee has been quiet for
+``after_greeting_silence_ms``: a greeting's pause between sentences, long enough for the VAD to
+report a stop and the recogniser a final, does not end it. It is a machine as soon as its words
+say so or its speech runs past ``human_max_greeting_ms``, and a person only once it has ended
+short; a callee who says nothing for ``first_speech_timeout_ms`` is taken for a person waiting
+for us to speak. A machine's greeting
 is followed by a beep (reported by the runtime's beep detector as ``BeepDetected``); the
 agent's voicemail message starts at the beep, or ``beep_timeout_ms`` after the greeting went
 quiet when no beep came.
 
 The field names follow the usual answering-machine-detection settings (initial silence, greeting
-length, word count; Twilio's ``MachineDetectionSpeechThreshold`` and
-``MachineDetectionSilenceTimeout`` are the same ideas).
+length, word count, silence after the greeting; Twilio's ``MachineDetectionSpeechThreshold``,
+``MachineDetectionSpeechEndThreshold`` and ``MachineDetectionSilenceTimeout`` are the same
+ideas: "Answering Machine Detection",
+https://www.twilio.com/docs/voice/answering-machine-detection).
 """
 
 from __future__ import annotations
@@ -69,6 +74,11 @@ class OutboundPolicy:
         machine_phrases: A first utterance containing one of these is a machine's greeting.
         beep_timeout_ms: After a machine's greeting has gone quiet, leave the message this long
             later even without a beep. Default 3000.
+        after_greeting_silence_ms: The callee's first utterance has ended when they stay quiet
+            this long after the VAD reported their end of speech (which itself follows
+            ``PARLEY_RUNTIME_SPEECH_STOP_MS`` of silence); a shorter pause, like the one
+            between a voicemail greeting's sentences, continues it. A person is greeted this
+            long after their "Hello?" at the earliest. Default 800.
     """
 
     detect_voicemail: bool = True
@@ -77,6 +87,7 @@ class OutboundPolicy:
     machine_min_words: int = 8
     machine_phrases: tuple[str, ...] = DEFAULT_MACHINE_PHRASES
     beep_timeout_ms: float = 3000.0
+    after_greeting_silence_ms: float = 800.0
 
     def has_machine_phrase(self, transcript: str) -> bool:
         """True when ``transcript`` holds one of :attr:`machine_phrases` (whole words)."""

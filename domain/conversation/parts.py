@@ -149,9 +149,11 @@ class UserState:
             smooths its end, must not cut the answer to that turn.
         turn_probability: The end-of-turn model's probability for the current pause, None
             when there is no judgement (no model, or the caller is speaking again).
-        paused_ms: VAD end of speech of the pause ``turn_probability`` judges, ms.
+        paused_ms: VAD end of speech of the pause ``turn_probability`` judges (while an
+            outbound callee is screened: of their latest pause), ms.
         held: Final transcript text held because the pause was judged incomplete; the next
-            final joins it, or it is taken when the endpointing delay runs out.
+            final joins it, or it is taken when the endpointing delay runs out. While an
+            outbound callee is screened: the finals of their first utterance so far.
         held_ms: When the latest final joined ``held``, ms.
         dtmf_recognizing: A provider ``recognize`` is collecting keys: in-band tones are
             ignored (the provider reports them).
@@ -209,6 +211,8 @@ class CallStatus:
             "" for inbound calls.
         voicemail: On a machine: ``"greeting"`` (its greeting plays), ``"beep"`` (waiting
             for the beep), ``"message"`` (our message is being left).
+        callee_spoke_ms: Outbound screening: VAD onset of the callee's first utterance, ms
+            (None until they speak); its later speech after short pauses belongs to it.
         consulting: Warm transfer: the person consulted (set from ``StartConsult`` until
             the transfer completes or fails).
         transfer_reason: Why the transfer under way was asked for.
@@ -225,5 +229,6 @@ class CallStatus:
     barge_ins: int = 0
     answered_by: str = ""
     voicemail: str = ""
+    callee_spoke_ms: float | None = None
     consulting: str = ""
     transfer_reason: str = ""

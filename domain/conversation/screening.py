@@ -1,9 +1,14 @@
 """Outbound calls: screen the callee's first words, then greet a person or leave a voicemail.
 
 While ``status.answered_by`` is ``"screening"`` the agent says nothing and the callee's speech
-is not a user turn: the first utterance is classified by :class:`domain.outbound.OutboundPolicy`
-(on its final transcript, on a voicemail phrase in a partial, or on its length when it stops).
-A person is greeted; for a machine (``answered_by == "machine"``) the beep detector runs
+is not a user turn. Their first utterance runs from their first VAD onset
+(``status.callee_spoke_ms``) until they have been quiet for the policy's
+``after_greeting_silence_ms``: a shorter pause, such as the break between a voicemail
+greeting's sentences (where the VAD reports a stop and the recogniser a final), continues it,
+and its finals are joined (``user.held``). :class:`domain.outbound.OutboundPolicy` classifies
+it: a machine as soon as it runs past ``human_max_greeting_ms`` or its words are many or worded
+like a greeting (a final, or a partial with a voicemail phrase), a person only once it ended
+short. A person is greeted; for a machine (``answered_by == "machine"``) the beep detector runs
 (``DetectBeep``), the message starts at ``BeepDetected`` or ``beep_timeout_ms`` after the
 greeting went quiet, plays uninterruptibly, and the call hangs up (end reason ``voicemail``).
 
@@ -67,11 +72,18 @@ def guard(ordinary: Handler, screened: Handler) -> Handler:
 
 
 def on_speech_started(tx: Tx, ev: UserSpeechStarted) -> str | None:
-    """The callee speaks: keep the onset; a machine's greeting goes on."""
+    """The callee speaks: their first utterance starts or goes on; a machine's greeting goes on."""
     s = tx.state
     tx.state = replace(s, user=replace(s.user, speaking=True, started_ms=ev.at_ms, partial=""))
     if s.status.answered_by == AnsweredBy.SCREENING:
-        tx.disarm(Timer.SCREENING)
+        onset = _onset(tx, ev.at_ms)
+        tx.state = replace(tx.state, status=replace(s.status, callee_spoke_ms=onset))
+        # Speech that runs past a person's greeting is a machine's, whether it stops or not.
+        left = tx.cfg.policy.outbound.human_max_greeting_ms - (ev.at_ms - onset)
+        if left > 0:
+            tx.arm(Timer.SCREENING, left)
+        else:
+            _decide(tx, AnsweredBy.MACHINE, ev.at_ms, "long greeting")
     elif s.status.voicemail in ("greeting", "beep"):
         _set(tx, voicemail="greeting")
         tx.disarm(Timer.BEEP)
@@ -79,17 +91,18 @@ def on_speech_started(tx: Tx, ev: UserSpeechStarted) -> str | None:
 
 
 def on_speech_stopped(tx: Tx, ev: UserSpeechStopped) -> str | None:
-    """The callee stopped: a long utterance is a machine; else wait for its words."""
+    """The callee paused: a long utterance is a machine; else wait for its end and its words."""
     s = tx.state
     if not s.user.speaking:
         return "callee was not speaking"
     tx.state = replace(s, user=replace(s.user, speaking=False))
     if s.status.answered_by == AnsweredBy.SCREENING:
+        tx.state = replace(tx.state, user=replace(tx.state.user, paused_ms=ev.at_ms))
         policy = tx.cfg.policy.outbound
-        if ev.at_ms - s.user.started_ms > policy.human_max_greeting_ms:
+        if ev.at_ms - _onset(tx, ev.at_ms) > policy.human_max_greeting_ms:
             _decide(tx, AnsweredBy.MACHINE, ev.at_ms, "long greeting")
         else:
-            tx.arm(Timer.SCREENING, _UNDECIDED_GRACE_MS)
+            tx.arm(Timer.SCREENING, policy.after_greeting_silence_ms)
     elif s.status.voicemail == "greeting":
         _set(tx, voicemail="beep")
         tx.arm(Timer.BEEP, tx.cfg.policy.outbound.beep_timeout_ms)
@@ -97,25 +110,32 @@ def on_speech_stopped(tx: Tx, ev: UserSpeechStopped) -> str | None:
 
 
 def on_partial(tx: Tx, ev: PartialTranscript) -> str | None:
-    """A voicemail phrase in a partial decides at once."""
+    """A voicemail phrase in the words so far decides at once."""
     s = tx.state
     if s.status.answered_by != AnsweredBy.SCREENING:
         return "voicemail greeting"
     tx.state = replace(s, user=replace(s.user, partial=ev.text))
-    if tx.cfg.policy.outbound.has_machine_phrase(ev.text):
+    if tx.cfg.policy.outbound.has_machine_phrase(f"{s.user.held} {ev.text}"):
         _decide(tx, AnsweredBy.MACHINE, ev.at_ms, "voicemail words")
     return None
 
 
 def on_final(tx: Tx, ev: FinalTranscript) -> str | None:
-    """The callee's first utterance: classify it by its length and its words."""
+    """Words of the callee's first utterance: a machine's decide now, a person's at its end."""
     s = tx.state
     if s.status.answered_by != AnsweredBy.SCREENING:
         return "voicemail greeting"
-    started = s.user.started_ms or ev.at_ms
-    who = tx.cfg.policy.outbound.classify(ev.at_ms - started, ev.text)
-    _decide(tx, who, ev.at_ms, ev.text)
-    return None
+    heard = f"{s.user.held} {ev.text}".strip()
+    tx.state = replace(s, user=replace(s.user, held=heard, partial=""))
+    policy = tx.cfg.policy.outbound
+    end = ev.at_ms if s.user.speaking else s.user.paused_ms
+    who = policy.classify(end - _onset(tx, ev.at_ms), heard)
+    late = ev.at_ms - s.user.paused_ms >= policy.after_greeting_silence_ms
+    if who is AnsweredBy.MACHINE:
+        _decide(tx, who, ev.at_ms, heard)
+    elif not s.user.speaking and (s.status.callee_spoke_ms is None or late):
+        _decide(tx, who, ev.at_ms, heard)  # the utterance had ended; its words came late
+    return None  # else the SCREENING timer ends the utterance (or the callee goes on)
 
 
 def on_other(tx: Tx, ev: Any) -> str | None:
@@ -132,22 +152,38 @@ def on_beep(tx: Tx, ev: BeepDetected) -> str | None:
 
 
 def on_timer(tx: Tx, name: str, at: float) -> None:
-    """``SCREENING``: nobody spoke (a person) or an utterance without words; ``BEEP``: go on."""
+    """``SCREENING``: the first utterance ran long or ended (or never came); ``BEEP``: go on."""
     s = tx.state
     if name == Timer.SCREENING and s.status.answered_by == AnsweredBy.SCREENING:
-        speaking_ms = at - s.user.started_ms if s.user.speaking else 0.0
-        if speaking_ms > tx.cfg.policy.outbound.human_max_greeting_ms:
-            _decide(tx, AnsweredBy.MACHINE, at, "long greeting")
-        elif s.user.speaking:
-            tx.arm(Timer.SCREENING, _UNDECIDED_GRACE_MS)
+        policy, u = tx.cfg.policy.outbound, s.user
+        if s.status.callee_spoke_ms is None:
+            _decide(tx, AnsweredBy.HUMAN, at, "")  # silence: a person waiting for us
+        elif u.speaking:
+            left = policy.human_max_greeting_ms - (at - s.status.callee_spoke_ms)
+            if left > 0:
+                tx.arm(Timer.SCREENING, left)
+            else:
+                _decide(tx, AnsweredBy.MACHINE, at, "long greeting")
+        elif u.held:
+            who = policy.classify(u.paused_ms - s.status.callee_spoke_ms, u.held)
+            _decide(tx, who, at, u.held)
+        elif at - u.paused_ms < _UNDECIDED_GRACE_MS:
+            tx.arm(Timer.SCREENING, _UNDECIDED_GRACE_MS - (at - u.paused_ms))  # words to come
         else:
-            _decide(tx, AnsweredBy.HUMAN, at, "")
+            _decide(tx, AnsweredBy.HUMAN, at, "")  # short speech, no words heard
     elif name == Timer.BEEP and s.status.voicemail in ("greeting", "beep"):
         _leave_message(tx, at, "no beep")
 
 
+def _onset(tx: Tx, default: float) -> float:
+    onset = tx.state.status.callee_spoke_ms
+    return default if onset is None else onset
+
+
 def _decide(tx: Tx, who: AnsweredBy, at: float, heard: str) -> None:
     tx.disarm(Timer.SCREENING)
+    # The screened words are nobody's turn: a person's "Hello?" must not join their first one.
+    tx.state = replace(tx.state, user=replace(tx.state.user, held="", partial=""))
     data: JsonObject = {"event": "answered_by", "answered_by": who.value, "heard": heard}
     tx.emit(TranscriptEntry("event", f"answered by {who.value}", at, tx.state.agent, data=data))
     if who is AnsweredBy.HUMAN:

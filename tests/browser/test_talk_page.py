@@ -262,7 +262,10 @@ async def test_the_page_shows_tool_calls_sends_keypad_digits_and_starts_the_chos
             await talk.click("#hangup")
             assert await _wait(talk, "window.parley.closeCode") == 1000
 
-            # A second call starts with the agent chosen in the page.
+            # A second call starts with the agent chosen in the page. The microphone is muted
+            # first: the fake one loops "what is my balance", which the fraud agent would hand
+            # back to the concierge before the page is read.
+            await talk.click("#mute")
             await talk.select_option("#start-agent", "fraud")
             await talk.click("#start")
             await _wait(talk, f"window.parley.callId && window.parley.callId !== '{first_call}'")

@@ -149,9 +149,12 @@ async def test_parley_dial_places_the_calls_and_prints_their_outcomes(tmp_path: 
 
 @pytest.mark.slow
 async def test_synthesised_greetings_are_told_apart_by_the_offline_engines(tmp_path: Path) -> None:
-    """espeak-ng speaks the callee; pocketsphinx and webrtcvad hear it; the beep detector is real.
+    """espeak-ng speaks the callee; the embedded default engines hear it; the beep detector is real.
 
-    A person says "Hello?"; an answering machine plays a voicemail greeting, then a beep.
+    A person says "Hello?"; an answering machine plays a voicemail greeting, then a beep. The
+    server hears with Silero VAD (a 250 ms end of speech, as with an end-of-turn model),
+    Whisper and Smart Turn: the greeting's sentence breaks are pauses with finals of their
+    own ("Hi, you have reached Ana."), which must not be taken for a person's short hello.
     """
     from dataclasses import replace
 
@@ -185,7 +188,7 @@ async def test_synthesised_greetings_are_told_apart_by_the_offline_engines(tmp_p
     ]
     async with open_stack(settings, configure=quick_agent_speech, warm_decoders=1) as stack:
         hello, greeting = await synthesize_turns(EspeakTextToSpeech(), lines, PCM16_16K)
-        outcomes = {}
+        outcomes, events = {}, {}
         for number, turn, then_beep in ((person, hello, False), (machine, greeting, True)):
             response = await place(stack.base_url, {"to": number, "agent": "caller"})
             dial_id = response.json()["calls"][0]["id"]
@@ -206,5 +209,10 @@ async def test_synthesised_greetings_are_told_apart_by_the_offline_engines(tmp_p
                 await until(lambda m=media: m.stats.frames_received > 20, 20)
                 await stack.emulator.hang_up(call)
             outcomes[number] = await result_of(stack.base_url, dial_id, timeout=40)
+            transcript = await read_transcript(stack, call.call_connection_id)
+            events[number] = [e["data"] for e in transcript if e["kind"] == "event"]
     assert outcomes[person]["outcome"] == "completed"
-    assert outcomes[machine]["outcome"] == "voicemail"
+    assert [e["answered_by"] for e in events[person] if "answered_by" in e] == ["human"]
+    assert outcomes[machine]["outcome"] == "voicemail", events[machine]
+    assert [e["answered_by"] for e in events[machine] if "answered_by" in e] == ["machine"]
+    assert {"event": "voicemail", "after": "beep", "message": True} in events[machine]

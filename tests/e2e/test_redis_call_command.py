@@ -1,8 +1,10 @@
 """``PARLEY_STORE=redis parley call``: the demo call (no file) on a real local Redis.
 
-A subprocess runs the real command on the offline default engines (pocketsphinx, espeak-ng,
-the offline dialog model; the agent speaks at espeak's fastest rate and the caller at 2x to keep
-the test short). The transcript the command prints must be the one stored in Redis.
+A subprocess runs the real command on the fast offline engines (pocketsphinx, webrtcvad,
+espeak-ng, the offline dialog model, no end-of-turn model; the agent speaks at espeak's fastest
+rate and the caller at 2x to keep the test short: the store is under test here, the embedded
+default in ``test_network_cut.py`` and the demo). The transcript the command prints must be
+the one stored in Redis.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ async def test_the_demo_call_on_redis_stores_its_transcript_in_redis(
             "REDIS_URL": redis_server.url,
             "PARLEY_AGENTS_DIR": str(REPO_ROOT / "agents"),
             "LOCAL_ESPEAK_RATE_WPM": "450",
+            "PARLEY_STT": "local",
+            "PARLEY_TTS": "local",
+            "PARLEY_VAD": "webrtc",
+            "PARLEY_TURN": "off",
         }
     )
     out = tmp_path / "call"

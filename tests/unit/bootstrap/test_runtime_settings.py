@@ -22,7 +22,7 @@ def test_an_empty_env_gives_the_runtime_defaults_but_the_server_idle_timeout(
 ) -> None:
     config = runtime_config(settings_with(clean_env, ""))
     # The end-of-turn model is on by default: a short pause starts the final's decode.
-    assert config == RuntimeConfig(media_idle_timeout_ms=30_000.0, speech_stop_ms=250.0)
+    assert config == RuntimeConfig(media_idle_timeout_ms=30_000.0, speech_stop_ms=150.0)
 
 
 def test_without_an_end_of_turn_model_the_vad_waits_the_runtime_default(clean_env: Path) -> None:
@@ -37,7 +37,7 @@ def test_with_an_end_of_turn_model_the_short_pause_is_shown_with_its_source(
 ) -> None:
     settings = settings_with(clean_env, "PARLEY_TURN=smart_turn\n")
     sources = {k.field: (k.value, k.source) for k in runtime_knobs(settings)}
-    assert sources["speech_stop_ms"] == (250.0, "PARLEY_TURN=smart_turn")
+    assert sources["speech_stop_ms"] == (150.0, "PARLEY_TURN=smart_turn")
     explicit = settings_with(clean_env, "PARLEY_RUNTIME_SPEECH_STOP_MS=400\n")
     assert runtime_config(explicit).speech_stop_ms == 400.0
 

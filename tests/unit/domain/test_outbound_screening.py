@@ -76,14 +76,64 @@ def test_an_outbound_call_says_nothing_until_the_callee_speaks() -> None:
 
 
 def test_a_person_saying_hello_is_greeted_and_hello_is_not_a_turn() -> None:
-    call = outbound_call()
+    call = outbound_call(after_greeting_silence_ms=800)
     call.user_says("hello", speech_ms=600)
+    assert answered_by(call) == [] and spoken(call) == []  # a greeting may pause, then go on
+    call.fire("screening", 800)
     assert answered_by(call) == ["human"]
     assert spoken(call) == [GREETING]
     assert call.of(StartResponse) == []
     call.play()
     call.user_says("what is my balance")
-    assert call.of(StartResponse), "after the greeting the callee's words are turns again"
+    starts = call.of(StartResponse)
+    assert starts, "after the greeting the callee's words are turns again"
+    assert starts[0].messages[-1].text == "what is my balance"  # type: ignore[attr-defined]
+
+
+def test_a_greeting_that_pauses_between_sentences_is_one_utterance() -> None:
+    # The VAD reports a stop and the recogniser a final at each sentence break of the
+    # greeting (Silero VAD with a 250 ms stop, Whisper); the first sentence alone sounds
+    # like a person answering.
+    call = outbound_call(after_greeting_silence_ms=800)
+    call.user_says("Hi, you have reached Ana.", speech_ms=1000)
+    assert answered_by(call) == []
+    call.send(UserSpeechStarted(call.tick(200)))
+    call.send(UserSpeechStopped(call.tick(600)))  # 1900 ms from the first onset: not long
+    call.send(FinalTranscript(call.tick(100), "Please leave a message."))
+    assert answered_by(call) == ["machine"] and spoken(call) == []
+    heard = [c.entry.data["heard"] for c in call.of(EmitTranscript)]  # type: ignore[attr-defined]
+    assert heard == ["Hi, you have reached Ana. Please leave a message."]
+    assert call.of(DetectBeep) == [DetectBeep(True)]
+
+
+def test_speech_going_on_past_a_persons_greeting_is_a_machine_before_it_stops() -> None:
+    # Whisper gives no partials: the length of the speech decides before any words come.
+    call = outbound_call(human_max_greeting_ms=2500)
+    call.send(UserSpeechStarted(call.tick(100)))
+    call.send(UserSpeechStopped(call.tick(1500)))
+    call.send(UserSpeechStarted(call.tick(400)))  # after the sentence break
+    assert answered_by(call) == []
+    call.fire("screening", 600)  # 2500 ms since the first onset
+    assert answered_by(call) == ["machine"] and call.state.status.voicemail == "greeting"
+
+
+def test_words_that_come_after_the_pause_ended_decide_at_once() -> None:
+    call = outbound_call(after_greeting_silence_ms=800)
+    call.send(UserSpeechStarted(call.tick(100)))
+    call.send(UserSpeechStopped(call.tick(600)))
+    call.fire("screening", 800)  # the utterance ended; its final is still being decoded
+    assert answered_by(call) == []
+    call.send(FinalTranscript(call.tick(300), "Hello?"))
+    assert answered_by(call) == ["human"] and spoken(call) == [GREETING]
+
+
+def test_short_speech_whose_words_never_come_is_a_person() -> None:
+    call = outbound_call(after_greeting_silence_ms=800)
+    call.send(UserSpeechStarted(call.tick(100)))
+    call.send(UserSpeechStopped(call.tick(600)))
+    call.fire("screening", 800)
+    call.fire("screening", 700)  # 1500 ms after the stop
+    assert answered_by(call) == ["human"] and spoken(call) == [GREETING]
 
 
 def test_silence_after_connecting_is_a_person_waiting_for_us() -> None:
