@@ -28,7 +28,9 @@ from pydantic import SecretStr
 
 from bootstrap.settings import GROUPS, Settings
 
-Port = Literal["stt", "tts", "llm", "vad", "turn", "store", "telephony", "call_records", "realtime"]
+Port = Literal[
+    "stt", "tts", "llm", "vad", "turn", "store", "telephony", "call_records", "realtime"
+]
 
 SETTING_OF: dict[Port, str] = {
     "stt": "PARLEY_STT",
