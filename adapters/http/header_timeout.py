@@ -93,18 +93,23 @@ def _httptools_protocol() -> type[Any]:
         _head_bytes = 0
 
         def data_received(self, data: bytes) -> None:
-            if self._head_pending:
-                self._head_bytes += len(data)
-                if self._head_bytes > MAX_HEAD_BYTES:
-                    logger.info(
-                        "closing a connection whose request head passed %d bytes", MAX_HEAD_BYTES
-                    )
-                    self._disarm_header_deadline()
-                    self._head_pending = False
-                    self.transport.write(_HEAD_TOO_LARGE)
-                    self.transport.close()
-                    return
+            # Parse first: one read often holds a small head and a large body (an Event Grid
+            # batch), and only the parser knows where the head ends (on_headers_complete).
+            # Bytes of a head still incomplete after the read are counted: its growth stays
+            # bounded by one read beyond MAX_HEAD_BYTES.
+            was_pending = self._head_pending
             super().data_received(data)
+            if not (was_pending and self._head_pending) or self.transport.is_closing():
+                return
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                logger.info(
+                    "closing a connection whose request head passed %d bytes", MAX_HEAD_BYTES
+                )
+                self._disarm_header_deadline()
+                self._head_pending = False
+                self.transport.write(_HEAD_TOO_LARGE)
+                self.transport.close()
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)

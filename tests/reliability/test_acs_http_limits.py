@@ -39,7 +39,10 @@ def server(header_timeout_s: float = HEADER_TIMEOUT_S, parser: str = "h11") -> I
     async def ok(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    app = Starlette(routes=[Route("/", ok)])
+    async def size(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(await request.body())))
+
+    app = Starlette(routes=[Route("/", ok), Route("/size", size, methods=["POST"])])
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_config=None, lifespan="off", http=parser
     )
@@ -123,6 +126,25 @@ def test_a_request_head_over_16_kib_is_refused_and_the_connection_closed(parser:
                 response += chunk
     # h11 answers 400 at its 16 KiB bound; over httptools the protocol answers 431 itself.
     assert response.startswith(b"HTTP/1.1 431" if parser == "httptools" else b"HTTP/1.1 400")
+
+
+def test_a_large_body_sent_with_its_small_head_in_one_write_is_served(parser: str) -> None:
+    """The head bound counts the head only: an Event Grid batch of 200 KiB is no large head."""
+    body = b"[" + b'{"eventType": "x"},' * 10_000 + b"{}]"
+    with (
+        server(header_timeout_s=5.0, parser=parser) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+    ):
+        head = (
+            b"POST /size HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        sock.sendall(head + body)
+        response = b""
+        while chunk := sock.recv(4096):
+            response += chunk
+    assert response.startswith(b"HTTP/1.1 200"), response[:200]
+    assert response.endswith(str(len(body)).encode())
 
 
 def test_headers_sent_slowly_but_within_the_deadline_are_served(parser: str) -> None:
