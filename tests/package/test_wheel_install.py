@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bootstrap.contract.helpers import normalise_words
 from tests.fixtures.redis_server import free_port
 
 from .wheel_support import INTERNAL, REPO, build_release, clean_env, install_wheel, noise
@@ -233,7 +234,9 @@ def test_call_with_a_real_speech_clip_from_an_empty_folder(runs: Runs) -> None:
     out = runs.folders["call"] / "call-output"
     data = json.loads((out / "transcript.json").read_text())
     assert data["ok"]
-    assert [e["text"] for e in data["transcript"] if e["kind"] == "user"] == ["book a room"]
+    # Words, not punctuation: Whisper may or may not end the line with a full stop.
+    heard = [normalise_words(e["text"]) for e in data["transcript"] if e["kind"] == "user"]
+    assert heard == [["book", "a", "room"]]
     assert (out / "call.html").stat().st_size > 100_000
 
 
