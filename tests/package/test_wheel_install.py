@@ -161,7 +161,10 @@ def runs(
     results["init_again"] = finish(start(installed, folders["init"], "init", "my-agents"))
     # One spoken call at a time: on a loaded 2-core machine, two at once starved the offline
     # recogniser of a 0.8 s clip (the same happens to the repository's own call test).
-    results["call"] = finish(start(installed, folders["call"], "call", clip, "--speed", "2"))
+    # Real time: sent at 2x, the 0.8 s clip often made no caller turn at all with the
+    # embedded default (heard in 1 run of 3; in real time, 3 of 3). The runtime times speech
+    # by when frames arrive, and a real call's audio arrives in real time.
+    results["call"] = finish(start(installed, folders["call"], "call", clip))
     results["demo"] = finish(start(installed, folders["demo"], "demo"))
     return Runs(folders, results, serving)
 
