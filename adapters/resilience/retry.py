@@ -62,6 +62,26 @@ class RetryConfig:
     op_timeout_s: float = 10.0
 
 
+async def run_retrying(template: AsyncRetrying, op: Callable[[], Awaitable[T]]) -> T:
+    """Run ``op()`` under a copy of ``template``, leaving no reference cycle behind.
+
+    Use for retries whose ``template`` is built once and shared by concurrent callers (see
+    the module docstring for why a copy, and why the reset).
+
+    Returns:
+        What ``op()`` returned.
+
+    Raises:
+        Exception: What the template re-raises (the last try's error with ``reraise=True``).
+    """
+    retrying = template.copy()
+    try:
+        result: T = await retrying(op)
+        return result
+    finally:
+        retrying.iter_state.reset()  # its actions hold the copy: break the cycle now
+
+
 class TransientRetry:
     """Runs provider operations with a timeout per try, retrying transient port errors.
 
