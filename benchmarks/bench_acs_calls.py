@@ -187,6 +187,7 @@ def start_server(args: argparse.Namespace, emulator: AcsEmulator, calls: int, tm
         PARLEY_TTS="fake",
         PARLEY_LLM="fake",
         PARLEY_VAD="fake",
+        PARLEY_TURN="off",  # fake engines: no end-of-turn model (Smart Turn is the default)
         PARLEY_STORE=args.store,
         PARLEY_PORT=str(port),
         PARLEY_HOST="127.0.0.1",

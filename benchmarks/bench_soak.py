@@ -334,6 +334,7 @@ async def main() -> None:  # noqa: PLR0915 (one scenario, top to bottom)
         PARLEY_TTS="fake",
         PARLEY_LLM="fake",
         PARLEY_VAD="fake",
+        PARLEY_TURN="off",  # fake engines: no end-of-turn model (Smart Turn is the default)
         PARLEY_STORE="memory",
         PARLEY_LOG_LEVEL="WARNING",
         PARLEY_MAX_CONCURRENT_CALLS=str(args.live + args.concurrency + 20),

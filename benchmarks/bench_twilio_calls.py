@@ -78,6 +78,7 @@ async def run(
     env = dict(os.environ)
     env.update(
         PARLEY_STT="fake", PARLEY_TTS="fake", PARLEY_LLM="fake", PARLEY_VAD="fake",
+        PARLEY_TURN="off",  # fake engines: no end-of-turn model (Smart Turn is the default)
         PARLEY_STORE="memory", PARLEY_PORT=str(port), PARLEY_HOST="127.0.0.1",
         PARLEY_LOG_LEVEL="WARNING", PARLEY_MAX_CONCURRENT_CALLS=str(calls_wanted + 10),
         PARLEY_AGENTS_DIR=str(REPO / "agents"), PARLEY_TELEPHONY="twilio",

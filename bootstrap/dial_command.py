@@ -12,7 +12,8 @@ busy, no answer...). Exit status 1 when the request was refused or a call failed
 
 from __future__ import annotations
 
-import time
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,21 +72,9 @@ def dial(
             common[name] = value
     body = {"calls": [{"to": number, **common} for number in numbers]}
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base, headers=headers, timeout=30.0) as http:
-        try:
-            response = http.post("/api/calls", json=body)
-        except httpx.HTTPError as exc:
-            console.print(f"[bold red]cannot reach {base}: {type(exc).__name__}[/]")
-            raise typer.Exit(1) from exc
-        if response.status_code != 202:
-            console.print(f"[bold red]refused (HTTP {response.status_code}): {response.text}[/]")
-            raise typer.Exit(1)
-        queued = response.json()["calls"]
-        for call in queued:
-            console.print(f"queued {call['to']}  id {call['id']}")
-        if not wait:
-            return
-        results = _follow(http, [c["id"] for c in queued], timeout, console)
+    results = asyncio.run(_place(base, headers, body, timeout if wait else None, console))
+    if results is None:
+        return
     table = Table(title="outbound calls")
     for column in ("to", "outcome", "end reason", "call id"):
         table.add_column(column)
@@ -96,22 +85,55 @@ def dial(
         raise typer.Exit(1)
 
 
-def _follow(
-    http: httpx.Client, ids: list[str], timeout: float, console: Console
+async def _place(
+    base: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    follow_s: float | None,
+    console: Console,
+) -> list[dict[str, Any]] | None:
+    """POST the calls, print what was queued and follow them to outcomes for ``follow_s`` s.
+
+    Returns:
+        Each call's latest status, or None when ``follow_s`` is None (not followed).
+
+    Raises:
+        typer.Exit: 1 when the server cannot be reached or refuses the request.
+    """
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30.0) as http:
+        try:
+            response = await http.post("/api/calls", json=body)
+        except httpx.HTTPError as exc:
+            console.print(f"[bold red]cannot reach {base}: {type(exc).__name__}[/]")
+            raise typer.Exit(1) from exc
+        if response.status_code != 202:
+            console.print(f"[bold red]refused (HTTP {response.status_code}): {response.text}[/]")
+            raise typer.Exit(1)
+        queued = response.json()["calls"]
+        for call in queued:
+            console.print(f"queued {call['to']}  id {call['id']}")
+        if follow_s is None:
+            return None
+        return await _follow(http, [c["id"] for c in queued], follow_s, console)
+
+
+async def _follow(
+    http: httpx.AsyncClient, ids: list[str], follow_s: float, console: Console
 ) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
+    """Poll each call's outcome once a second until all are final or ``follow_s`` s pass."""
     latest: dict[str, dict[str, Any]] = {}
-    with console.status("dialling...") as status:
-        while time.monotonic() < deadline:
-            for dial_id in ids:
-                if latest.get(dial_id, {}).get("final"):
-                    continue
-                response = http.get(f"/api/outbound-calls/{dial_id}")
-                if response.status_code == 200:
-                    latest[dial_id] = response.json()
-            done = sum(1 for r in latest.values() if r.get("final"))
-            status.update(f"{done} of {len(ids)} calls decided")
-            if done == len(ids):
-                break
-            time.sleep(1.0)
+    with console.status("dialling...") as status, contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(follow_s):
+            while True:
+                for dial_id in ids:
+                    if latest.get(dial_id, {}).get("final"):
+                        continue
+                    response = await http.get(f"/api/outbound-calls/{dial_id}")
+                    if response.status_code == 200:
+                        latest[dial_id] = response.json()
+                done = sum(1 for r in latest.values() if r.get("final"))
+                status.update(f"{done} of {len(ids)} calls decided")
+                if done == len(ids):
+                    break
+                await asyncio.sleep(1.0)
     return [latest[i] for i in ids if i in latest]

@@ -19,13 +19,12 @@ process-per-container deployment when per-process figures matter.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from types import FrameType
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +50,16 @@ def worker_command(serve_args: Sequence[str]) -> list[str]:
 class Supervisor:
     """Starts ``count`` workers, forwards stop signals, restarts crashed ones.
 
+    One asyncio loop in the parent waits on every child's exit and on SIGTERM/SIGINT, so a
+    signal is forwarded at once and nothing polls.
+
     Args:
         count: Number of worker processes (>= 1).
         command: The command line of one worker.
         restart_delay_s: Least time between two restarts of one worker slot, seconds.
+
+    Raises:
+        ValueError: ``count`` below 1.
     """
 
     def __init__(self, count: int, command: list[str], *, restart_delay_s: float = 1.0) -> None:
@@ -63,50 +68,53 @@ class Supervisor:
         self._count = count
         self._command = command
         self._restart_delay_s = restart_delay_s
-        self._children: list[subprocess.Popen[bytes] | None] = [None] * count
-        self._started_at = [0.0] * count
-        self._stopping = False
+        self._children: list[asyncio.subprocess.Process | None] = [None] * count
 
-    def _start(self, slot: int) -> None:
+    async def _start(self, slot: int) -> asyncio.subprocess.Process:
         # The command is this program's own entry point, not input.
-        self._children[slot] = subprocess.Popen(self._command)  # noqa: S603
-        self._started_at[slot] = time.monotonic()
-        logger.info("worker %d started (pid %d)", slot, self._children[slot].pid)  # type: ignore[union-attr]
+        child = await asyncio.create_subprocess_exec(*self._command)
+        self._children[slot] = child
+        logger.info("worker %d started (pid %d)", slot, child.pid)
+        return child
 
-    def _forward(self, sig: int, frame: FrameType | None) -> None:
-        if not self._stopping:
-            logger.info("signal %s: stopping %d worker(s)", signal.Signals(sig).name, self._count)
-        self._stopping = True
+    def _forward(self, sig: signal.Signals, stopping: asyncio.Event) -> None:
+        if not stopping.is_set():
+            logger.info("signal %s: stopping %d worker(s)", sig.name, self._count)
+        stopping.set()
         for child in self._children:
-            if child is not None and child.poll() is None:
+            if child is not None and child.returncode is None:
                 child.send_signal(sig)
+
+    async def _keep(self, slot: int, stopping: asyncio.Event) -> int:
+        """Run one slot's worker until a stop; returns its last exit status (0 for a signal)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            child = await self._start(slot)
+            if stopping.is_set():  # the signal came while this child was being started
+                child.terminate()
+            code = await child.wait()
+            status = code if code > 0 else 0
+            if stopping.is_set():
+                return status
+            logger.error("worker %d exited with %d; restarting", slot, code)
+            # At most one restart per restart_delay_s; a stop signal during the wait ends it.
+            delay = started + self._restart_delay_s - loop.time()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), delay)
+            if stopping.is_set():
+                return status
+
+    async def _run(self) -> int:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._forward, sig, stopping)
+        slots = (self._keep(slot, stopping) for slot in range(self._count))
+        statuses = await asyncio.gather(*slots)
+        return max(statuses)
 
     def run(self) -> int:
         """Serve until every worker has exited after a stop signal; returns the exit status."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._forward)
-        for slot in range(self._count):
-            self._start(slot)
-        status = 0
-        while True:
-            alive = 0
-            for slot, child in enumerate(self._children):
-                if child is None:
-                    continue
-                code = child.poll()
-                if code is None:
-                    alive += 1
-                    continue
-                status = max(status, code if code > 0 else 0)
-                if self._stopping:
-                    self._children[slot] = None
-                    continue
-                logger.error("worker %d (pid %d) exited with %d; restarting", slot, child.pid, code)
-                wait = self._started_at[slot] + self._restart_delay_s - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-                self._start(slot)
-                alive += 1
-            if alive == 0 and self._stopping:
-                return status
-            time.sleep(0.2)
+        return asyncio.run(self._run())

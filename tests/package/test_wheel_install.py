@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bootstrap.contract.helpers import normalise_words
 from tests.fixtures.redis_server import free_port
 
 from .wheel_support import INTERNAL, REPO, build_release, clean_env, install_wheel, noise
@@ -160,7 +161,10 @@ def runs(
     results["init_again"] = finish(start(installed, folders["init"], "init", "my-agents"))
     # One spoken call at a time: on a loaded 2-core machine, two at once starved the offline
     # recogniser of a 0.8 s clip (the same happens to the repository's own call test).
-    results["call"] = finish(start(installed, folders["call"], "call", clip, "--speed", "2"))
+    # Real time: sent at 2x, the 0.8 s clip often made no caller turn at all with the
+    # embedded default (heard in 1 run of 3; in real time, 3 of 3). The runtime times speech
+    # by when frames arrive, and a real call's audio arrives in real time.
+    results["call"] = finish(start(installed, folders["call"], "call", clip))
     results["demo"] = finish(start(installed, folders["demo"], "demo"))
     return Runs(folders, results, serving)
 
@@ -233,7 +237,9 @@ def test_call_with_a_real_speech_clip_from_an_empty_folder(runs: Runs) -> None:
     out = runs.folders["call"] / "call-output"
     data = json.loads((out / "transcript.json").read_text())
     assert data["ok"]
-    assert [e["text"] for e in data["transcript"] if e["kind"] == "user"] == ["book a room"]
+    # Words, not punctuation: Whisper may or may not end the line with a full stop.
+    heard = [normalise_words(e["text"]) for e in data["transcript"] if e["kind"] == "user"]
+    assert heard == [["book", "a", "room"]]
     assert (out / "call.html").stat().st_size > 100_000
 
 
