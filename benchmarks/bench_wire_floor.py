@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -188,7 +189,8 @@ def run_one(calls: int, window_s: float) -> dict:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    counts_file = Path(f"/tmp/parley-wire-floor-{os.getpid()}.counts")
+    workdir = Path(tempfile.mkdtemp(prefix="parley-wire-floor-"))
+    counts_file = workdir / "counts"
     command = [sys.executable, __file__, "--serve", str(port), "--counts", str(counts_file)]
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
@@ -204,7 +206,7 @@ def run_one(calls: int, window_s: float) -> dict:
     finally:
         server.terminate()
         server.wait(timeout=10)
-        counts_file.unlink(missing_ok=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:
