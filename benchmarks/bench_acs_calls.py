@@ -299,6 +299,7 @@ class Result:
     server_lag_p99: float
     client_lag_p99: float
     load: float
+    client_share: float
     instructions_per_frame: float = float("nan")
 
     @property
@@ -409,6 +410,7 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
                 barge_at[k] = t0 + rng.uniform(0.2, max(0.3, window - 1.0))
             before = (await http.get(server.base + "/metrics")).text
             cpu0, wall0, sys0 = server.cpu_s(), time.monotonic(), server.system_s()
+            client0 = time.process_time()
             sent0 = sum(s.stats.sent for s in sockets)
             if args.profile:
                 profiler = start_profiler(args, server, window)
@@ -419,6 +421,7 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
             if args.callgrind:
                 callgrind(server, "-i", "off")
             cpu1, wall1, sys1 = server.cpu_s(), time.monotonic(), server.system_s()
+            client1 = time.process_time()
             sent1 = sum(s.stats.sent for s in sockets)
             t1 = time.monotonic()
             rss_busy = server.rss_kib()
@@ -478,6 +481,7 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
         server_lag_p99=server_lag,
         client_lag_p99=percentile(lag[len(lag) // 2 :], 99),
         load=os.getloadavg()[0],
+        client_share=(client1 - client0) / span,
     )
 
 
@@ -580,6 +584,7 @@ def print_result(r: Result, args: argparse.Namespace) -> None:
         ("memory per call", f"{r.mem_per_call_kib:.0f} KiB (idle RSS {r.rss_idle_mb:.0f} MB)"),
         ("server loop lag p99", f"{r.server_lag_p99:.1f} ms (histogram bucket bound)"),
         ("client loop lag p99", f"{r.client_lag_p99:.2f} ms (measurement floor)"),
+        ("load client CPU", f"{r.client_share * 100:.0f}% of a core (this process)"),
         ("load average (1 min)", f"{r.load:.2f} on {os.cpu_count()} CPUs"),
         ("criteria (0 dropped, < 1% late, p99 < 10 ms)", "pass" if r.passed else "FAIL"),
     ]
@@ -592,14 +597,16 @@ def print_result(r: Result, args: argparse.Namespace) -> None:
 def print_sweep(results: list[Result]) -> None:
     print(
         "sweep: calls | CPU/frame µs | dropped | late % | jitter p50/p99 ms | barge-in beyond"
-        " window p50/p99 ms | KiB/call | server lag p99 ms | load | result"
+        " window p50/p99 ms | KiB/call | server lag p99 ms | server, client CPU % of a core"
+        " | load | result"
     )
     for r in sorted(results, key=lambda r: r.calls):
         print(
             f"  {r.calls:5d} | {r.cpu_us:6.1f} | {r.dropped:4.0f} | {r.late_pct:5.2f} |"
             f" {r.jitter_p50:5.2f} / {r.jitter_p99:6.2f} |"
             f" {r.barge_p50 - MIN_SPEECH_MS:5.0f} / {r.barge_p99 - MIN_SPEECH_MS:5.0f} |"
-            f" {r.mem_per_call_kib:4.0f} | {r.server_lag_p99:5.1f} | {r.load:4.2f} |"
+            f" {r.mem_per_call_kib:4.0f} | {r.server_lag_p99:5.1f} |"
+            f" {r.cpu_share * 100:4.0f}, {r.client_share * 100:3.0f} | {r.load:4.2f} |"
             f" {'pass' if r.passed else 'FAIL'}"
         )
     passing = [r.calls for r in results if r.passed]
