@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -62,11 +62,19 @@ class RetryConfig:
     op_timeout_s: float = 10.0
 
 
-async def run_retrying(template: AsyncRetrying, op: Callable[[], Awaitable[T]]) -> T:
+async def run_retrying(
+    template: AsyncRetrying, op: Callable[[], Awaitable[T]], **changes: Any
+) -> T:
     """Run ``op()`` under a copy of ``template``, leaving no reference cycle behind.
 
     Use for retries whose ``template`` is built once and shared by concurrent callers (see
     the module docstring for why a copy, and why the reset).
+
+    Args:
+        template: The retry's strategies (never run itself).
+        op: Starts one try.
+        **changes: Strategies of this request only (``AsyncRetrying.copy`` arguments, e.g. a
+            ``wait`` bound to the request's deadline).
 
     Returns:
         What ``op()`` returned.
@@ -74,7 +82,7 @@ async def run_retrying(template: AsyncRetrying, op: Callable[[], Awaitable[T]]) 
     Raises:
         Exception: What the template re-raises (the last try's error with ``reraise=True``).
     """
-    retrying = template.copy()
+    retrying = template.copy(**changes)
     try:
         result: T = await retrying(op)
         return result

@@ -8,8 +8,9 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from adapters.resilience.retry import RetryConfig, TransientRetry
+from adapters.resilience.retry import RetryConfig, TransientRetry, run_retrying
 from ports import ProviderError, ProviderTimeoutError, ProviderUnavailableError
 
 FAST = RetryConfig(attempts=3, deadline_s=5.0, initial_backoff_s=0.001, max_backoff_s=0.002)
@@ -154,4 +155,25 @@ async def test_a_finished_request_leaves_nothing_for_the_garbage_collector(
     for n in range(20):
         _, op = flaky(n % 2, "ok")  # every other request is retried once
         assert await retry("answer", op) == "ok"  # type: ignore[arg-type]
+    assert _tenacity_objects() == before
+
+
+async def test_a_shared_template_runs_each_request_on_its_own_copy(collector_off: None) -> None:
+    template = AsyncRetrying(
+        stop=stop_after_attempt(3), retry=retry_if_exception_type(SdkDown), reraise=True
+    )
+    waits: list[float] = []
+
+    def wait(state: RetryCallState) -> float:
+        waits.append(state.attempt_number)
+        return 0.0
+
+    _, op = flaky(0, "ok")
+    await run_retrying(template, op)  # type: ignore[arg-type]  # warm-up
+    before = _tenacity_objects()
+    results = await asyncio.gather(
+        *(run_retrying(template, flaky(n % 3, n)[1], wait=wait) for n in range(6))  # type: ignore[arg-type]
+    )
+    assert results == list(range(6))
+    assert sorted(waits) == [1, 1, 1, 1, 2, 2]
     assert _tenacity_objects() == before
