@@ -11,13 +11,13 @@ try:
     from adapters.acs.auth import AcsAuthConfig, AcsTokenValidator, TokenRejectedError
     from adapters.acs.call_control import (
         AcsCallControl,
-        RetryConfig,
         build_call_automation_client,
         map_sdk_error,
     )
     from adapters.acs.gateway import AcsGateway, AcsGatewayConfig, acs_routes
     from adapters.acs.media_stream import AcsMediaStream
     from adapters.acs.router import CallEventFeed, CallEventRouter, LocalCallEventRouter
+    from adapters.resilience.retry import RetryConfig
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "the ACS adapter needs azure-communication-callautomation, a dependency of parley:"

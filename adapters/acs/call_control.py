@@ -9,17 +9,16 @@ docs/wire-protocols.md, "ACS Call Automation"; docs: "Call Automation overview"
 Errors: every ``azure.core.exceptions`` error is translated by :func:`map_sdk_error` into a port
 error (most specific first, ``raise ... from exc``); transient ones (timeouts, 429, 5xx,
 connection failures) are retried with tenacity (exponential backoff with jitter, bounded by a
-deadline). The SDK's own retry policy is switched off by :func:`build_call_automation_client`
+deadline; :class:`adapters.resilience.retry.TransientRetry`, shared with recording and Twilio).
+The SDK's own retry policy is switched off by :func:`build_call_automation_client`
 so the two do not multiply.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from azure.communication.callautomation import (
     CommunicationIdentifier,
@@ -31,16 +30,10 @@ from azure.communication.callautomation.aio import CallAutomationClient
 from azure.core import exceptions as azure_errors
 from azure.core.credentials import AzureKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
 from adapters.acs.custom_context import headers_for
 from adapters.acs.media_codec import ACS_AUDIO_FORMATS, DIGIT_DTMF_TONES
+from adapters.resilience.retry import RetryConfig, TransientRetry
 from ports import (
     AuthenticationError,
     CallConnection,
@@ -59,8 +52,6 @@ logger = logging.getLogger(__name__)
 
 PORT: Final = "call_control"
 """Port name carried by every error raised here."""
-
-T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- error mapping
@@ -176,10 +167,6 @@ def map_sdk_error(exc: BaseException) -> ProviderError:
     return ProviderError(f"unexpected error: {type(exc).__name__}", port=PORT)
 
 
-TRANSIENT_ERRORS: Final = (ProviderTimeoutError, ProviderUnavailableError, RateLimitedError)
-"""Port errors worth retrying."""
-
-
 # --------------------------------------------------------------------------- identifiers
 
 
@@ -224,25 +211,6 @@ def media_streaming_options(media: MediaOptions) -> MediaStreamingOptions:
 # --------------------------------------------------------------------------- adapter
 
 
-@dataclass(frozen=True, slots=True)
-class RetryConfig:
-    """Retry of transient failures.
-
-    Attributes:
-        attempts: Most tries in all, including the first.
-        deadline_s: No new try starts after this many seconds from the first.
-        initial_backoff_s: First wait; doubles each try, with jitter.
-        max_backoff_s: Longest single wait.
-        op_timeout_s: Timeout of one try, seconds.
-    """
-
-    attempts: int = 4
-    deadline_s: float = 10.0
-    initial_backoff_s: float = 0.2
-    max_backoff_s: float = 2.0
-    op_timeout_s: float = 10.0
-
-
 def build_call_automation_client(
     endpoint: str,
     credential: AzureKeyCredential | AsyncTokenCredential,
@@ -258,6 +226,22 @@ def build_call_automation_client(
     if api_version:
         kwargs["api_version"] = api_version
     return CallAutomationClient(endpoint, credential, **kwargs)
+
+
+def acs_retry(config: RetryConfig, *, quiet_codes: tuple[str, ...] = ()) -> TransientRetry:
+    """The retry of Call Automation operations: SDK errors translated by :func:`map_sdk_error`.
+
+    Args:
+        config: Tries, deadline, backoff and per-try timeout.
+        quiet_codes: Port error codes logged at DEBUG (routine failures).
+    """
+    return TransientRetry(
+        config,
+        provider="ACS",
+        sdk_errors=(azure_errors.AzureError, TimeoutError),
+        translate=map_sdk_error,
+        quiet_codes=quiet_codes,
+    )
 
 
 class AcsCallControl:
@@ -282,35 +266,9 @@ class AcsCallControl:
         source_caller_id: str | None = None,
     ) -> None:
         self._client = client
-        self._retry = retry or RetryConfig()
+        self._call = acs_retry(retry or RetryConfig())
         self._kwargs: dict[str, Any] = {} if enforce_https else {"enforce_https": False}
         self._source_caller_id = source_caller_id
-
-    async def _call(self, what: str, op: Callable[[], Awaitable[T]]) -> T:
-        retry = self._retry
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.deadline_s),
-            wait=wait_exponential_jitter(
-                multiplier=retry.initial_backoff_s, max=retry.max_backoff_s
-            ),
-            retry=retry_if_exception_type(TRANSIENT_ERRORS),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                try:
-                    async with asyncio.timeout(retry.op_timeout_s):
-                        return await op()
-                except (azure_errors.AzureError, TimeoutError) as exc:
-                    error = map_sdk_error(exc)
-                    logger.warning(
-                        "ACS %s failed (try %d): %s",
-                        what,
-                        attempt.retry_state.attempt_number,
-                        error.code,
-                    )
-                    raise error from exc
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def answer(
         self, call: IncomingCall, *, callback_url: str, media: MediaOptions

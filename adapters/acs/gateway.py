@@ -65,12 +65,12 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from adapters.acs.auth import AcsTokenValidator, TokenRejectedError, bearer_token
-from adapters.acs.call_control import TRANSIENT_ERRORS
 from adapters.acs.call_tokens import TOKEN_PARAM, CallTokens
 from adapters.acs.media_codec import tone_to_digit
 from adapters.acs.media_stream import AcsMediaStream
 from adapters.acs.router import CallEventRouter
 from adapters.outbound.calls import DialRequest, DialResult, OutboundTracker
+from adapters.resilience.retry import TRANSIENT_ERRORS
 from adapters.routing.expiring import TtlMap, TtlSet
 from ports import (
     PCM16_16K,

@@ -195,22 +195,9 @@ class AcsMediaStream:
         channel.attach()
         loop = asyncio.get_running_loop()
         period = min(1.0, self._idle_timeout_s / 4)
-        seen = -1
-        last_change = loop.time()
-
-        def check_idle() -> None:
-            nonlocal seen, last_change
-            now = loop.time()
-            if self._received != seen:
-                seen, last_change = self._received, now
-            elif now - last_change >= self._idle_timeout_s:
-                self._idle = True
-                self._idle_timer = None
-                channel.wake()
-                return
-            self._idle_timer = loop.call_later(period, check_idle)
-
-        self._idle_timer = loop.call_later(period, check_idle)
+        self._idle_timer = loop.call_later(
+            period, self._check_idle, loop, channel, period, -1, loop.time()
+        )
         metrics = self._metrics
         while True:
             batch = channel.take()
@@ -239,6 +226,33 @@ class AcsMediaStream:
                 if event is not None:
                     yield event
         self._closed = True
+
+    def _check_idle(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        channel: MediaChannel,
+        period: float,
+        seen: int,
+        last_change: float,
+    ) -> None:
+        """One tick of a channel stream's idle timer (every ``period`` s).
+
+        When no message came in ``idle_timeout_s``, the stream is woken to end the call. A
+        method re-armed with its state as arguments rather than a closure that re-arms
+        itself: a closure naming itself is a reference cycle holding the stream, its channel
+        and its socket until the garbage collector runs (issue 12, bench_soak).
+        """
+        now = loop.time()
+        if self._received != seen:
+            seen, last_change = self._received, now
+        elif now - last_change >= self._idle_timeout_s:
+            self._idle = True
+            self._idle_timer = None
+            channel.wake()
+            return
+        self._idle_timer = loop.call_later(
+            period, self._check_idle, loop, channel, period, seen, last_change
+        )
 
     def _check_metadata(self, metadata: AudioMetadata) -> None:
         """Keep the negotiated format; a metadata naming another one is dropped and counted.

@@ -17,34 +17,24 @@ retried like every Call Automation operation.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from azure.communication.callautomation.aio import CallAutomationClient
-from azure.core import exceptions as azure_errors
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
-from adapters.acs.call_control import PORT, TRANSIENT_ERRORS, RetryConfig, map_sdk_error
+from adapters.acs.call_control import PORT, acs_retry
+from adapters.resilience.retry import RetryConfig
 from ports import CallNotFoundError, ProviderError
 from ports.call_history import RecordingKind, RecordingRef, RecordingState
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 RECORDING_CALLBACKS_PATH: Final = "/api/acs/recording-callbacks"
 RECORDING_EVENTS_PATH: Final = "/api/acs/recording-events"
@@ -113,36 +103,14 @@ class AcsCallRecording:
         self._base = public_base_url.rstrip("/")
         self._tokens = tokens
         self._options = options or RecordingOptions()
-        self._retry = retry or RetryConfig()
+        # Stopping a recording whose call has ended is routine: ACS stopped it.
+        self._call = acs_retry(retry or RetryConfig(), quiet_codes=("call_not_found",))
         self._kwargs: dict[str, Any] = {} if enforce_https else {"enforce_https": False}
 
     def callback_url(self, call_id: str) -> str:
         """The ``recordingStateCallbackUri`` of ``call_id``."""
         query = urlencode({CALL_PARAM: call_id, TOKEN_PARAM: self._tokens.issue(call_id)})
         return f"{self._base}{RECORDING_CALLBACKS_PATH}?{query}"
-
-    async def _call(self, what: str, op: Callable[[], Awaitable[T]]) -> T:
-        retry = self._retry
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.deadline_s),
-            wait=wait_exponential_jitter(
-                multiplier=retry.initial_backoff_s, max=retry.max_backoff_s
-            ),
-            retry=retry_if_exception_type(TRANSIENT_ERRORS),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                try:
-                    async with asyncio.timeout(retry.op_timeout_s):
-                        return await op()
-                except (azure_errors.AzureError, TimeoutError) as exc:
-                    error = map_sdk_error(exc)
-                    # Stopping a recording whose call has ended is routine: ACS stopped it.
-                    log = logger.debug if error.code == "call_not_found" else logger.warning
-                    log("ACS %s failed: %s", what, error.code)
-                    raise error from exc
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def start(self, call_id: str) -> RecordingRef:
         """Start recording the call (``POST /calling/recordings``).

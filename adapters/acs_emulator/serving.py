@@ -23,6 +23,7 @@ async def serve_app(
     start_timeout_s: float = 20.0,
     stop_timeout_s: float = 30.0,
     ws: str | type[Any] = MediaSocketProtocol,
+    http: str | type[Any] = "auto",
 ) -> AsyncIterator[str]:
     """Serve ``app`` on ``127.0.0.1`` and yield its base URL (``http://127.0.0.1:PORT``).
 
@@ -33,7 +34,8 @@ async def serve_app(
     generators running when the loop closes (an "athrow(): asynchronous generator is already
     running" error at exit). WebSockets use ``ws``: by default the media channel protocol
     ``parley serve`` uses (:mod:`adapters.http.media_socket`); ``"websockets-sansio"`` is
-    plain uvicorn (streams then speak ASGI only).
+    plain uvicorn (streams then speak ASGI only). HTTP uses ``http``: uvicorn's choice by
+    default, or a protocol class (:func:`adapters.http.header_timeout.header_deadline_protocol`).
 
     Raises:
         TimeoutError: The server did not start within ``start_timeout_s``.
@@ -48,6 +50,7 @@ async def serve_app(
         access_log=False,
         ws_max_size=2**20,
         ws=ws,
+        http=http,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name=f"uvicorn-{port}")

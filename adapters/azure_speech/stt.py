@@ -54,6 +54,7 @@ from adapters.azure_speech.config import (
     candidate_languages,
 )
 from adapters.azure_speech.errors import is_retryable, translate_cancellation
+from adapters.resilience.retry import run_retrying
 from ports import (
     AudioEncoding,
     AudioFormat,
@@ -145,6 +146,17 @@ class AzureSpeechToText:
         self.auth = auth
         self.options = options or RecognitionOptions()
         self._tokens = TokenCache(auth) if auth.credential is not None else None
+        opts = self.options
+        self.connect_retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, opts.reconnect_attempts)),
+            wait=wait_exponential_jitter(
+                multiplier=opts.reconnect_initial_ms / 1000, max=opts.reconnect_max_ms / 1000
+            ),
+            retry=retry_if_exception_type(_ConnectFailed),
+            reraise=True,
+        )
+        """The template of a session's connect retry: built once, copied per session
+        (:func:`adapters.resilience.retry.run_retrying`, no reference cycle per session)."""
 
     def session(self, fmt: AudioFormat, *, language: str | None = None) -> AzureRecognitionSession:
         """Open a recognition session for PCM16 mono audio at 8, 16, 24 or 48 kHz.
@@ -427,19 +439,8 @@ class AzureRecognitionSession:
                 refresher.cancel()
 
     async def _connect_with_retry(self) -> None:
-        opts = self._opts
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(max(1, opts.reconnect_attempts)),
-            wait=wait_exponential_jitter(
-                multiplier=opts.reconnect_initial_ms / 1000, max=opts.reconnect_max_ms / 1000
-            ),
-            retry=retry_if_exception_type(_ConnectFailed),
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    await self._open_once()
+            await run_retrying(self._engine.connect_retrying, self._open_once)
         except _ConnectFailed as exc:
             raise exc.error from exc
 

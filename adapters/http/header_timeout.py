@@ -125,6 +125,14 @@ def _httptools_protocol() -> type[Any]:
             self._disarm_header_deadline()
             super().on_headers_complete()
 
+        def handle_websocket_upgrade(self) -> None:
+            super().handle_websocket_upgrade()
+            # The WebSocket protocol owns the connection now and this one never hears of it
+            # again (no connection_lost, where uvicorn drops the parser): drop it here, or
+            # the parser, which calls back into this protocol, keeps the two in a cycle for
+            # the garbage collector on every media socket (issue 12, bench_soak).
+            self.parser = None  # type: ignore[assignment]
+
         def on_response_complete(self) -> None:
             super().on_response_complete()
             if not self.transport.is_closing():

@@ -262,7 +262,7 @@ class MediaSocketProtocol(WebSocketsSansIOProtocol):
 
     def resume_if_paused(self) -> None:
         """Resume reading after the channel's backlog was taken."""
-        if self.read_paused and not self.close_sent:
+        if self.read_paused and not self.close_sent and not self.disconnected:
             channel = self._channel
             backlog = len(channel._inbox) if channel is not None else self.queue.qsize()
             if backlog < self.max_queued // 2:
@@ -270,7 +270,19 @@ class MediaSocketProtocol(WebSocketsSansIOProtocol):
                 self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """As uvicorn; the channel is closed too."""
+        """As uvicorn; the channel is closed too, and this protocol lets go of it.
+
+        The channel points back at the protocol (it writes through it), so the protocol's
+        references to the channel are dropped here: once the stream lets go of the channel,
+        reference counting frees the connection's objects at once rather than leaving a
+        cycle for the garbage collector (issue 12, bench_soak with the tuned collector).
+        """
         super().connection_lost(exc)
-        if self._channel is not None:
-            self._channel._close()
+        channel = self._channel
+        if channel is not None:
+            channel._close()
+        self._channel = None
+        self._inbox.channel = None
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope.get("extensions", {}).pop(MEDIA_CHANNEL_EXTENSION, None)

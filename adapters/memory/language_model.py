@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from adapters.memory.history import DEFAULT_HISTORY, check_history, remember
 from ports import (
     ChatMessage,
     Clock,
@@ -98,12 +99,13 @@ class ScriptedLanguageModel:
         time_to_first_token_ms: Delay before the first event, ms.
         tokens_per_second: Word rate after the first; ``None`` or 0 for no delay.
         responder: Fallback for an exhausted script (e.g. an echo bot for local runs).
+        history: Most recent requests kept in ``requests``.
 
     Raises:
-        ValueError: A delay is configured without a clock.
+        ValueError: A delay is configured without a clock, or ``history`` is below 1.
 
     Attributes:
-        requests: Every request received, in order.
+        requests: The last ``history`` requests received, in order.
         started / completed / cancelled / failed: Stream counts; ``cancelled`` counts streams
             closed before ``ResponseDone``.
     """
@@ -116,7 +118,9 @@ class ScriptedLanguageModel:
         time_to_first_token_ms: float = 0.0,
         tokens_per_second: float | None = None,
         responder: Responder | None = None,
+        history: int = DEFAULT_HISTORY,
     ) -> None:
+        self._history = check_history(history)
         if clock is None and (time_to_first_token_ms > 0 or tokens_per_second):
             raise ValueError("ScriptedLanguageModel needs a clock to apply delays")
         self._turns: deque[ScriptedTurn] = deque(
@@ -139,7 +143,7 @@ class ScriptedLanguageModel:
 
     @property
     def requests(self) -> list[ModelRequest]:
-        """Every request received, in order."""
+        """The last ``history`` requests received, in order."""
         return self._counters.requests
 
     @property
@@ -179,7 +183,9 @@ class ScriptedLanguageModel:
                 script is exhausted and there is no responder.
         """
         counters = self._counters
-        counters.requests.append(ModelRequest(tuple(messages), tuple(tools), options))
+        remember(
+            counters.requests, ModelRequest(tuple(messages), tuple(tools), options), self._history
+        )
         counters.started += 1
         outcome = "cancelled"
         try:

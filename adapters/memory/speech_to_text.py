@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+from adapters.memory.history import DEFAULT_HISTORY, check_history, remember
 from adapters.memory.signals import frame_rms
 from ports import (
     AudioFormat,
@@ -67,10 +68,14 @@ class FakeSpeechToText:
         fail_with: Error raised by ``events()`` of every session.
         fail_after_ms: Audio pushed before ``fail_with`` is raised, ms.
         language: Reported on events.
+        history: Most recent sessions kept in ``sessions``.
+
+    Raises:
+        ValueError: ``history`` is below 1.
 
     Attributes:
-        sessions: Every session opened, in order (for assertions: ``pushed_ms``,
-            ``end_of_speech_calls``, ``closed``).
+        sessions: The last ``history`` sessions opened, in order (for assertions:
+            ``pushed_ms``, ``end_of_speech_calls``, ``closed``).
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class FakeSpeechToText:
         fail_with: ParleyError | None = None,
         fail_after_ms: float = 0.0,
         language: str | None = None,
+        history: int = DEFAULT_HISTORY,
     ) -> None:
         self._script: deque[ScriptedUtterance] = deque(
             ScriptedUtterance(u) if isinstance(u, str) else u for u in utterances
@@ -98,6 +104,7 @@ class FakeSpeechToText:
         self.fail_after_ms = fail_after_ms
         self.language = language
         self.sessions: list[FakeRecognitionSession] = []
+        self._history = check_history(history)
 
     def add_utterance(self, utterance: ScriptedUtterance | str) -> None:
         """Append an utterance to the script."""
@@ -113,7 +120,7 @@ class FakeSpeechToText:
     def session(self, fmt: AudioFormat, *, language: str | None = None) -> FakeRecognitionSession:
         """Open a recognition session for frames in ``fmt`` (any format is accepted)."""
         session = FakeRecognitionSession(self, fmt, language or self.language)
-        self.sessions.append(session)
+        remember(self.sessions, session, self._history)
         return session
 
     def _speech(self, frame: AudioFrame) -> bool:

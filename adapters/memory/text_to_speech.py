@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncGenerator, Collection
 from dataclasses import dataclass
 
+from adapters.memory.history import DEFAULT_HISTORY, check_history, remember
 from adapters.memory.signals import tone_second
 from ports import (
     AudioFormat,
@@ -60,12 +61,13 @@ class FakeTextToSpeech:
         formats: Formats it can produce; ``None`` for any PCM16 or mu-law format.
         fail_with: Error raised while iterating, after ``fail_after_chunks`` chunks.
         fail_after_chunks: Chunks yielded before ``fail_with`` is raised.
+        history: Most recent requests kept in ``requests``.
 
     Raises:
-        ValueError: A delay is configured without a clock.
+        ValueError: A delay is configured without a clock, or ``history`` is below 1.
 
     Attributes:
-        requests: Every synthesis asked for, in order.
+        requests: The last ``history`` syntheses asked for, in order.
         active: Syntheses currently running (0 once every generator has finished or closed).
         cancelled: Syntheses closed before their last chunk.
     """
@@ -82,7 +84,9 @@ class FakeTextToSpeech:
         formats: Collection[AudioFormat] | None = None,
         fail_with: ParleyError | None = None,
         fail_after_chunks: int = 0,
+        history: int = DEFAULT_HISTORY,
     ) -> None:
+        self._history = check_history(history)
         if clock is None and (time_to_first_byte_ms > 0 or realtime_factor > 0):
             raise ValueError("FakeTextToSpeech needs a clock to apply delays")
         if chunk_ms <= 0 or ms_per_char <= 0:
@@ -122,7 +126,7 @@ class FakeTextToSpeech:
         """
         if self._formats is not None and fmt not in self._formats:
             raise InvalidAudioError(f"FakeTextToSpeech cannot produce {fmt}")
-        self.requests.append(SynthesisRequest(text, voice, fmt))
+        remember(self.requests, SynthesisRequest(text, voice, fmt), self._history)
         matches = list(_WORD.finditer(text))
         if not matches:
             return

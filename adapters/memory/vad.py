@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Iterable
 
+from adapters.memory.history import DEFAULT_HISTORY, check_history, remember
 from adapters.memory.signals import frame_rms
 from ports import AudioFormat, AudioFrame, InvalidAudioError
 
@@ -65,9 +66,14 @@ class FakeVadFactory:
         scripts: Per-detector scripts, used by the detectors in creation order.
         frame_ms: Passed to every detector.
         formats: Formats it accepts; ``None`` for any.
+        history: Most recent detectors kept in ``created``.
+
+    Raises:
+        ValueError: ``history`` is below 1.
 
     Attributes:
-        created: Every detector made, in order (with the format it was made for).
+        created: The last ``history`` detectors made, in order (with the format each was
+            made for).
     """
 
     def __init__(
@@ -77,7 +83,9 @@ class FakeVadFactory:
         scripts: Iterable[Iterable[float]] = (),
         frame_ms: Collection[float] | None = None,
         formats: Collection[AudioFormat] | None = None,
+        history: int = DEFAULT_HISTORY,
     ) -> None:
+        self._history = check_history(history)
         self.speech_rms = speech_rms
         self._scripts = deque(list(s) for s in scripts)
         self._frame_ms = frame_ms
@@ -94,5 +102,5 @@ class FakeVadFactory:
             raise InvalidAudioError(f"FakeVad does not take {fmt}")
         script = self._scripts.popleft() if self._scripts else []
         vad = FakeVad(speech_rms=self.speech_rms, script=script, frame_ms=self._frame_ms)
-        self.created.append((fmt, vad))
+        remember(self.created, (fmt, vad), self._history)
         return vad

@@ -55,6 +55,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from adapters.openai.errors import PORT, is_retryable, map_openai_error, retry_after_s
 from adapters.openai.mapping import AgentNames, ToolCallAssembler, messages_to_wire, tools_to_wire
+from adapters.resilience.retry import run_retrying
 from ports.chat import ChatMessage, ToolSpec
 from ports.errors import (
     ContentFilteredError,
@@ -169,6 +170,13 @@ class OpenAILanguageModel:
         self._defaults = defaults or ModelDefaults()
         self._timeouts = timeouts or ModelTimeouts()
         self._retry = retry or RetryPolicy()
+        # Built once, copied per request with the request's wait (adapters/resilience/retry.py).
+        self._retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, self._retry.max_attempts)),
+            retry=retry_if_exception(_retryable_before_first_token),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
         self._agent_names: AgentNames = agent_names
         self._marker = interrupted_marker
         self.malformed_chunks = 0
@@ -349,16 +357,13 @@ class OpenAILanguageModel:
             The open stream and the chunks read so far (the last one holds the first token,
             a finish reason, or the stream ended).
         """
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(max(1, self._retry.max_attempts)),
-            wait=functools.partial(self._wait, first_deadline=first_deadline),
-            retry=retry_if_exception(_retryable_before_first_token),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
         try:
             async with asyncio.timeout_at(first_deadline):
-                return await retrying(self._attempt, params)
+                return await run_retrying(
+                    self._retrying,
+                    functools.partial(self._attempt, params),
+                    wait=functools.partial(self._wait, first_deadline=first_deadline),
+                )
         except TimeoutError as exc:
             reason = (
                 "total"

@@ -31,6 +31,7 @@ from dataclasses import replace
 
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from adapters.resilience.retry import run_retrying
 from ports import HealthCheck, StoreError
 from ports.call_history import (
     CallHeader,
@@ -49,6 +50,7 @@ _RecordingKey = tuple[str, str, str]
 
 
 def _retrying(max_backoff_s: float) -> AsyncRetrying:
+    """The template of a store write's retry: built once per wrapper, copied per write."""
     # Retry store failures until aclose() cancels: an outage ends when it ends.
     return AsyncRetrying(
         retry=retry_if_exception_type(StoreError),
@@ -78,7 +80,7 @@ class WriteBehindCallHistory:
         self._inner = inner
         self._max = max_pending
         self._batch_max = batch_max
-        self._backoff = max_backoff_s
+        self._retrying = _retrying(max_backoff_s)
         self._lines: deque[tuple[str, RecordLine]] = deque()
         self._headers: dict[str, CallHeader] = {}
         self._recordings: dict[_RecordingKey, RecordingRef] = {}
@@ -263,9 +265,7 @@ class WriteBehindCallHistory:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            async for attempt in _retrying(self._backoff):
-                with attempt:
-                    await self._write_once()
+            await run_retrying(self._retrying, self._write_once)
 
     async def _write_once(self) -> None:
         inner = self._inner

@@ -25,9 +25,11 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from adapters.resilience.retry import run_retrying
 from ports import (
     JsonObject,
     SessionStore,
@@ -42,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 
 def _retrying(max_backoff_s: float) -> AsyncRetrying:
+    """The template of a store write's retry: built once per wrapper, copied per write."""
     # Retry store failures forever (until aclose cancels): an outage ends when it ends.
     return AsyncRetrying(
         retry=retry_if_exception_type(StoreError),
@@ -64,7 +67,7 @@ class WriteBehindTranscriptLog:
     ) -> None:
         self._inner = inner
         self._max = max_pending
-        self._backoff = max_backoff_s
+        self._retrying = _retrying(max_backoff_s)
         self._pending: deque[tuple[str, TranscriptEntry, str]] = deque()
         # Unique per entry: a store offering ``append_once`` skips a retried entry it stored.
         self._tokens = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())
@@ -118,12 +121,10 @@ class WriteBehindTranscriptLog:
                 await self._wake.wait()
             call_id, entry, token = self._pending[0]
             append_once = getattr(self._inner, "append_once", None)
-            async for attempt in _retrying(self._backoff):
-                with attempt:
-                    if append_once is not None:
-                        await append_once(call_id, entry, token)
-                    else:
-                        await self._inner.append(call_id, entry)
+            if append_once is not None:
+                await run_retrying(self._retrying, partial(append_once, call_id, entry, token))
+            else:
+                await run_retrying(self._retrying, partial(self._inner.append, call_id, entry))
             # Only now: a failed write keeps its place at the head, so order is kept.
             self._pending.popleft()
 
@@ -164,7 +165,7 @@ class WriteBehindSessionStore:
 
     def __init__(self, inner: SessionStore, *, max_backoff_s: float = 2.0) -> None:
         self._inner = inner
-        self._backoff = max_backoff_s
+        self._retrying = _retrying(max_backoff_s)
         self._calls: dict[str, _CallState] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -251,9 +252,7 @@ class WriteBehindSessionStore:
                 known = self._calls.get(call_id)
                 if known is None:
                     continue
-                async for attempt in _retrying(self._backoff):
-                    with attempt:
-                        await self._write(call_id, known)
+                await run_retrying(self._retrying, partial(self._write, call_id, known))
 
     async def _write(self, call_id: str, known: _CallState) -> None:
         state = known.state

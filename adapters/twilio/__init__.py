@@ -9,9 +9,9 @@ Needs the ``twilio`` extra (``pip install 'parley[twilio]'``).
 """
 
 try:
+    from adapters.resilience.retry import RetryConfig
     from adapters.twilio.call_control import (
         TwilioCallControl,
-        TwilioRetry,
         build_twilio_client,
         map_twilio_error,
     )
@@ -25,12 +25,12 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 __all__ = [
     "TWILIO_PCM_FORMAT",
+    "RetryConfig",
     "StreamTokens",
     "TwilioCallControl",
     "TwilioGateway",
     "TwilioGatewayConfig",
     "TwilioMediaStream",
-    "TwilioRetry",
     "build_twilio_client",
     "map_twilio_error",
     "status_to_event",

@@ -15,30 +15,23 @@ Operations ("Call resource", https://www.twilio.com/docs/voice/api/call-resource
 Errors: :func:`map_twilio_error` translates every exception the client raises into a port
 error (most specific first, ``raise ... from exc``); transient ones (timeouts, 429, 5xx,
 connection failures) are retried with tenacity (exponential backoff with jitter, bounded by a
-deadline). Twilio's REST error codes ("Twilio Error and Warning Dictionary",
+deadline; :class:`adapters.resilience.retry.TransientRetry`, shared with the ACS adapters).
+Twilio's REST error codes ("Twilio Error and Warning Dictionary",
 https://www.twilio.com/docs/api/errors): 20003 authentication, 20404 not found, 21210/21211/
 21212/21214/21215/21217 an unusable ``To``/``From`` number, 21220 a call that is not in progress.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 import aiohttp
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from adapters.resilience.retry import RetryConfig, TransientRetry
 from adapters.twilio.http_client import TwilioAsyncHttpClient
 from adapters.twilio.paths import TRANSFER_PATH, http_url
 from adapters.twilio.stream_tokens import TOKEN_PARAMETER, StreamTokens
@@ -71,8 +64,6 @@ NOT_IN_PROGRESS_CODES: Final = frozenset({20404, 21220})
 
 STATUS_EVENTS: Final = ("initiated", "ringing", "answered", "completed")
 """``StatusCallbackEvent`` values asked for on outbound calls."""
-
-T = TypeVar("T")
 
 
 def _from_rest(exc: TwilioRestException) -> ProviderError:
@@ -138,29 +129,6 @@ def map_twilio_error(exc: BaseException) -> ProviderError:
     return ProviderError(f"unexpected error: {type(exc).__name__}", port=PORT)
 
 
-TRANSIENT_ERRORS: Final = (ProviderTimeoutError, ProviderUnavailableError, RateLimitedError)
-"""Port errors worth retrying."""
-
-
-@dataclass(frozen=True, slots=True)
-class TwilioRetry:
-    """Retry of transient failures (as :class:`adapters.acs.call_control.RetryConfig`).
-
-    Attributes:
-        attempts: Most tries in all, including the first.
-        deadline_s: No new try starts after this many seconds from the first.
-        initial_backoff_s: First wait; doubles each try, with jitter.
-        max_backoff_s: Longest single wait.
-        op_timeout_s: Timeout of one try, seconds.
-    """
-
-    attempts: int = 4
-    deadline_s: float = 10.0
-    initial_backoff_s: float = 0.2
-    max_backoff_s: float = 2.0
-    op_timeout_s: float = 10.0
-
-
 def build_twilio_client(
     account_sid: str, auth_token: str, *, api_base_url: str = "", timeout_s: float = 10.0
 ) -> tuple[Client, TwilioAsyncHttpClient]:
@@ -218,43 +186,20 @@ class TwilioCallControl:
         public_base_url: str,
         tokens: StreamTokens,
         from_number: str = "",
-        retry: TwilioRetry | None = None,
+        retry: RetryConfig | None = None,
         transfer_timeout_s: int = 20,
     ) -> None:
         self._client = client
         self._base = public_base_url
         self._tokens = tokens
         self._from = from_number
-        self._retry = retry or TwilioRetry()
-        self._transfer_timeout_s = transfer_timeout_s
-
-    async def _call(self, what: str, op: Callable[[], Awaitable[T]]) -> T:
-        retry = self._retry
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(retry.attempts) | stop_after_delay(retry.deadline_s),
-            wait=wait_exponential_jitter(
-                multiplier=retry.initial_backoff_s, max=retry.max_backoff_s
-            ),
-            retry=retry_if_exception_type(TRANSIENT_ERRORS),
-            reraise=True,
+        self._call = TransientRetry(
+            retry or RetryConfig(),
+            provider="Twilio",
+            sdk_errors=(TwilioException, aiohttp.ClientError, TimeoutError, ValueError),
+            translate=map_twilio_error,
         )
-        async for attempt in retrying:
-            with attempt:
-                try:
-                    async with asyncio.timeout(retry.op_timeout_s):
-                        return await op()
-                except ProviderError:
-                    raise
-                except (TwilioException, aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                    error = map_twilio_error(exc)
-                    logger.warning(
-                        "Twilio %s failed (try %d): %s",
-                        what,
-                        attempt.retry_state.attempt_number,
-                        error.code,
-                    )
-                    raise error from exc
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+        self._transfer_timeout_s = transfer_timeout_s
 
     def _stream_twiml(self, media: MediaOptions) -> str:
         if not media.bidirectional:

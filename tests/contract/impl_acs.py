@@ -36,15 +36,12 @@ async def acs_call_control() -> AsyncIterator[CallControlCase]:
     from starlette.applications import Starlette
 
     from adapters.acs.auth import AcsAuthConfig, AcsTokenValidator
-    from adapters.acs.call_control import (
-        AcsCallControl,
-        RetryConfig,
-        build_call_automation_client,
-    )
+    from adapters.acs.call_control import AcsCallControl, build_call_automation_client
     from adapters.acs.gateway import AcsGateway, AcsGatewayConfig
     from adapters.acs.router import LocalCallEventRouter
     from adapters.acs_emulator.server import AcsEmulator, free_port
     from adapters.acs_emulator.serving import serve_app
+    from adapters.resilience.retry import RetryConfig
 
     retry = RetryConfig(attempts=2, deadline_s=1.0, initial_backoff_s=0.01, max_backoff_s=0.02)
     async with AcsEmulator(connect_media=False) as emulator, AcsEmulator() as busy:

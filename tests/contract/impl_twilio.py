@@ -72,17 +72,17 @@ async def twilio_call_control() -> AsyncIterator[CallControlCase]:
     from adapters.routing.local import LocalCallEventRouter
     from adapters.twilio import (
         TWILIO_PCM_FORMAT,
+        RetryConfig,
         StreamTokens,
         TwilioCallControl,
         TwilioGateway,
         TwilioGatewayConfig,
-        TwilioRetry,
         build_twilio_client,
     )
     from adapters.twilio.paths import STATUS_PATH
     from adapters.twilio_emulator import TwilioEmulator
 
-    retry = TwilioRetry(attempts=2, deadline_s=1.0, initial_backoff_s=0.01, max_backoff_s=0.02)
+    retry = RetryConfig(attempts=2, deadline_s=1.0, initial_backoff_s=0.01, max_backoff_s=0.02)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     tokens = StreamTokens()

@@ -11,13 +11,14 @@ from azure.core.credentials import AzureKeyCredential
 from starlette.applications import Starlette
 
 from adapters.acs.auth import AcsAuthConfig, AcsTokenValidator
-from adapters.acs.call_control import AcsCallControl, RetryConfig, build_call_automation_client
+from adapters.acs.call_control import AcsCallControl, build_call_automation_client
 from adapters.acs.gateway import AcsGateway, AcsGatewayConfig
 from adapters.acs.router import LocalCallEventRouter
 from adapters.acs_emulator.server import AcsEmulator, free_port
 from adapters.acs_emulator.serving import serve_app
 from adapters.http.media_socket import MediaSocketProtocol
 from adapters.memory import RecordingMetrics
+from adapters.resilience.retry import RetryConfig
 from ports import AudioReceived, CallEvent, CallSummary, DtmfReceived, InboundCall, MediaEvent
 
 FAST_RETRY = RetryConfig(attempts=3, deadline_s=2.0, initial_backoff_s=0.01, max_backoff_s=0.05)
