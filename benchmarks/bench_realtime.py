@@ -120,7 +120,8 @@ class LeanTextToSpeech:
 
 
 class BenchMedia:
-    """A lean MediaStream: inbound queue; outbound counted, first frames and stops timed."""
+    """A lean MediaStream: inbound queue; outbound counted (``try_send_audio`` as ACS's), stops
+    timed."""
 
     def __init__(self, call_id: str) -> None:
         self.queue: asyncio.Queue[MediaEvent] = asyncio.Queue()
@@ -138,6 +139,12 @@ class BenchMedia:
 
     async def send_audio(self, frame: AudioFrame) -> None:
         self.frames_out += 1
+
+    def try_send_audio(self, frame: AudioFrame) -> bool:
+        # As AcsMediaStream: a synchronous send, so the process pacer sends every call's
+        # frames (ADR 0005), in both modes.
+        self.frames_out += 1
+        return True
 
     async def stop_audio(self) -> None:
         self.stop_times.append(time.monotonic() * 1000.0)

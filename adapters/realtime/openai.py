@@ -11,8 +11,9 @@ connection's ``send_raw`` and received raw (``recv_bytes``), dispatched on ``typ
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
+
+import orjson
 
 from adapters.realtime.errors import connect_error
 from adapters.realtime.session import Connection, ConnectionLost, WireSession
@@ -38,7 +39,8 @@ class _Connection:
 
     async def send(self, event: dict[str, Any]) -> None:
         try:
-            await self._conn.send_raw(json.dumps(event))
+            # orjson: each caller-audio append goes through here (a text frame: str, not bytes).
+            await self._conn.send_raw(orjson.dumps(event).decode())
         except (ConnectionClosed, OpenAIError, OSError) as exc:
             raise ConnectionLost(str(exc)) from exc
 

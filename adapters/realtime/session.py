@@ -167,7 +167,7 @@ class WireSession:
         """Queue one frame of caller audio (see the module docstring)."""
         if self._closed:
             raise StreamClosedError("realtime session closed")
-        if frame.format != self._fmt:
+        if frame.format is not self._fmt and frame.format != self._fmt:
             raise InvalidAudioError(f"expected {self._fmt}, got {frame.format}")
         data = frame.data if self._to_service is None else self._to_service.convert(frame).data
         pending = self._pending

@@ -24,9 +24,9 @@ from domain.runtime.latency import LatencyTracker
 from domain.runtime.model import ModelWork
 from domain.runtime.notices import announce
 from domain.runtime.output import MediaReader, SpeechOutput
+from domain.runtime.paced_output import PlayoutListener
 from domain.runtime.pacer import Pacer
 from domain.runtime.persistence import SessionSaver, TranscriptWriter
-from domain.runtime.playout import PlayoutListener
 from domain.runtime.resume import load_resumed_state
 from domain.runtime.speech import SpeechOut
 from domain.runtime.tasks import TaskOwner, Watchdog, close_quietly

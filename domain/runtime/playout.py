@@ -4,8 +4,9 @@ Speeches play back to back in the order they were queued. One synthesis task at 
 the next queued speech into fixed-duration frames (running ahead of playback by at most
 ``synth_ahead_ms``); frames leave on an absolute schedule: frame ``n`` of a continuous run
 leaves at ``start + sum(durations before n) - lead``, so errors never accumulate over a long
-call, and the far end never holds more than ``lead`` ms. The sending is in
-:mod:`domain.runtime.sender`: the process's :class:`~domain.runtime.pacer.Pacer` sends the
+call, and the far end never holds more than ``lead`` ms. The queue, the schedule and the
+sending are every audio output's (:class:`~domain.runtime.paced_output.PacedOutput`,
+:mod:`domain.runtime.sender`): the process's :class:`~domain.runtime.pacer.Pacer` sends the
 frames of a stream that can send without waiting (``try_send_audio``); any other stream gets
 one sender task of its own.
 """
@@ -15,12 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Protocol
 
 from domain.commands import Speak
 from domain.runtime.config import RuntimeConfig
+from domain.runtime.paced_output import PacedOutput, PlayoutListener
 from domain.runtime.pacer import Pacer
-from domain.runtime.sender import PacedSender, send_loop
 from domain.runtime.tasks import Guard, TaskOwner, Watchdog
 from ports import (
     AudioEncoding,
@@ -39,46 +39,19 @@ from ports import (
 logger = logging.getLogger(__name__)
 
 
-class PlayoutListener(Protocol):
-    """What the playout reports to the call (synchronously, on the loop)."""
-
-    def playback_progress(
-        self,
-        speech_id: str,
-        played_ms: float,
-        played_text: str | None,
-        duration_ms: float | None,
-    ) -> None:
-        """Audio of ``speech_id`` sent so far (ms), the words sent and its total when known."""
-        ...
-
-    def playback_completed(self, speech_id: str, duration_ms: float) -> None:
-        """Every frame of ``speech_id`` was sent."""
-        ...
-
-    def first_audio(self, speech_id: str) -> None:
-        """The first synthesised audio of ``speech_id`` arrived."""
-        ...
-
-    def first_frame_sent(self, speech_id: str) -> None:
-        """The first frame of ``speech_id`` was sent."""
-        ...
-
-    def playout_failed(self, port: str, code: str) -> None:
-        """Synthesis or sending failed with port error ``code``."""
-        ...
-
-
 class _Speech:
-    """One queued speech: its frames as they are synthesised, and how much was sent."""
+    """One queued speech: its frames as they are synthesised, and how much was sent.
+
+    ``done``: synthesis has ended (no frame will be added).
+    """
 
     __slots__ = (
         "cmd",
+        "done",
         "frames",
         "heard_end",
         "last_progress_ms",
         "sent_ms",
-        "synth_done",
         "synth_ms",
         "word_index",
         "words",
@@ -87,7 +60,7 @@ class _Speech:
     def __init__(self, cmd: Speak) -> None:
         self.cmd = cmd
         self.frames: deque[AudioFrame] = deque()
-        self.synth_done = False
+        self.done = False
         self.synth_ms = 0.0
         self.words: list[WordBoundary] = []
         self.word_index = 0
@@ -96,7 +69,7 @@ class _Speech:
         self.last_progress_ms = 0.0
 
 
-class Playout:
+class Playout(PacedOutput[_Speech]):
     """Synthesis and paced sending of one call's speech.
 
     Args:
@@ -127,55 +100,29 @@ class Playout:
         listener: PlayoutListener,
         pacer: Pacer | None = None,
     ) -> None:
-        self._watchdog = watchdog
+        super().__init__(
+            media=media,
+            clock=clock,
+            metrics=metrics,
+            config=config,
+            tasks=tasks,
+            watchdog=watchdog,
+            listener=listener,
+            pacer=pacer,
+        )
         self._tts = tts
-        self._media = media
-        self._clock = clock
-        self._metrics = metrics
-        self._config = config
         self._fmt = fmt
-        self._tasks = tasks
-        self._listener = listener
         self._frame_bytes = fmt.frame_bytes(config.frame_ms)
         self._frame_ms = fmt.duration_ms(self._frame_bytes)
         self._silence = b"\xff" if fmt.encoding is AudioEncoding.MULAW else b"\x00"
-        self._queue: deque[_Speech] = deque()
         self._to_synth: deque[_Speech] = deque()
         self._synth_task: asyncio.Task[None] | None = None
-        self._sender: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
         self._room = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._generation = 0
         self._buffered_ms = 0.0
-        self._play_end_ms = 0.0
-        self.frames_sent = 0
-        try_send = getattr(media, "try_send_audio", None)
-        self._paced = (
-            PacedSender(self, pacer, try_send) if pacer is not None and callable(try_send) else None
-        )
-
-    @property
-    def playing(self) -> bool:
-        """True while speech is queued or the far end still has sent audio to play."""
-        return bool(self._queue) or self._play_end_ms > self._clock.now_ms()
 
     def current_speech_id(self) -> str | None:
         """The speech now playing (head of the queue), if any."""
         return self._queue[0].cmd.speech_id if self._queue else None
-
-    def start(self) -> None:
-        """Start sending (a sender task, once, unless the pacer sends)."""
-        if self._sender is None and self._paced is None:
-            self._sender = self._tasks.spawn(send_loop(self), "sender")
-
-    def _kick(self) -> None:
-        """Frames or speeches changed: the sender looks again."""
-        if self._paced is not None:
-            self._paced.kick()
-        else:
-            self._wake.set()
 
     def enqueue(self, cmd: Speak) -> None:
         """Queue ``cmd`` to play after everything queued before it."""
@@ -197,7 +144,6 @@ class Playout:
             True when speech was queued or still playing at the far end.
         """
         had_audio = self.playing
-        self._generation += 1
         self._queue.clear()
         self._to_synth.clear()
         self._buffered_ms = 0.0
@@ -207,24 +153,51 @@ class Playout:
             if self._synth_task is not asyncio.current_task():
                 self._synth_task.cancel()
             self._synth_task = None
-        self._play_end_ms = self._clock.now_ms()
-        if self._paced is not None:
-            self._paced.stopped()
-        self._kick()
+        self._restart()
         self._room.set()
-        self._idle.set()
         return had_audio
 
-    async def wait_drained(self) -> None:
-        """Return once every queued speech has been sent and the far end has played it."""
-        while True:
-            if self._queue:
-                await self._idle.wait()
-                continue
-            play_end = self._play_end_ms
-            if play_end <= self._clock.now_ms():
-                return
-            await self._clock.sleep_until(play_end)
+    # what the senders call ---------------------------------------------------------------
+
+    def _take(self, run: _Speech) -> AudioFrame:
+        frame = run.frames.popleft()
+        self._buffered_ms -= frame.duration_ms
+        if self._buffered_ms <= 0.5 * self._config.synth_ahead_ms:
+            self._room.set()
+        return frame
+
+    def _sent(self, run: _Speech, duration_ms: float) -> None:
+        """Words sent, first frame and progress of ``run`` (one more frame of it sent)."""
+        first = run.sent_ms == 0.0
+        run.sent_ms += duration_ms
+        listener = self._listener
+        if first:
+            listener.first_frame_sent(run.cmd.speech_id)
+        words = run.words
+        changed = False
+        while run.word_index < len(words):
+            word = words[run.word_index]
+            if word.audio_offset_ms >= run.sent_ms:
+                break
+            run.heard_end = word.text_offset + word.text_length
+            run.word_index += 1
+            changed = True
+        # With word boundaries, progress goes out when a new word has been sent (the played
+        # text is what matters); without them, every ``progress_interval_ms`` of audio.
+        if changed or (
+            not words and run.sent_ms - run.last_progress_ms >= self._config.progress_interval_ms
+        ):
+            run.last_progress_ms = run.sent_ms
+            listener.playback_progress(
+                run.cmd.speech_id,
+                run.sent_ms,
+                run.cmd.text[: run.heard_end] if words else None,
+                run.synth_ms if run.done else None,
+            )
+
+    def _completed(self, run: _Speech) -> None:
+        self._queue.popleft()
+        self._listener.playback_completed(run.cmd.speech_id, run.sent_ms)
 
     async def _synth_loop(self) -> None:
         generation = self._generation
@@ -318,7 +291,7 @@ class Playout:
             logger.exception("text-to-speech adapter raised a non-port error")
             self._listener.playout_failed("text_to_speech", "provider_error")
         finally:
-            speech.synth_done = True
+            speech.done = True
             self._kick()
             try:
                 async with asyncio.timeout(self._config.port_timeout_ms / 1000.0):

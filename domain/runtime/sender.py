@@ -1,10 +1,11 @@
-"""Sending a playout's frames on its absolute schedule: by the process pacer, or by a task.
+"""Sending an output's frames on its absolute schedule: by the process pacer, or by a task.
 
-Both senders keep the same schedule and bookkeeping (:func:`after_sent`): frame ``n`` of a
-continuous run leaves at ``play_end - lead``, where ``play_end`` advances by each frame's
-duration and restarts from now after an underrun; progress goes out per word sent (or every
-``progress_interval_ms`` without word boundaries); a speech completes once its last frame is
-sent.
+Both senders serve any :class:`~domain.runtime.paced_output.PacedOutput` (the cascade's
+playout, the realtime mode's output) and keep the same schedule and bookkeeping
+(:func:`after_sent`): frame ``n`` of a continuous run leaves at ``play_end - lead``, where
+``play_end`` advances by each frame's duration and restarts from now after an underrun; what a
+sent frame means beyond that (words played, progress, first-frame marks) is the output's
+``_sent``; a run completes once its last frame is sent (the output's ``_completed``).
 
 * :class:`PacedSender`: for a stream with ``try_send_audio`` (sends without suspending). The
   process's :class:`~domain.runtime.pacer.Pacer` calls :meth:`PacedSender.pace` when a frame is
@@ -20,63 +21,30 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.runtime.pacer import Pacer, PacerSlot
 from ports import AudioFrame, ParleyError, StreamClosedError
 
 if TYPE_CHECKING:
-    from domain.runtime.playout import Playout, _Speech
+    from domain.runtime.paced_output import PacedOutput
 
 logger = logging.getLogger(__name__)
 
 
-def after_sent(p: Playout, speech: _Speech, duration: float) -> None:
-    """Account one frame of ``speech`` sent: schedule, counters, first frame, progress."""
+def after_sent(p: PacedOutput[Any], run: Any, duration: float) -> None:
+    """Account one frame of ``run`` sent: the schedule, counters, then the output's own."""
     p._play_end_ms += duration
     p.frames_sent += 1
     p._metrics.frame_out()
-    first = speech.sent_ms == 0.0
-    speech.sent_ms += duration
-    listener = p._listener
-    if first:
-        listener.first_frame_sent(speech.cmd.speech_id)
-    words = speech.words
-    changed = False
-    while speech.word_index < len(words):
-        word = words[speech.word_index]
-        if word.audio_offset_ms >= speech.sent_ms:
-            break
-        speech.heard_end = word.text_offset + word.text_length
-        speech.word_index += 1
-        changed = True
-    # With word boundaries, progress goes out when a new word has been sent (the played text
-    # is what matters); without them, every ``progress_interval_ms`` of audio.
-    if changed or (
-        not words and speech.sent_ms - speech.last_progress_ms >= p._config.progress_interval_ms
-    ):
-        speech.last_progress_ms = speech.sent_ms
-        listener.playback_progress(
-            speech.cmd.speech_id,
-            speech.sent_ms,
-            speech.cmd.text[: speech.heard_end] if words else None,
-            speech.synth_ms if speech.synth_done else None,
-        )
-
-
-def _take(p: Playout, speech: _Speech) -> AudioFrame:
-    frame = speech.frames.popleft()
-    p._buffered_ms -= frame.duration_ms
-    if p._buffered_ms <= 0.5 * p._config.synth_ahead_ms:
-        p._room.set()
-    return frame
+    p._sent(run, duration)
 
 
 class PacedSender(PacerSlot):
-    """A playout's frames, sent by the process pacer through ``try_send_audio``.
+    """An output's frames, sent by the process pacer through ``try_send_audio``.
 
     Args:
-        playout: The playout whose queue this sends (held weakly: the playout owns this).
+        output: The output whose queue this sends (held weakly: the output owns this).
         pacer: The process's pacer.
         try_send: The stream's ``try_send_audio``: True when sent, False when it would wait.
     """
@@ -84,17 +52,17 @@ class PacedSender(PacerSlot):
     __slots__ = ("_closed", "_p", "_pacer", "_slow", "_try_send")
 
     def __init__(
-        self, playout: Playout, pacer: Pacer, try_send: Callable[[AudioFrame], bool]
+        self, output: PacedOutput[Any], pacer: Pacer, try_send: Callable[[AudioFrame], bool]
     ) -> None:
         super().__init__()
-        self._p = weakref.proxy(playout)
+        self._p = weakref.proxy(output)
         self._pacer = pacer
         self._try_send = try_send
         self._slow: asyncio.Task[None] | None = None
         self._closed = False
 
     def kick(self) -> None:
-        """Something changed (frames, a new speech, a stop): be served when next due."""
+        """Something changed (frames, a new run, a stop): be served when next due."""
         if self._slow is not None or self._closed:
             return
         p = self._p
@@ -102,16 +70,16 @@ class PacedSender(PacerSlot):
         if not queue:
             p._idle.set()
             return
-        speech = queue[0]
+        run = queue[0]
         now = p._clock.now_ms()
-        if not speech.frames:
-            if speech.synth_done:
+        if not run.frames:
+            if run.done:
                 self._pacer.schedule(self, now)  # completion is due now
             return
         self._pacer.schedule(self, max(p._play_end_ms, now) - p._config.pacing_lead_ms)
 
     def stopped(self) -> None:
-        """The playout was stopped: nothing is due."""
+        """The output was stopped: nothing is due."""
         self._pacer.cancel(self)
 
     def pace(self, now_ms: float, limit_ms: float) -> float | None:
@@ -122,12 +90,11 @@ class PacedSender(PacerSlot):
         try_send = self._try_send
         metrics = p._metrics
         while queue and self._slow is None and not self._closed:
-            speech = queue[0]
-            if not speech.frames:
-                if not speech.synth_done:
-                    return None  # synthesis kicks when it has frames
-                queue.popleft()
-                p._listener.playback_completed(speech.cmd.speech_id, speech.sent_ms)
+            run = queue[0]
+            if not run.frames:
+                if not run.done:
+                    return None  # the producer kicks when it has frames
+                p._completed(run)
                 continue
             if p._play_end_ms < now_ms:
                 # Underrun (or first frame): the far end has played everything; restart the
@@ -137,7 +104,7 @@ class PacedSender(PacerSlot):
             if send_at > limit_ms:
                 return send_at
             generation = p._generation
-            frame = _take(p, speech)
+            frame = p._take(run)
             try:
                 sent = try_send(frame)
             except StreamClosedError:
@@ -148,14 +115,14 @@ class PacedSender(PacerSlot):
                 metrics.frame_dropped(exc.code)
                 continue
             if not sent:
-                self._slow = p._tasks.spawn(self._send_waiting(frame, speech, generation), "send")
+                self._slow = p._tasks.spawn(self._send_waiting(frame, run, generation), "send")
                 return None
-            after_sent(p, speech, frame.duration_ms)
+            after_sent(p, run, frame.duration_ms)
         if not queue:
             p._idle.set()
         return None
 
-    async def _send_waiting(self, frame: AudioFrame, speech: _Speech, generation: int) -> None:
+    async def _send_waiting(self, frame: AudioFrame, run: Any, generation: int) -> None:
         """One frame the stream could not take at once: ``send_audio`` under the deadline."""
         p = self._p
         guard = p._watchdog.guard()
@@ -174,14 +141,14 @@ class PacedSender(PacerSlot):
             p._metrics.frame_dropped(exc.code)
         else:
             if generation == p._generation:
-                after_sent(p, speech, frame.duration_ms)
+                after_sent(p, run, frame.duration_ms)
         finally:
             guard.armed = False
             self._slow = None
         self.kick()
 
 
-async def send_loop(p: Playout) -> None:
+async def send_loop(p: PacedOutput[Any]) -> None:
     """One call's sender task: sleep until each frame is due, then send it (any stream)."""
     clock = p._clock
     media = p._media
@@ -198,11 +165,10 @@ async def send_loop(p: Playout) -> None:
             wake.clear()
             await wake.wait()
             continue
-        speech = queue[0]
-        if not speech.frames:
-            if speech.synth_done:
-                queue.popleft()
-                listener.playback_completed(speech.cmd.speech_id, speech.sent_ms)
+        run = queue[0]
+        if not run.frames:
+            if run.done:
+                p._completed(run)
                 continue
             wake.clear()
             await wake.wait()
@@ -216,9 +182,9 @@ async def send_loop(p: Playout) -> None:
         send_at = p._play_end_ms - lead
         if send_at > now:
             await clock.sleep_until(send_at)
-            if generation != p._generation:
-                continue
-        frame = _take(p, speech)
+            if generation != p._generation or not queue or queue[0] is not run:
+                continue  # stopped, or the run was dropped, while waiting
+        frame = p._take(run)
         guard.arm(send_limit_ms)
         try:
             await media.send_audio(frame)
@@ -238,4 +204,4 @@ async def send_loop(p: Playout) -> None:
             guard.armed = False
         if generation != p._generation:
             continue
-        after_sent(p, speech, frame.duration_ms)
+        after_sent(p, run, frame.duration_ms)

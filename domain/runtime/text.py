@@ -25,7 +25,7 @@ from domain.commands import Speak
 from domain.events import DtmfDigit, FinalTranscript
 from domain.runtime.call import CallRun
 from domain.runtime.config import RuntimeConfig, RuntimeDeps
-from domain.runtime.playout import PlayoutListener
+from domain.runtime.paced_output import PlayoutListener
 from domain.session import Conversation, Phase
 from ports import (
     PCM16_16K,

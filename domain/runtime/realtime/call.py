@@ -17,6 +17,7 @@ from domain.runtime.call import CallRun
 from domain.runtime.config import RuntimeConfig, RuntimeDeps
 from domain.runtime.errors import error_code
 from domain.runtime.output import SpeechOutput
+from domain.runtime.pacer import Pacer
 from domain.runtime.realtime.config import RealtimeDeps
 from domain.runtime.realtime.inbound import RealtimeInbound
 from domain.runtime.realtime.link import PORT, SessionLink
@@ -58,6 +59,8 @@ class RealtimeCallRun(CallRun):
         config: Runtime tuning.
         call: The inbound call.
         realtime: The realtime model and options.
+        pacer: The process's pacer (one for every call, cascade or realtime); without it, a
+            sender task per call.
     """
 
     def __init__(
@@ -67,9 +70,11 @@ class RealtimeCallRun(CallRun):
         config: RuntimeConfig,
         call: InboundCall,
         realtime: RealtimeDeps,
+        pacer: Pacer | None = None,
     ) -> None:
-        super().__init__(conversation, deps, config, call)
+        super().__init__(conversation, deps, config, call, pacer=pacer)
         self._realtime = realtime
+        self._pacer = pacer
         self._responses = RealtimeResponses(
             llm=deps.llm,
             tools=deps.tools,
@@ -116,6 +121,7 @@ class RealtimeCallRun(CallRun):
             request_line=responses.request_line,
             truncate=lambda item, ms: link.request(lambda s: s.truncate(item, ms)),
             dropped=responses.dropped,
+            pacer=self._pacer,
         )
         responses.bind(
             link=link,

@@ -1,10 +1,13 @@
 """Realtime playout: the audio of service responses, paced into the call, reported per clause.
 
-Each service response (a model response, or a fixed line spoken by the service) has a track:
-its audio as it arrives, cut into frames of ``frame_ms``, and the conversation's clauses
-(``Speak``) of that response in order. Tracks play back to back in the order they were opened
-(the order of the conversation's commands), on the cascade's absolute schedule: a frame leaves
-``pacing_lead_ms`` ahead of the far end's playback, so StopAudio has little to clear.
+Each service response (a model response, or a fixed line spoken by the service) has a
+:class:`~domain.runtime.realtime.track.Track`: its audio as it arrives, cut into frames of
+``frame_ms``, and the conversation's clauses (``Speak``) of that response in order. Tracks
+play back to back in the order they were opened (the order of the conversation's commands).
+Queue, schedule and sending are the cascade's (:class:`~domain.runtime.paced_output.PacedOutput`):
+on a stream with ``try_send_audio`` the process's one pacer sends every call's frames, on the
+absolute schedule (a frame leaves ``pacing_lead_ms`` ahead of the far end's playback, so
+StopAudio has little to clear).
 
 The services give no word timings on their audio, so a track's played audio is shared between
 its clauses in proportion to their text: a clause is reported complete when the played share
@@ -19,82 +22,22 @@ holds by the pacing schedule (docs/adr/0011-realtime-speech-to-speech.md).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable
 
 from domain.commands import Speak
 from domain.runtime.config import RuntimeConfig
 from domain.runtime.latency import LatencyTracker
-from domain.runtime.playout import PlayoutListener
+from domain.runtime.paced_output import PacedOutput, PlayoutListener
+from domain.runtime.pacer import Pacer
+from domain.runtime.realtime.track import Track
 from domain.runtime.tasks import TaskOwner, Watchdog
-from ports import (
-    AudioFormat,
-    AudioFrame,
-    CallMetrics,
-    Clock,
-    MediaStream,
-    ParleyError,
-    StreamClosedError,
-)
+from ports import AudioEncoding, AudioFormat, AudioFrame, CallMetrics, Clock, MediaStream
 
 logger = logging.getLogger(__name__)
 
 
-class _Clause:
-    __slots__ = ("end", "speech_id", "start")
-
-    def __init__(self, speech_id: str, start: int, end: int) -> None:
-        self.speech_id = speech_id
-        self.start = start
-        self.end = end
-
-
-class _Track:
-    """One service response's audio and the clauses spoken by it."""
-
-    __slots__ = (
-        "buf",
-        "chars",
-        "clauses",
-        "done",
-        "first_audio_ms",
-        "first_frame_ms",
-        "frames",
-        "key",
-        "item_id",
-        "last_progress_ms",
-        "marked",
-        "received_ms",
-        "sent_ms",
-        "spoken",
-    )
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.item_id = ""
-        self.frames: deque[AudioFrame] = deque()
-        self.buf = bytearray()
-        self.received_ms = 0.0
-        self.sent_ms = 0.0
-        self.done = False
-        self.clauses: list[_Clause] = []
-        self.chars = 0
-        self.spoken = 0
-        self.last_progress_ms = 0.0
-        self.first_audio_ms: float | None = None
-        self.first_frame_ms: float | None = None
-        self.marked = 0  # 1: first audio marked, 2: first frame marked too
-
-    def ms_per_char(self) -> float:
-        """Estimated audio per character of this track's text (0 before both are known)."""
-        if not self.chars or not self.received_ms:
-            return 0.0
-        return self.received_ms / self.chars
-
-
-class RealtimeOutput:
+class RealtimeOutput(PacedOutput[Track]):
     """The realtime call's speech output (a :class:`~domain.runtime.output.SpeechOutput`).
 
     Args:
@@ -110,6 +53,8 @@ class RealtimeOutput:
         request_line: Asks the session to speak a fixed line (``speech_id``, ``text``).
         truncate: Truncates assistant item ``item_id`` at ``audio_end_ms``.
         dropped: Told which tracks ``stop()`` dropped (their responses are cancelled).
+        pacer: The process's pacer; with it, a stream offering ``try_send_audio`` is paced by
+            it instead of by a sender task of this call.
     """
 
     def __init__(
@@ -127,36 +72,28 @@ class RealtimeOutput:
         request_line: Callable[[str, str], None],
         truncate: Callable[[str, int], None],
         dropped: Callable[[list[str]], None],
+        pacer: Pacer | None = None,
     ) -> None:
-        self._media = media
-        self._clock = clock
-        self._metrics = metrics
-        self._config = config
+        super().__init__(
+            media=media,
+            clock=clock,
+            metrics=metrics,
+            config=config,
+            tasks=tasks,
+            watchdog=watchdog,
+            listener=listener,
+            pacer=pacer,
+        )
         self._fmt = fmt
-        self._tasks = tasks
-        self._watchdog = watchdog
-        self._listener = listener
         self._latency = latency
         self._request_line = request_line
         self._truncate = truncate
         self._dropped = dropped
         self._frame_bytes = fmt.frame_bytes(config.frame_ms)
-        self._tracks: deque[_Track] = deque()
-        self._by_key: dict[str, _Track] = {}
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._sender: asyncio.Task[None] | None = None
-        self._generation = 0
-        self._play_end_ms = 0.0
-        self.frames_sent = 0
+        self._silence = b"\xff" if fmt.encoding is AudioEncoding.MULAW else b"\x00"
+        self._by_key: dict[str, Track] = {}
 
     # SpeechOutput ------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start the sender task (once)."""
-        if self._sender is None:
-            self._sender = self._tasks.spawn(self._send_loop(), "realtime-sender")
 
     def enqueue(self, cmd: Speak) -> None:
         """A clause of a response's track, or a fixed line (its own track and response)."""
@@ -171,11 +108,11 @@ class RealtimeOutput:
             self._listener.playback_completed(cmd.speech_id, 0.0)
             return
         self._add_clause(found, cmd.speech_id, cmd.text)
-        self._wake.set()
+        self._kick()
 
     def current_speech_id(self) -> str | None:
         """The clause now playing (or next to), if any."""
-        for track in self._tracks:
+        for track in self._queue:
             if track.spoken < len(track.clauses):
                 return track.clauses[track.spoken].speech_id
         return None
@@ -183,46 +120,35 @@ class RealtimeOutput:
     def stop(self) -> bool:
         """Drop every track; truncate the item that was playing at the audio played.
 
+        The audio played of a track is what was sent of it minus what the far end still holds
+        by the schedule (``play_end - now``: the far end plays without gaps from the schedule's
+        last restart), so ``audio_end_ms`` is exact to the frame.
+
         Returns:
             True when audio was queued or still playing at the far end.
         """
         now = self._clock.now_ms()
-        had_audio = bool(self._tracks) or self._play_end_ms > now
+        had_audio = self.playing
         held = max(0.0, self._play_end_ms - now)
         keys = []
-        for track in self._tracks:
+        for track in self._queue:
             keys.append(track.key)
             if track.item_id:
                 self._truncate(track.item_id, int(max(0.0, track.sent_ms - held)))
             held = max(0.0, held - track.sent_ms)
             self._by_key.pop(track.key, None)
-        self._tracks.clear()
-        self._generation += 1
-        self._play_end_ms = now
-        self._wake.set()
-        self._idle.set()
+        self._queue.clear()
+        self._restart()
         if keys:
             self._dropped(keys)
         return had_audio
 
-    async def wait_drained(self) -> None:
-        """Return once every track has been sent and the far end has played it."""
-        while True:
-            if self._tracks:
-                self._idle.clear()
-                await self._idle.wait()
-                continue
-            play_end = self._play_end_ms
-            if play_end <= self._clock.now_ms():
-                return
-            await self._clock.sleep_until(play_end)
-
     # from the session --------------------------------------------------------------
 
-    def open_track(self, key: str) -> _Track:
+    def open_track(self, key: str) -> Track:
         """Open the track of response (or line) ``key``, to play after those opened before."""
-        track = _Track(key)
-        self._tracks.append(track)
+        track = Track(key)
+        self._queue.append(track)
         self._by_key[key] = track
         self._idle.clear()
         return track
@@ -232,7 +158,8 @@ class RealtimeOutput:
         track = self._by_key.get(key)
         if track is None:
             return
-        if frame.format != self._fmt:
+        fmt = self._fmt
+        if frame.format is not fmt and frame.format != fmt:
             self._metrics.frame_dropped("wrong_format")
             return
         if track.first_audio_ms is None:
@@ -240,32 +167,16 @@ class RealtimeOutput:
             self._mark(track)
         if item_id:
             track.item_id = item_id
-        size = self._frame_bytes
-        buf = track.buf
-        buf += frame.data
-        whole = len(buf) // size
-        if whole:
-            fmt = self._fmt
-            frame_ms = self._config.frame_ms
-            frames = track.frames
-            for i in range(whole):
-                frames.append(AudioFrame(bytes(buf[i * size : (i + 1) * size]), fmt))
-            del buf[: whole * size]
-            track.received_ms += whole * frame_ms
-            self._wake.set()
+        if track.add_audio(frame.data, fmt, self._frame_bytes, self._config.frame_ms):
+            self._kick()
 
     def finish(self, key: str) -> None:
         """``key``'s response is done: its last partial frame is padded and queued."""
         track = self._by_key.get(key)
         if track is None:
             return
-        if track.buf:
-            pad = self._frame_bytes - len(track.buf)
-            track.frames.append(AudioFrame(bytes(track.buf) + bytes(pad), self._fmt))
-            track.received_ms += self._config.frame_ms
-            track.buf.clear()
-        track.done = True
-        self._wake.set()
+        track.finish(self._fmt, self._frame_bytes, self._config.frame_ms, self._silence)
+        self._kick()
 
     def discard(self, key: str) -> None:
         """Drop ``key``'s track without playing the rest (a cancelled response)."""
@@ -274,21 +185,40 @@ class RealtimeOutput:
             return
         if track.item_id:
             self._truncate(track.item_id, int(track.sent_ms))
-        self._tracks.remove(track)
-        for clause in track.clauses[track.spoken :]:
+        self._queue.remove(track)
+        rest = track.clauses[track.spoken :]
+        # Nothing more of it is reported, even for a frame of it still being sent.
+        track.spoken = len(track.clauses)
+        for clause in rest:
             self._listener.playback_completed(clause.speech_id, 0.0)
-        self._wake.set()
+        self._kick()
 
-    # internals ---------------------------------------------------------------------
+    # what the senders call -----------------------------------------------------------
 
-    def _add_clause(self, track: _Track, speech_id: str, text: str) -> None:
-        start = track.chars
-        track.chars += len(text) + (1 if start else 0)
-        track.clauses.append(_Clause(speech_id, start, track.chars))
+    def _sent(self, run: Track, duration_ms: float) -> None:
+        """First-frame mark and clause progress of ``run`` (one more frame of it sent)."""
+        if run.first_frame_ms is None:
+            run.first_frame_ms = self._clock.now_ms()
+            self._mark(run)
+        run.sent_ms += duration_ms
+        self._progress(run)
+
+    def _completed(self, run: Track) -> None:
+        self._complete(run, len(run.clauses))
+        queue = self._queue
+        # Reporting may have stopped the output (the queue is then empty already).
+        if queue and queue[0] is run:
+            queue.popleft()
+            self._by_key.pop(run.key, None)
+
+    # clauses -------------------------------------------------------------------------
+
+    def _add_clause(self, track: Track, speech_id: str, text: str) -> None:
+        track.add_clause(speech_id, text)
         if len(track.clauses) == 1:
             self._mark(track)
 
-    def _mark(self, track: _Track) -> None:
+    def _mark(self, track: Track) -> None:
         """Latency marks of a track's first clause, once its first audio/frame is known."""
         if not track.clauses:
             return
@@ -300,7 +230,7 @@ class RealtimeOutput:
             track.marked = 2
             self._latency.first_frame(speech_id, track.first_frame_ms)
 
-    def _complete(self, track: _Track, upto: int) -> None:
+    def _complete(self, track: Track, upto: int) -> None:
         """Report the clauses before index ``upto`` complete."""
         rate = track.ms_per_char()
         while track.spoken < upto:
@@ -309,10 +239,12 @@ class RealtimeOutput:
             track.last_progress_ms = track.sent_ms
             self._listener.playback_completed(clause.speech_id, (clause.end - clause.start) * rate)
 
-    def _progress(self, track: _Track) -> None:
+    def _progress(self, track: Track) -> None:
         clauses = track.clauses
+        if track.spoken >= len(clauses):
+            return
         rate = track.ms_per_char()
-        if not clauses or rate <= 0.0:
+        if rate <= 0.0:
             return
         played_chars = track.sent_ms / rate
         index = track.spoken
@@ -333,68 +265,3 @@ class RealtimeOutput:
                 None,
                 (clause.end - clause.start) * rate,
             )
-
-    async def _send_loop(self) -> None:
-        clock = self._clock
-        media = self._media
-        metrics = self._metrics
-        lead = self._config.pacing_lead_ms
-        guard = self._watchdog.guard()
-        send_limit_ms = self._config.send_timeout_ms
-        tracks = self._tracks
-        wake = self._wake
-        while True:
-            if not tracks:
-                self._idle.set()
-                wake.clear()
-                await wake.wait()
-                continue
-            track = tracks[0]
-            if not track.frames:
-                if track.done:
-                    self._complete(track, len(track.clauses))
-                    if tracks and tracks[0] is track:
-                        tracks.popleft()
-                        self._by_key.pop(track.key, None)
-                    continue
-                wake.clear()
-                await wake.wait()
-                continue
-            generation = self._generation
-            now = clock.now_ms()
-            if self._play_end_ms < now:
-                self._play_end_ms = now
-            send_at = self._play_end_ms - lead
-            if send_at > now:
-                await clock.sleep_until(send_at)
-                if generation != self._generation:
-                    continue
-            frame = track.frames.popleft()
-            guard.arm(send_limit_ms)
-            try:
-                await media.send_audio(frame)
-            except asyncio.CancelledError:
-                if not guard.expired():
-                    raise
-                metrics.frame_dropped("send_timeout")
-                self._listener.playout_failed("media_stream", "timeout")
-                continue
-            except StreamClosedError:
-                logger.info("media stream closed; realtime sender stops")
-                return
-            except ParleyError as exc:
-                metrics.frame_dropped(exc.code)
-                continue
-            finally:
-                guard.armed = False
-            if generation != self._generation:
-                continue
-            duration = frame.duration_ms
-            self._play_end_ms += duration
-            self.frames_sent += 1
-            metrics.frame_out()
-            if track.first_frame_ms is None:
-                track.first_frame_ms = clock.now_ms()
-                self._mark(track)
-            track.sent_ms += duration
-            self._progress(track)

@@ -17,6 +17,9 @@ logger = logging.getLogger(__name__)
 class RealtimeCallRuntime(CallRuntime):
     """Runs calls over a realtime speech-to-speech session, one per call.
 
+    Outbound audio of every call goes through the runtime's one
+    :class:`~domain.runtime.pacer.Pacer`, as in the cascade.
+
     Args:
         conversation: The conversation state machine (the cascade's).
         deps: The ports shared with the cascade (tools, stores, clock, metrics, telephony).
@@ -37,7 +40,9 @@ class RealtimeCallRuntime(CallRuntime):
     async def handle_call(self, call: InboundCall) -> CallSummary:
         """Own ``call`` from its media stream's start to its close (see ``CallRuntime``)."""
         logger.info("realtime call %s started (%s)", call.info.call_id, call.info.channel)
-        run = RealtimeCallRun(self._conversation, self._deps, self._config, call, self._realtime)
+        run = RealtimeCallRun(
+            self._conversation, self._deps, self._config, call, self._realtime, pacer=self._pacer
+        )
         summary = await run.run()
         logger.info(
             "realtime call %s ended: %s after %.0f ms",
