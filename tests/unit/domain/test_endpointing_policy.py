@@ -1,7 +1,7 @@
 """EndpointingPolicy: how long a pause judged incomplete waits, by how the final ends.
 
-The end-of-turn model and the recogniser's punctuation are combined: a question is answered
-at once, a full stop waits a little, anything else waits ``max_endpointing_delay_ms``.
+The end-of-turn model and the recogniser's punctuation are combined: by default a question is
+answered at once and anything else (a full stop included) waits ``max_endpointing_delay_ms``.
 """
 
 from __future__ import annotations
@@ -51,16 +51,23 @@ def test_no_mark_an_ellipsis_a_comma_or_a_figure_end_nothing(text: str) -> None:
     assert sentence_ending(text) == ""
 
 
-def test_the_defaults_answer_a_question_at_once_and_wait_after_a_full_stop() -> None:
+def test_the_defaults_answer_a_question_at_once_and_trust_no_full_stop() -> None:
     assert POLICY.unlikely_threshold == 0.5
     assert POLICY.question_endpointing_delay_ms == 0
-    assert POLICY.sentence_endpointing_delay_ms == 600
+    assert POLICY.sentence_endpointing_delay_ms == 1500
     assert POLICY.max_endpointing_delay_ms == 1500
     # "What's the weather like?" scores 0.02 with Smart Turn v3: answered at once.
     assert POLICY.hold_ms(0.02, 260, "What's the weather like?") == 0
-    assert POLICY.hold_ms(0.04, 260, "help me with that.") == 340
+    # Whisper's "Thank you. Not!" in the middle of jfk.wav: the speaker goes on after 1 s.
+    assert POLICY.hold_ms(0.01, 260, "Thank you. Not!") == 1240
     assert POLICY.hold_ms(0.04, 260, "And so my fellow Americans ask not") == 1240
-    assert POLICY.hold_ms(0.04, 260, "My card ends in 0401.") == 1240
+
+
+def test_a_trusted_full_stop_waits_the_sentence_delay_but_not_after_a_figure() -> None:
+    policy = EndpointingPolicy(sentence_endpointing_delay_ms=600)
+    assert policy.hold_ms(0.04, 260, "help me with that.") == 340
+    assert policy.hold_ms(0.04, 260, "My card ends in 0401.") == 1240
+    assert policy.hold_ms(0.04, 260, "What's the weather like?") == 0
 
 
 def test_a_tier_never_waits_longer_than_the_maximum() -> None:
@@ -131,4 +138,4 @@ def test_only_a_final_mark_moves_the_wait_below_the_maximum(text: str) -> None:
     end = text.rstrip("\"')]} \t\n")
     if not end.endswith(("?", ".", "!")):
         assert delay == POLICY.max_endpointing_delay_ms
-    assert delay in (0.0, 600.0, 1500.0)
+    assert delay in (0.0, 1500.0)

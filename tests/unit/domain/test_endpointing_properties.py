@@ -30,7 +30,8 @@ from ports import Role
 
 from .harness import Call
 
-ENDPOINTING = EndpointingPolicy(end_of_turn_grace_ms=0)
+# Full stops trusted (600 ms), so all three waits occur.
+ENDPOINTING = EndpointingPolicy(end_of_turn_grace_ms=0, sentence_endpointing_delay_ms=600)
 FINALS = [
     "I want to",
     "ask not",

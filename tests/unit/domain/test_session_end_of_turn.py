@@ -137,6 +137,9 @@ def test_the_policy_holds_only_below_the_threshold_and_never_past_the_delay() ->
 # -- the final's punctuation (the recogniser's opinion beside the model's) ----------------
 
 TIERED = ConversationPolicy(endpointing=EndpointingPolicy(end_of_turn_grace_ms=0))
+TRUSTED_FULL_STOPS = ConversationPolicy(
+    endpointing=EndpointingPolicy(end_of_turn_grace_ms=0, sentence_endpointing_delay_ms=600)
+)
 
 
 def endpointing_delay(step_commands: list[object]) -> float:
@@ -156,7 +159,7 @@ def test_a_question_judged_incomplete_is_answered_at_once() -> None:
 
 
 def test_a_sentence_judged_incomplete_waits_the_short_delay_and_joins_what_follows() -> None:
-    call = Call(policy=TIERED)
+    call = Call(policy=TRUSTED_FULL_STOPS)
     call.greet()
     stopped = speak(call)
     judged(call, 0.03, stopped)
@@ -175,7 +178,7 @@ def test_a_sentence_judged_incomplete_waits_the_short_delay_and_joins_what_follo
 
 
 def test_a_sentence_judged_incomplete_is_taken_when_the_short_delay_runs_out() -> None:
-    call = Call(policy=TIERED)
+    call = Call(policy=TRUSTED_FULL_STOPS)
     call.greet()
     stopped = speak(call)
     judged(call, 0.04, stopped)
@@ -192,8 +195,18 @@ def test_speech_cut_mid_sentence_is_not_taken_before_the_maximum_delay() -> None
     step = call.send(FinalTranscript(call.tick(300), "And so my fellow Americans ask not"))
     assert endpointing_delay(step.commands) == 1500 - (call.now - stopped)
     assert call.state.response is None
-    # A figure read in chunks waits as long, full stop or not.
+    # By default Whisper's full stop on a fragment proves nothing ("Thank you. Not!" came
+    # in the middle of jfk.wav, 1 s before "what your country can do for you").
     call = Call(policy=TIERED)
+    call.greet()
+    stopped = speak(call)
+    judged(call, 0.01, stopped)
+    step = call.send(FinalTranscript(call.tick(300), "Thank you. Not!"))
+    assert endpointing_delay(step.commands) == 1500 - (call.now - stopped)
+    call.send(UserSpeechStarted(call.tick(1000)))
+    assert call.state.response is None
+    # A figure read in chunks waits as long, even where full stops are trusted.
+    call = Call(policy=TRUSTED_FULL_STOPS)
     call.greet()
     stopped = speak(call)
     judged(call, 0.3, stopped)
