@@ -83,8 +83,14 @@ GREETING = (
 
 
 def proc_cpu_s(pid: int) -> float:
+    return sum(proc_user_system_s(pid))
+
+
+def proc_user_system_s(pid: int) -> tuple[float, float]:
+    """A process's user and system (kernel) CPU time, s (``utime``, ``stime`` in proc(5))."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def proc_rss_kib(pid: int) -> float:
@@ -168,6 +174,14 @@ class Server:
         for pid in {self.process.pid, *self.pids()}:
             with contextlib.suppress(OSError):
                 total += proc_cpu_s(pid)
+        return total
+
+    def system_s(self) -> float:
+        """Kernel CPU time of the server processes, s (sockets, epoll, timers)."""
+        total = 0.0
+        for pid in {self.process.pid, *self.pids()}:
+            with contextlib.suppress(OSError):
+                total += proc_user_system_s(pid)[1]
         return total
 
     def rss_kib(self) -> float:
@@ -272,6 +286,7 @@ class Result:
     frames_out_s: float
     cpu_us: float
     cpu_share: float
+    system_pct: float
     dropped: float
     late_pct: float
     jitter_p50: float
@@ -284,6 +299,7 @@ class Result:
     server_lag_p99: float
     client_lag_p99: float
     load: float
+    client_share: float
     instructions_per_frame: float = float("nan")
 
     @property
@@ -393,7 +409,8 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
                 # Each caller barges in once, at a random moment that leaves time to measure.
                 barge_at[k] = t0 + rng.uniform(0.2, max(0.3, window - 1.0))
             before = (await http.get(server.base + "/metrics")).text
-            cpu0, wall0 = server.cpu_s(), time.monotonic()
+            cpu0, wall0, sys0 = server.cpu_s(), time.monotonic(), server.system_s()
+            client0 = time.process_time()
             sent0 = sum(s.stats.sent for s in sockets)
             if args.profile:
                 profiler = start_profiler(args, server, window)
@@ -403,7 +420,8 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
             await asyncio.sleep(window)
             if args.callgrind:
                 callgrind(server, "-i", "off")
-            cpu1, wall1 = server.cpu_s(), time.monotonic()
+            cpu1, wall1, sys1 = server.cpu_s(), time.monotonic(), server.system_s()
+            client1 = time.process_time()
             sent1 = sum(s.stats.sent for s in sockets)
             t1 = time.monotonic()
             rss_busy = server.rss_kib()
@@ -449,6 +467,7 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
         cpu_us=(cpu1 - cpu0) / max(handled, 1) * 1e6,
         instructions_per_frame=instructions / max(handled, 1),
         cpu_share=(cpu1 - cpu0) / span,
+        system_pct=100.0 * (sys1 - sys0) / max(cpu1 - cpu0, 1e-9),
         dropped=metric(after, "parley_frames_dropped_total")
         - metric(before, "parley_frames_dropped_total"),
         late_pct=100.0 * late / max(frames, 1),
@@ -462,6 +481,7 @@ async def run_once(args: argparse.Namespace, calls: int) -> Result:
         server_lag_p99=server_lag,
         client_lag_p99=percentile(lag[len(lag) // 2 :], 99),
         load=os.getloadavg()[0],
+        client_share=(client1 - client0) / span,
     )
 
 
@@ -548,6 +568,7 @@ def print_result(r: Result, args: argparse.Namespace) -> None:
         ("server processes, cores", f"{args.workers}, {args.server_cores or 'all'}"),
         ("media frames/s in, out (server)", f"{r.frames_in_s:.0f}, {r.frames_out_s:.0f}"),
         ("server CPU per media frame", f"{r.cpu_us:.1f} µs ({r.cpu_share * 100:.0f}% of a core)"),
+        ("  of which in the kernel", f"{r.system_pct:.0f} % (stime: sockets, epoll, timers)"),
         ("server instructions per frame", f"{r.instructions_per_frame:,.0f} (callgrind)"),
         ("frames dropped (server)", f"{r.dropped:.0f}"),
         ("late agent frames (gap > 40 ms)", f"{r.late_pct:.2f} %"),
@@ -563,6 +584,7 @@ def print_result(r: Result, args: argparse.Namespace) -> None:
         ("memory per call", f"{r.mem_per_call_kib:.0f} KiB (idle RSS {r.rss_idle_mb:.0f} MB)"),
         ("server loop lag p99", f"{r.server_lag_p99:.1f} ms (histogram bucket bound)"),
         ("client loop lag p99", f"{r.client_lag_p99:.2f} ms (measurement floor)"),
+        ("load client CPU", f"{r.client_share * 100:.0f}% of a core (this process)"),
         ("load average (1 min)", f"{r.load:.2f} on {os.cpu_count()} CPUs"),
         ("criteria (0 dropped, < 1% late, p99 < 10 ms)", "pass" if r.passed else "FAIL"),
     ]
@@ -575,14 +597,16 @@ def print_result(r: Result, args: argparse.Namespace) -> None:
 def print_sweep(results: list[Result]) -> None:
     print(
         "sweep: calls | CPU/frame µs | dropped | late % | jitter p50/p99 ms | barge-in beyond"
-        " window p50/p99 ms | KiB/call | server lag p99 ms | load | result"
+        " window p50/p99 ms | KiB/call | server lag p99 ms | server, client CPU % of a core"
+        " | load | result"
     )
     for r in sorted(results, key=lambda r: r.calls):
         print(
             f"  {r.calls:5d} | {r.cpu_us:6.1f} | {r.dropped:4.0f} | {r.late_pct:5.2f} |"
             f" {r.jitter_p50:5.2f} / {r.jitter_p99:6.2f} |"
             f" {r.barge_p50 - MIN_SPEECH_MS:5.0f} / {r.barge_p99 - MIN_SPEECH_MS:5.0f} |"
-            f" {r.mem_per_call_kib:4.0f} | {r.server_lag_p99:5.1f} | {r.load:4.2f} |"
+            f" {r.mem_per_call_kib:4.0f} | {r.server_lag_p99:5.1f} |"
+            f" {r.cpu_share * 100:4.0f}, {r.client_share * 100:3.0f} | {r.load:4.2f} |"
             f" {'pass' if r.passed else 'FAIL'}"
         )
     passing = [r.calls for r in results if r.passed]

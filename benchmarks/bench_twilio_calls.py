@@ -3,22 +3,27 @@
     python benchmarks/bench_twilio_calls.py                    # 50 calls, 8 s window
     python benchmarks/bench_twilio_calls.py --calls 50 100 200 # one fresh server per size
     python benchmarks/bench_twilio_calls.py --cores 0          # pin the server to CPU 0
+    python benchmarks/bench_twilio_calls.py --echo playout     # marks echoed as Twilio does
 
 The ``bench_acs_calls.py`` figures for Twilio. The server is a real `parley serve` subprocess
 (PARLEY_TELEPHONY=twilio, fake engines, memory stores) pinned to one core. Each call is offered
 by the local Twilio emulator (a signed Voice webhook; the server answers ``<Connect><Stream>``)
 and streamed by the lean load client of :mod:`benchmarks.twilio_load` (8 kHz mu-law at 50
-frames/s for every call from one timer, marks echoed at once), so the client, not the server,
+frames/s for every call from one timer), so the client, not the server,
 is cheap. One second into the agent's greeting each caller talks (a loud tone) to barge in.
 
 Figures:
   * server CPU per media frame: server CPU time (utime+stime, /proc) over the window divided
-    by media frames in + out (marks are not frames; they ride along every fifth frame);
+    by media frames in + out (marks and their echoes are not frames: they ride along, one per
+    agent frame);
   * frames dropped: the server's parley_frames_dropped counter (/metrics);
   * outbound pacing jitter: |gap between consecutive agent frames - 20 ms| on the wire,
     skipping the first 6 frames of each utterance (the pacing lead burst);
   * barge-in to ``clear`` on the wire: first loud caller frame sent -> ``clear`` received;
-  * marks echoed: how many of the server's marks the load client confirmed played;
+  * marks echoed: how many of the server's marks the load client confirmed played (at once,
+    or with ``--echo playout`` when its real-time playout reached them, as Twilio does);
+  * playout stutters: breaks of 2-100 ms in the load client's real-time playout of the agent
+    (a frame arrived after the previous one had finished playing; ``--echo playout`` only);
   * memory per call: server RSS with all calls up minus idle RSS, over the call count.
 """
 
@@ -63,7 +68,9 @@ def server_command(port: int, cores: str) -> list[str]:
     return command
 
 
-async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str, str]]:
+async def run(
+    calls_wanted: int, window_s: float, cores: str, echo_at_playout: bool = False
+) -> list[tuple[str, str]]:
     emulator = TwilioEmulator(record_media=False)
     await emulator.start()
     port = free_port()
@@ -116,9 +123,11 @@ async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str,
             failed = 0
             for first in range(0, calls_wanted, 10):
                 count = min(calls_wanted, first + 10) - first
-                opened = await asyncio.gather(
-                    *(open_call(emulator, voice_url) for _ in range(count)), return_exceptions=True
+                opening = (
+                    open_call(emulator, voice_url, echo_at_playout=echo_at_playout)
+                    for _ in range(count)
                 )
+                opened = await asyncio.gather(*opening, return_exceptions=True)
                 for item in opened:
                     if isinstance(item, LeanTwilioSocket):
                         sockets.append(item)
@@ -187,7 +196,13 @@ async def run(calls_wanted: int, window_s: float, cores: str) -> list[tuple[str,
             "barge-in to clear on the wire p50/p99",
             f"{percentile(barge, 50):.0f} / {percentile(barge, 99):.0f} ms (n={len(barge)})",
         ),
-        ("marks echoed (whole run)", str(marks)),
+        ("marks echoed (whole run)", f"{marks} ({'at playout' if echo_at_playout else 'at once'})"),
+        (
+            "playout stutters (whole run)",
+            f"{sum(s.stutters for s in sockets)}, {sum(s.stutter_s for s in sockets) * 1000:.0f} ms"
+            if echo_at_playout
+            else "n/a (marks echoed at once)",
+        ),
         (
             "load client tick lag p50/p99",
             f"{percentile(lag, 50):.2f} / {percentile(lag, 99):.2f} ms (measurement floor)",
@@ -203,11 +218,17 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, nargs="+", default=[50])
     parser.add_argument("--window", type=float, default=8.0, help="measured seconds")
     parser.add_argument("--cores", default="0", help="CPU list the server is pinned to")
+    parser.add_argument(
+        "--echo",
+        choices=("now", "playout"),
+        default="now",
+        help="echo marks at once, or when the client's real-time playout reaches them",
+    )
     args = parser.parse_args()
     for calls in args.calls:
-        rows = await run(calls, args.window, args.cores)
+        rows = await run(calls, args.window, args.cores, args.echo == "playout")
         width = max(len(k) for k, _ in rows)
-        print(f"bench_twilio_calls: {calls} calls, {args.window:.0f} s window")
+        print(f"bench_twilio_calls: {calls} calls, {args.window:.0f} s window, echo {args.echo}")
         for key, value in rows:
             print(f"  {key:<{width}}  {value}")
         print("  (barge-in includes the policy window, speech start + min_speech_ms)")

@@ -13,7 +13,9 @@ all-zero key so one encoded frame serves every call):
   call from ``start``; the per-message ``streamSid`` only labels it), so one frame per tick
   serves every socket;
 * agent messages are told apart by their ``event`` without decoding JSON or base64; a ``mark``
-  is echoed at once (a far end whose playout keeps up), ``clear`` arrivals are timed.
+  is echoed at once (a far end whose playout keeps up), or, with ``echo_at_playout``, when the
+  call's real-time playout of the audio before it ends (one timer per mark, as Twilio echoes);
+  ``clear`` echoes the pending marks at once; ``clear`` arrivals are timed.
 
 Facts: "Media Streams - WebSocket Messages"
 (https://www.twilio.com/docs/voice/media-streams/websocket-messages); RFC 6455 framing.
@@ -40,12 +42,48 @@ STREAM_SID = "MZ" + "0" * 32
 
 
 class LeanTwilioSocket(LeanMediaSocket):
-    """One call's Media Stream, from Twilio's side, for load (marks echoed at once)."""
+    """One call's Media Stream, from Twilio's side, for load.
 
-    def __init__(self, url: str) -> None:
+    Args:
+        url: The ``<Stream url>``.
+        echo_at_playout: Echo each mark when playout reaches it instead of at once.
+    """
+
+    def __init__(self, url: str, *, echo_at_playout: bool = False) -> None:
         super().__init__(url, {})
         self.marks = 0
         self.loud_at: float | None = None
+        self.echo_at_playout = echo_at_playout
+        self.play_end = 0.0
+        self.stutters = 0
+        """Breaks of 2-100 ms in the agent's playout (the next frame came late)."""
+        self.stutter_s = 0.0
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+
+    def _echo(self, name: str) -> None:
+        self._pending.pop(name, None)
+        self.marks += 1
+        transport = self.transport  # not counted in stats.sent: that counts caller media
+        if transport is not None and not transport.is_closing():
+            transport.write(
+                ws_text_frame(encode_mark_echo(STREAM_SID, name, sequence_number=0).encode())
+            )
+
+    def _played(self, now: float) -> None:
+        """One 20 ms frame arrived: it plays after what is queued (or now, after an underrun)."""
+        if self.play_end < now:
+            gap = now - self.play_end
+            if self.play_end and 0.002 < gap < 0.1:  # longer: a pause between utterances
+                self.stutters += 1
+                self.stutter_s += gap
+            self.play_end = now
+        self.play_end += FRAME_S
+
+    async def close(self) -> None:  # noqa: D102
+        for handle in self._pending.values():
+            handle.cancel()
+        self._pending.clear()
+        await super().close()
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
         buf = self._buf
@@ -83,16 +121,22 @@ class LeanTwilioSocket(LeanMediaSocket):
                 event = bytes(buf[start + 10 : start + 15])  # '{"event":"media"...'
                 if event == b"media":
                     stats.frame_times.append(now)
+                    if self.echo_at_playout:
+                        self._played(now)
                 elif event == b"clear":
                     stats.stop_times.append(now)
+                    self.play_end = 0.0
+                    for name, handle in list(self._pending.items()):
+                        handle.cancel()
+                        self._echo(name)
                 elif event == b'mark"':
                     name = json.loads(bytes(buf[start : start + length]))["mark"]["name"]
-                    self.marks += 1
-                    self.send(
-                        ws_text_frame(
-                            encode_mark_echo(STREAM_SID, name, sequence_number=0).encode()
-                        )
-                    )
+                    if self.echo_at_playout and self.play_end > now:
+                        loop = asyncio.get_running_loop()
+                        delay = self.play_end - now
+                        self._pending[name] = loop.call_later(delay, self._echo, name)
+                    else:
+                        self._echo(name)
                 else:
                     stats.other += 1
             elif opcode == 0x8:
@@ -104,7 +148,9 @@ class LeanTwilioSocket(LeanMediaSocket):
             del buf[:pos]
 
 
-async def open_call(emulator: TwilioEmulator, voice_url: str) -> LeanTwilioSocket:
+async def open_call(
+    emulator: TwilioEmulator, voice_url: str, *, echo_at_playout: bool = False
+) -> LeanTwilioSocket:
     """Offer one call through the signed Voice webhook and open its stream from the TwiML."""
     call = emulator.new_incoming_call()
     status, twiml = await emulator.post(call, voice_url, {}, "voice")
@@ -113,7 +159,7 @@ async def open_call(emulator: TwilioEmulator, voice_url: str) -> LeanTwilioSocke
     stream = ET.fromstring(twiml).find("Connect/Stream")  # noqa: S314
     assert stream is not None
     parameters = {p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter")}
-    sock = LeanTwilioSocket(stream.get("url", ""))
+    sock = LeanTwilioSocket(stream.get("url", ""), echo_at_playout=echo_at_playout)
     await sock.connect()
     sock.send(ws_text_frame(encode_connected().encode()))
     start = encode_start(

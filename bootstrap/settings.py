@@ -332,6 +332,10 @@ class TwilioSettings(_Group):
     """REST API base URL; empty for https://api.twilio.com (the local emulator sets it)."""
     validate_signatures: bool = True
     """Check X-Twilio-Signature on every webhook (off only offline, with a warning)."""
+    playout_lead_ms: float = Field(default=20.0, ge=20.0, le=1000.0)
+    """Agent audio counted as heard before Twilio's mark echo confirms it played, ms: barge-in
+    truncation is exact to within it. One 20 ms frame by default; raise it (40-100) when the
+    round trip to Twilio's media edge is over ~10 ms, or playback stutters."""
 
     @field_validator("public_base_url", "api_base_url")
     @classmethod

@@ -111,6 +111,7 @@ def twilio_routes_for(
             auth_token=auth_token,
             validate_signatures=twilio.validate_signatures,
             idle_timeout_s=settings.server.idle_timeout_s,
+            playout_lead_ms=twilio.playout_lead_ms,
         ),
         call_control=call_control,
         handler=handler,

@@ -50,6 +50,9 @@ class TurnResult:
         reply_at: First agent frame after the turn ended, if any.
         stop_audio_at: First ``StopAudio`` after the turn started, if any.
         reply_audio_ms: Agent audio received for the reply, ms.
+        played_before_bytes: Agent audio played out (the whole call so far) when the turn
+            began, bytes; for a turn that waited for the agent to finish, the reply to it
+            starts playing from here.
     """
 
     name: str
@@ -59,6 +62,7 @@ class TurnResult:
     reply_at: float | None = None
     stop_audio_at: float | None = None
     reply_audio_ms: float = 0.0
+    played_before_bytes: int = 0
 
     @property
     def latency_ms(self) -> float | None:
@@ -221,6 +225,8 @@ async def converse(
                 media, call, turn.barge_in_after_ms / 1000.0, reply_timeout_s
             )
         outcome = TurnResult(turn.name, call.format.duration_ms(len(turn.pcm)))
+        media.playout.buffered_ms()  # advances playout to now
+        outcome.played_before_bytes = media.playout.played_bytes
         stops_before = len(media.stats.stop_audio_times)
         say(f"caller turn {index + 1}: {turn.name} ({outcome.caller_ms / 1000:.1f} s)")
         outcome.spoke_at, outcome.finished_at = await media.speak(turn.pcm)

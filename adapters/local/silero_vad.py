@@ -71,7 +71,7 @@ class SileroVad:
         Raises:
             InvalidAudioError: The frame's format differs from the detector's.
         """
-        if frame.format != self.format:
+        if frame.format is not self.format and frame.format != self.format:
             raise InvalidAudioError(f"VAD got a frame in {frame.format}, expected {self.format}")
         data = frame.data if self._converter is None else self._converter.convert(frame).data
         self._pending += data

@@ -316,7 +316,7 @@ class PocketsphinxSession:
         """
         if self._ended:
             raise StreamClosedError("pocketsphinx session is flushed or closed")
-        if frame.format != self.format:
+        if frame.format is not self.format and frame.format != self.format:
             raise InvalidAudioError(
                 f"frame in {frame.format} pushed to a session for {self.format}"
             )

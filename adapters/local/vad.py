@@ -55,7 +55,7 @@ class WebRtcVad:
             InvalidAudioError: The frame's format differs from the detector's, or its
                 duration is not 10, 20 or 30 ms.
         """
-        if frame.format != self.format:
+        if frame.format is not self.format and frame.format != self.format:
             raise InvalidAudioError(f"VAD got a frame in {frame.format}, expected {self.format}")
         duration = frame.duration_ms
         if not any(abs(duration - ms) < 1e-6 for ms in FRAME_MS):

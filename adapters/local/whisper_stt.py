@@ -217,7 +217,7 @@ class WhisperSession:
         """
         if self._ended:
             raise StreamClosedError("Whisper session is flushed or closed")
-        if frame.format != self.format:
+        if frame.format is not self.format and frame.format != self.format:
             raise InvalidAudioError(
                 f"frame in {frame.format} pushed to a session for {self.format}"
             )

@@ -192,7 +192,7 @@ class FakeMediaStream:
     def _check(self, frame: AudioFrame) -> None:
         if self.closed:
             raise StreamClosedError("media stream is closed")
-        if frame.format != self.format:
+        if frame.format is not self.format and frame.format != self.format:
             raise InvalidAudioError(f"stream format is {self.format}, frame is {frame.format}")
 
     async def stop_audio(self) -> None:

@@ -140,7 +140,7 @@ class FakeRealtimeSession:
         """Take one frame (see the module rules for detection)."""
         if self.closed:
             raise StreamClosedError("realtime session closed")
-        if frame.format != self.format:
+        if frame.format is not self.format and frame.format != self.format:
             raise InvalidAudioError(f"expected {self.format}, got {frame.format}")
         at = self.audio_ms
         self.audio_ms += frame.duration_ms

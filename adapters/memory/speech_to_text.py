@@ -173,7 +173,7 @@ class FakeRecognitionSession:
         """
         if self.closed:
             raise StreamClosedError("recognition session is closed")
-        if frame.format != self.format:
+        if frame.format is not self.format and frame.format != self.format:
             raise InvalidAudioError(f"expected {self.format}, got {frame.format}")
         offset = self.pushed_ms
         self.pushed_ms += frame.duration_ms

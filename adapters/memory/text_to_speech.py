@@ -130,7 +130,7 @@ class FakeTextToSpeech:
         outcome = "cancelled"
         try:
             first = matches[0].start()
-            frame_width = fmt.bytes_per_sample * fmt.channels
+            frame_width = fmt.sample_width
             samples = round(self.duration_ms(text) * fmt.sample_rate_hz / 1000.0)
             total_bytes = samples * frame_width
             chunk_bytes = fmt.frame_bytes(self.chunk_ms)

@@ -155,6 +155,8 @@ class TwilioGatewayConfig:
         max_body_bytes: Largest webhook body accepted, bytes.
         max_calls_remembered: Webhook call details (caller, callee) kept for media sockets.
         hang_up_timeout_s: Deadline of each REST hang-up at drain timeout, seconds.
+        playout_lead_ms: Agent audio a media stream counts as heard before Twilio's mark echo
+            confirms it played, ms (``TwilioMediaStream``'s ``max_unplayed_ms``).
     """
 
     public_base_url: str
@@ -165,6 +167,7 @@ class TwilioGatewayConfig:
     max_body_bytes: int = 64 * 1024
     max_calls_remembered: int = 10_000
     hang_up_timeout_s: float = 5.0
+    playout_lead_ms: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,7 +356,10 @@ class TwilioGateway:
         """``WS /ws/twilio/media``: read ``start``, check its token, hand the call to the core."""
         await websocket.accept()
         stream = TwilioMediaStream(
-            websocket, metrics=self._metrics, idle_timeout_s=self.config.idle_timeout_s
+            websocket,
+            metrics=self._metrics,
+            idle_timeout_s=self.config.idle_timeout_s,
+            max_unplayed_ms=self.config.playout_lead_ms,
         )
         start = await stream.handshake(self.config.handshake_timeout_s)
         if start is None:

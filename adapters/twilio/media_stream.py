@@ -9,14 +9,20 @@ https://www.twilio.com/docs/voice/media-streams/websocket-messages). Every messa
 The core sees 8 kHz PCM16 (:data:`TWILIO_PCM_FORMAT`): mu-law is decoded on the way in and
 encoded on the way out here, so speech engines and VAD need no mu-law support.
 
-Marks and playback progress: after every ``mark_every`` frames sent, a ``mark`` named after
-the frame count goes out; Twilio echoes it once its playback reaches that point (and echoes
-pending marks at once on ``clear``). ``send_audio`` holds a frame back, for at most
-``mark_wait_s``, while more than ``max_unplayed_ms`` of sent audio has not been confirmed
-played. The runtime reports playback progress as audio sent, so this bounds the difference
-between what the conversation believes was heard and what Twilio actually played: barge-in
-truncation is exact to within ``max_unplayed_ms`` on Twilio as on ACS (where the runtime's
-own pacing lead bounds it), even when Twilio's buffer runs behind.
+Playback progress comes from Twilio's ``mark`` echoes (:mod:`adapters.twilio.playback`). The
+runtime counts a frame as heard once ``send_audio`` has returned for it (the ``MediaStream``
+port has no other way to report progress), so ``send_audio`` sends the frame and a ``mark``
+after it (one per ``mark_every`` frames, default every frame), then returns only once Twilio
+has confirmed playing all but ``max_unplayed_ms`` of the audio sent (default one 20 ms frame:
+the previous frame has played, this one is starting). The frame that ``send_audio`` is waiting
+on is already in Twilio's buffer, so playback does not stop between frames while the round
+trip to Twilio stays under about one frame. Hence at a barge-in, what the conversation counts
+as heard is within one frame of what Twilio played: at most ``max_unplayed_ms`` more than the
+last echoed mark, and at most the one uncounted frame in flight less. ``stop_audio`` sends
+``clear`` and starts a new mark generation, so the echoes of the cleared marks, which Twilio
+sends after the ``clear``, do not count as played. A far end that stops echoing does not stall
+the call: a wait ends after ``mark_wait_s``, and later sends do not wait until an echo comes
+back.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from adapters.twilio.media_codec import (
     encode_mark,
     encode_media,
 )
+from adapters.twilio.playback import PlaybackMarks
 from ports import (
     AudioFormat,
     AudioFrame,
@@ -74,10 +81,16 @@ class TwilioMediaStream:
         metrics: Counts dropped messages (``frame_dropped``); optional.
         idle_timeout_s: Close the stream when Twilio sends nothing for this long.
         send_timeout_s: Deadline of one socket send; a stuck socket is closed.
-        mark_every: Frames between two marks.
-        max_unplayed_ms: Sent audio not yet confirmed played above which a send waits.
-        mark_wait_s: Longest such wait; then the frame goes anyway (a far end that never
-            echoes marks must not stall the call).
+        mark_every: Frames between two marks (1: the played position is known per frame).
+        max_unplayed_ms: ``send_audio`` returns once at most this much of the audio sent is
+            not yet confirmed played, ms: the bound on how far what the conversation counts as
+            heard runs ahead of what Twilio played. Below the mark spacing it is raised to it.
+        mark_wait_s: Longest such wait, seconds; then the frame counts anyway and sends stop
+            waiting until Twilio echoes a mark again (a far end that never echoes marks must
+            not stall the call).
+
+    Raises:
+        ValueError: ``mark_every`` is below 1.
     """
 
     def __init__(
@@ -87,18 +100,18 @@ class TwilioMediaStream:
         metrics: CallMetrics | None = None,
         idle_timeout_s: float = 30.0,
         send_timeout_s: float = 2.0,
-        mark_every: int = 5,
-        max_unplayed_ms: float = 400.0,
+        mark_every: int = 1,
+        max_unplayed_ms: float = 20.0,
         mark_wait_s: float = 0.3,
     ) -> None:
-        if mark_every < 1:
-            raise ValueError(f"mark_every must be at least 1, got {mark_every}")
+        self.marks = PlaybackMarks(mark_every)
+        """Mark bookkeeping: audio sent and confirmed played since the last ``clear``."""
         self._ws = websocket
         self._metrics = metrics
         self._idle_timeout_s = idle_timeout_s
         self._send_timeout_s = send_timeout_s
-        self._mark_every = mark_every
-        self._max_unplayed_ms = max_unplayed_ms
+        # With a mark every few frames, confirmations come in steps of that many frames.
+        self._max_unplayed_ms = max(max_unplayed_ms, 20.0 * mark_every)
         self._mark_wait_s = mark_wait_s
         self.format = TWILIO_PCM_FORMAT
         self.start_message: Start | None = None
@@ -108,15 +121,10 @@ class TwilioMediaStream:
         self._close_reason = "remote_closed"
         self._inbound_bytes = 0
         self._send_lock = asyncio.Lock()
-        self._generation = 0
-        self._frames_sent = 0
-        self._sent_ms = 0.0
-        self._played_ms = 0.0
-        self._marked = asyncio.Event()
-        self.marks_echoed = 0
-        """Marks Twilio echoed back (of the current and earlier generations)."""
+        self._waiter: asyncio.Future[None] | None = None
+        self._echoes_lost = False
         self.mark_waits_expired = 0
-        """Sends that went out after ``mark_wait_s`` without the confirmation they waited for."""
+        """Sends that returned after ``mark_wait_s`` without the confirmation they waited for."""
 
     @property
     def closed(self) -> bool:
@@ -126,7 +134,12 @@ class TwilioMediaStream:
     @property
     def unplayed_ms(self) -> float:
         """Audio sent since the last ``clear`` that Twilio has not confirmed played, ms."""
-        return self._sent_ms - self._played_ms
+        return self.marks.unplayed_ms
+
+    @property
+    def marks_echoed(self) -> int:
+        """Echoed marks that moved the played position forward (every generation)."""
+        return self.marks.echoed
 
     async def _receive(self, timeout_s: float) -> dict[str, Any] | None:
         try:
@@ -199,7 +212,7 @@ class TwilioMediaStream:
         finally:
             reason = self._close_reason
             self._closed = True
-            self._marked.set()
+            self._wake()
         yield StreamClosed(reason=reason)
 
     def _audio(self, mulaw: bytes) -> AudioReceived:
@@ -209,14 +222,14 @@ class TwilioMediaStream:
         return AudioReceived(AudioFrame(pcm, self.format, timestamp_ms))
 
     def _on_mark(self, name: str) -> None:
-        generation, _, position = name.partition(":")
-        if not position.isdigit() or generation != str(self._generation):
-            return  # a mark of audio cleared since, or not ours
-        self.marks_echoed += 1
-        played = float(position)
-        if played > self._played_ms:
-            self._played_ms = min(played, self._sent_ms)
-            self._marked.set()
+        if self.marks.echo(name):
+            self._echoes_lost = False
+            self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def _send(self, text: str) -> None:
         if self._closed:
@@ -233,23 +246,37 @@ class TwilioMediaStream:
             raise StreamClosedError(f"media stream of call {self.call_id} closed") from exc
 
     async def _wait_for_playback(self) -> None:
-        """Hold the next frame while too much sent audio is unconfirmed (bounded wait)."""
-        if self.unplayed_ms <= self._max_unplayed_ms:
+        """Until Twilio has played all but ``max_unplayed_ms`` of the audio sent (bounded)."""
+        marks = self.marks
+        limit = self._max_unplayed_ms
+        if marks.unplayed_ms <= limit or self._echoes_lost:
             return
         loop = asyncio.get_running_loop()
+        generation = marks.generation
         deadline = loop.time() + self._mark_wait_s
-        while self.unplayed_ms > self._max_unplayed_ms and not self._closed:
+        # One future per wait, resolved by the reader on an echo that moves playback forward
+        # (or by clear and close); the loop re-checks, as one echo may not be enough.
+        while marks.unplayed_ms > limit and marks.generation == generation and not self._closed:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 self.mark_waits_expired += 1
+                self._echoes_lost = True
+                logger.info("no mark echo from Twilio; call %s sends without waiting", self.call_id)
                 return
-            self._marked.clear()
-            with contextlib.suppress(TimeoutError):
+            waiter = self._waiter = loop.create_future()
+            try:
                 async with asyncio.timeout(remaining):
-                    await self._marked.wait()
+                    await waiter
+            except TimeoutError:
+                pass
+            finally:
+                self._waiter = None
 
     async def send_audio(self, frame: AudioFrame) -> None:
-        """Send one frame of agent audio (8 kHz PCM16) as a mu-law ``media`` message.
+        """Send one frame of agent audio (8 kHz PCM16) and its ``mark``; return once played.
+
+        Returns once Twilio has confirmed playing all but ``max_unplayed_ms`` of the audio
+        sent (see the module docstring), or after ``mark_wait_s``, or at ``clear`` or close.
 
         Raises:
             StreamClosedError: The stream is closed.
@@ -257,29 +284,30 @@ class TwilioMediaStream:
         """
         if frame.format != self.format:
             raise InvalidAudioError(f"frame is {frame.format}, stream is {self.format}")
-        await self._wait_for_playback()
-        await self._send(encode_media(self.stream_sid, mulaw_encode(frame.data)))
-        self._frames_sent += 1
-        self._sent_ms += frame.duration_ms
-        if self._frames_sent % self._mark_every == 0:
-            name = f"{self._generation}:{round(self._sent_ms)}"
+        media = encode_media(self.stream_sid, mulaw_encode(frame.data))
+        generation = self.marks.generation
+        await self._send(media)
+        if self.marks.generation != generation:
+            return  # a clear went out after this frame: Twilio dropped it unplayed
+        name = self.marks.sent(frame.duration_ms)
+        if name is not None:
             await self._send(encode_mark(self.stream_sid, name))
+        await self._wait_for_playback()
 
     async def stop_audio(self) -> None:
         """Send ``clear``: Twilio drops the agent audio it has buffered. No-op when closed."""
         if self._closed:
             return
-        self._generation += 1
-        self._frames_sent = 0
-        self._sent_ms = self._played_ms = 0.0
-        self._marked.set()
+        heard = self.marks.clear()
+        logger.debug("clear on call %s after %.0f ms confirmed played", self.call_id, heard)
+        self._wake()
         with contextlib.suppress(StreamClosedError):
             await self._send(encode_clear(self.stream_sid))
 
     async def close(self) -> None:
         """Close the socket (normal closure); idempotent."""
         self._closed = True
-        self._marked.set()
+        self._wake()
         if self._ws.application_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2.0):

@@ -12,9 +12,12 @@ flags the line's first 80 ms as speech while it adapts, which the runtime treats
 barge-in that a false-interruption resume undoes).
 
 What the agent sends back is played out in real time by :class:`MarkedPlayout`: a ``mark`` is
-echoed when playout reaches it; ``clear`` discards the unplayed audio and echoes every pending
-mark at once, as Twilio documents. The client keeps the ACS media client's statistics names
-(``stats.stop_audio_times`` holds the ``clear`` arrivals), so one scenario drives both.
+echoed when playout reaches it (a task sleeps until the next mark is due, so echoes leave within
+a timer's precision of playout, as Twilio's do); ``clear`` discards the unplayed audio and
+echoes every pending mark at once, as Twilio documents. ``played_at_clear`` keeps how much agent
+audio had played at each ``clear``: the truth a barge-in's heard words are checked against. The
+client keeps the ACS media client's statistics names (``stats.stop_audio_times`` holds the
+``clear`` arrivals), so one scenario drives both.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ class MarkedPlayout(PlayoutBuffer):
         super().__init__(PCM8K, record=record, clock=clock)
         self._pushed = 0
         self._marks: collections.deque[tuple[int, str]] = collections.deque()
+        self.played_at_clear: list[int] = []
+        """Agent audio played (bytes, the whole call) when each ``clear`` arrived."""
 
     def push(self, pcm: bytes) -> None:
         """Queue agent audio received now."""
@@ -87,9 +92,18 @@ class MarkedPlayout(PlayoutBuffer):
             due.append(self._marks.popleft()[1])
         return due
 
+    def next_mark_in_s(self) -> float | None:
+        """Seconds until playout reaches the first pending mark (0 when due); None for none."""
+        if not self._marks:
+            return None
+        self.buffered_ms()  # advances playout to now
+        remaining = self._marks[0][0] - self.played_bytes
+        return max(0, remaining) / self.format.bytes_per_second
+
     def clear(self) -> tuple[int, list[str]]:
         """``clear``: drop unplayed audio; return (bytes dropped, every pending mark)."""
         dropped = self.stop()
+        self.played_at_clear.append(self.played_bytes)
         self._pushed = self.played_bytes
         pending = [name for _, name in self._marks]
         self._marks.clear()
@@ -155,6 +169,8 @@ class TwilioMediaClient:
         self._keep_frame_times = keep_frame_times
         self._ws: ClientConnection | None = None
         self._receiver: asyncio.Task[None] | None = None
+        self._echoer: asyncio.Task[None] | None = None
+        self._mark_added = asyncio.Event()
         self._line: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
         self._sequence = 0
@@ -182,6 +198,7 @@ class TwilioMediaClient:
                 self.url, max_size=2**20, open_timeout=timeout_s, compression=None
             )
         self._receiver = asyncio.create_task(self._receive(), name="twilio-emulator-media-rx")
+        self._echoer = asyncio.create_task(self._echo_marks(), name="twilio-emulator-marks")
         with contextlib.suppress(websockets.exceptions.ConnectionClosed):
             await self._ws.send(encode_connected())
             await self._ws.send(
@@ -210,6 +227,7 @@ class TwilioMediaClient:
                     self.playout.push(pcm)
                 elif isinstance(decoded, Mark):
                     self.playout.mark(decoded.name)
+                    self._mark_added.set()
                 elif isinstance(decoded, Clear):
                     self.stats.stop_audio_times.append(now)
                     dropped, pending = self.playout.clear()
@@ -225,6 +243,23 @@ class TwilioMediaClient:
                 self.close_code = self._ws.close_code
                 self.close_reason = self._ws.close_reason or ""
             self.closed.set()
+            self._mark_added.set()  # the mark echoer sees the close
+
+    async def _echo_marks(self) -> None:
+        """Echo each mark when playout reaches it (sleeping until the next one is due)."""
+        try:
+            while not self.closed.is_set():
+                wait = self.playout.next_mark_in_s()
+                if wait is None:
+                    self._mark_added.clear()
+                    await self._mark_added.wait()
+                    continue
+                if wait > 0:
+                    # Marks added meanwhile come later; a clear echoes its marks itself.
+                    await asyncio.sleep(wait)
+                await self._echo(self.playout.due_marks())
+        except (websockets.exceptions.ConnectionClosed, RuntimeError):
+            pass
 
     async def _echo(self, names: list[str]) -> None:
         for name in names:
@@ -361,10 +396,11 @@ class TwilioMediaClient:
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._ws.close(code), timeout=2.0)
-        if self._receiver is not None:
-            self._receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._receiver
+        for task in (self._receiver, self._echoer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self.closed.set()
 
 

@@ -73,7 +73,7 @@ class EndOfTurnProbe:
         timeout_ms: float,
         call_id: str,
     ) -> None:
-        width = fmt.bytes_per_sample * fmt.channels
+        width = fmt.sample_width
         size = int(detector.window_ms * fmt.sample_rate_hz / 1000.0) * width
         self._detector = detector
         self._fmt = fmt
@@ -112,7 +112,7 @@ class EndOfTurnProbe:
     def speech_started(self, at_ms: float) -> None:
         """Speech began; long after the last pause it starts a new turn's audio."""
         if at_ms - self._last_stop_ms >= NEW_TURN_AFTER_MS:
-            width = self._fmt.bytes_per_sample * self._fmt.channels
+            width = self._fmt.sample_width
             pre_roll = int(PRE_ROLL_MS * self._fmt.sample_rate_hz / 1000.0) * width
             self._since = min(self._since, pre_roll)
 

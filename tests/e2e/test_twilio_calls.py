@@ -11,6 +11,7 @@ and ``benchmarks/bench_twilio_calls.py``.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -95,10 +96,19 @@ async def test_a_twilio_call_is_answered_streamed_and_heard_through_the_emulator
     assert call.media is not None and call.media.marks_echoed > 0  # playback confirmed by marks
 
 
+LONG_ANSWER = "Here is a long answer that goes on and on " * 20
+"""One clause (no punctuation): its words' audio offsets are ``chars * 10 ms`` from its start."""
+
+
+def heard_within(text: str, played_ms: float, ms_per_char: float = 10.0) -> str:
+    """The words of ``text`` whose audio starts before ``played_ms`` (the fake TTS's timing)."""
+    spans = [m.span() for m in re.finditer(r"\S+", text)]
+    heard = [(a, b) for a, b in spans if (a - spans[0][0]) * ms_per_char < played_ms]
+    return text[spans[0][0] : heard[-1][1]] if heard else ""
+
+
 async def test_barge_in_sends_clear_and_keeps_only_what_was_played() -> None:
-    long_answer = ScriptedLanguageModel(
-        [ScriptedTurn("Here is a long answer that goes on and on, " * 20), ScriptedTurn("Sure.")]
-    )
+    long_answer = ScriptedLanguageModel([ScriptedTurn(LONG_ANSWER), ScriptedTurn("Sure.")])
     configure_all = overrides(["tell me everything", "stop"], long_answer)
     async with open_twilio_stack(
         fake_settings(), configure=configure_all, warm_decoders=0
@@ -109,13 +119,24 @@ async def test_barge_in_sends_clear_and_keeps_only_what_was_played() -> None:
             reply_timeout_s=15.0,
             settle_s=0.6,
         )
+        media = stack.emulator.calls[report.result.call_connection_id].media
     result = report.result
     assert result.ok, result.error
-    barge = result.turns[1]
+    ask, barge = result.turns
     assert barge.stop_audio_at is not None, "no clear on the wire after the caller barged in"
     assert result.bytes_discarded > 0  # the emulator dropped buffered audio on clear
-    cut = [e for e in report.transcript if e["kind"] == "assistant" and e["interrupted"]]
-    assert cut and len(cut[0]["text"]) < len("Here is a long answer that goes on and on, " * 20)
+    # What the emulator played of the answer when the clear arrived (the reply to "ask" starts
+    # once the greeting has played out: the caller waited for silence).
+    assert media is not None
+    clear = result.stop_audio_times.index(barge.stop_audio_at)
+    played_ms = PCM8K.duration_ms(media.playout.played_at_clear[clear] - ask.played_before_bytes)
+    cut = [e["text"] for e in report.transcript if e["kind"] == "assistant" and e["interrupted"]]
+    assert len(cut) == 1 and 1000 <= played_ms < len(LONG_ANSWER) * 10
+    # The words kept are those that started playing, to within one 20 ms frame of the truth.
+    fewest = heard_within(LONG_ANSWER, played_ms - 20)
+    most = heard_within(LONG_ANSWER, played_ms + 20)
+    assert LONG_ANSWER.startswith(cut[0]), cut[0]
+    assert len(fewest) <= len(cut[0]) <= len(most), (cut[0], played_ms)
 
 
 async def test_unsigned_webhooks_and_unknown_streams_are_refused() -> None:
