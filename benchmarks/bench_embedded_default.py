@@ -15,6 +15,11 @@ Silero VAD + Piper + Smart Turn:
   (the smoothing's silence plus the VAD's own lag) -> final transcript (Whisper's decode)
   -> first model event (the offline dialog model, plus any end-of-turn hold) -> first
   synthesised audio -> first frame sent (pacer) -> first frame on the caller's wire;
+* per caller turn, that latency and its stages, so a turn the end-of-turn model held shows
+  (its 'model' stage is the hold); with ``--compare-endpointing`` the new engines also run
+  with acoustic-only endpointing (every pause judged incomplete waits
+  ``max_endpointing_delay_ms`` whatever the final transcript ends with: the policy before
+  its punctuation tiers), before and after in one run;
 * event-loop lag p99 while the calls ran (a 5 ms ticker in the server's loop);
 * CPU per Whisper decode, per Smart Turn prediction and per Piper piece (process CPU time,
   which other processes' load does not inflate) beside wall time;
@@ -28,9 +33,9 @@ Silero VAD + Piper + Smart Turn:
 
 Needs ../shared/audio (PARLEY_SHARED_DIR). Run
 ``python benchmarks/bench_embedded_default.py [--no-calls] [--only-calls] [--repeat N]
-[--ramp 1,2,3,4] [--seconds 20]``; about ten minutes with the whole calls (``--repeat``
-places each whole call N times and pools the latencies). The machine is shared: CPU figures
-are indicative.
+[--compare-endpointing] [--no-old] [--ramp 1,2,3,4] [--seconds 20]``; about ten minutes with
+the whole calls (``--repeat`` places each whole call N times and pools the latencies). The
+machine is shared: CPU figures are indicative.
 """
 
 from __future__ import annotations
@@ -101,13 +106,39 @@ def manifest() -> list[dict[str, Any]]:
 # -- whole calls --------------------------------------------------------------------------
 
 
-async def whole_call(engines: dict[str, str]) -> dict[str, Any]:
+def acoustic_only_agents(target: Path) -> Path:
+    """A copy of the bundled agents whose endpointing ignores the transcript's punctuation.
+
+    Every agent file gets ``sentence_endpointing_delay_ms`` and
+    ``question_endpointing_delay_ms`` equal to its ``max_endpointing_delay_ms``: a pause the
+    end-of-turn model judges incomplete waits the maximum whatever the final ends with (the
+    policy before the punctuation tiers), so one run compares both.
+    """
+    import shutil
+
+    import yaml
+
+    shutil.copytree(REPO / "agents", target)
+    for path in target.glob("*.yaml"):
+        spec = yaml.safe_load(path.read_text())
+        if "name" not in spec:
+            continue  # not an agent (conversation.yaml)
+        endpointing = spec.setdefault("endpointing", {}) or {}
+        delay = endpointing.get("max_endpointing_delay_ms", 1500.0)
+        endpointing["sentence_endpointing_delay_ms"] = delay
+        endpointing["question_endpointing_delay_ms"] = delay
+        spec["endpointing"] = endpointing
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return target
+
+
+async def whole_call(engines: dict[str, str], agents_dir: Path | None = None) -> dict[str, Any]:
     from bootstrap.call_command import open_stack, place_call, wav_turns
     from bootstrap.settings import load_settings
 
     settings = load_settings(None)
     server = settings.server.model_copy(
-        update={"agents_dir": REPO / "agents", "log_level": "WARNING"}
+        update={"agents_dir": agents_dir or REPO / "agents", "log_level": "WARNING"}
     )
     settings = dataclasses.replace(
         settings, server=server, providers=settings.providers.model_copy(update=engines)
@@ -137,24 +168,32 @@ async def whole_call(engines: dict[str, str]) -> dict[str, Any]:
                 heard[started[-1].name].append(entry["text"])
     latencies = []
     stages: list[dict[str, float]] = []
+    per_turn: list[dict[str, Any]] = []
     records = [
         e["data"]["marks"]
         for e in outcome.transcript
         if e["kind"] == "turn_latency" and "first_frame" in (e["data"] or {}).get("marks", {})
     ]
     for turn, clip in zip(result.turns, turns, strict=False):
+        row: dict[str, Any] = {"clip": turn.name, "latency": None, "stages": {}}
+        per_turn.append(row)
+        if turn.stop_audio_at:
+            row["note"] = "barge-in"
         if turn.latency_ms is not None and not turn.stop_audio_at:
-            latencies.append(turn.latency_ms + trailing_silence_ms(clip.pcm))
+            row["latency"] = turn.latency_ms + trailing_silence_ms(clip.pcm)
+            latencies.append(row["latency"])
             assert turn.reply_at is not None  # noqa: S101 - latency_ms implies it
             marks = [m for m in records if turn.spoke_at * 1000 <= m["first_frame"]]
             marks = [m for m in marks if m["first_frame"] <= turn.reply_at * 1000 + 50]
             if marks:
                 speech_end = turn.finished_at * 1000 - trailing_silence_ms(clip.pcm)
-                stages.append(breakdown(marks[-1], speech_end, turn.reply_at * 1000))
+                row["stages"] = breakdown(marks[-1], speech_end, turn.reply_at * 1000)
+                stages.append(row["stages"])
     return {
         "heard": {k: " ".join(v) for k, v in heard.items()},
         "latencies": latencies,
         "stages": stages,
+        "per_turn": per_turn,
         "loop_p99": pct(lags, 0.99),
         "ok": result.ok,
     }
@@ -183,19 +222,31 @@ def breakdown(marks: dict[str, float], speech_end_ms: float, wire_ms: float) -> 
     return out
 
 
-async def repeated(engines: dict[str, str], repeat: int) -> dict[str, Any]:
+async def repeated(
+    engines: dict[str, str], repeat: int, agents_dir: Path | None = None
+) -> dict[str, Any]:
     """``repeat`` whole calls: the first call's words, every call's latencies and stages."""
-    runs = [await whole_call(engines) for _ in range(repeat)]
+    runs = [await whole_call(engines, agents_dir) for _ in range(repeat)]
     return {
         **runs[0],
         "latencies": [x for r in runs for x in r["latencies"]],
         "stages": [x for r in runs for x in r["stages"]],
+        "per_turn": [x for r in runs for x in r["per_turn"]],
         "loop_p99": max(r["loop_p99"] for r in runs),
     }
 
 
-async def bench_whole_calls(repeat: int = 1) -> None:
-    runs = {"old": await repeated(OLD, 1), "new": await repeated(NEW, repeat)}
+async def bench_whole_calls(
+    repeat: int = 1, compare_endpointing: bool = False, old: bool = True
+) -> None:
+    runs: dict[str, dict[str, Any]] = {"old": await repeated(OLD, 1)} if old else {}
+    if compare_endpointing:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            agents = acoustic_only_agents(Path(tmp) / "agents")
+            runs["new, acoustic only"] = await repeated(NEW, repeat, agents)
+    runs["new"] = await repeated(NEW, repeat)
     rows: list[tuple[object, ...]] = []
     totals = {name: [0, 0] for name in runs}
     for clip in manifest():
@@ -213,11 +264,12 @@ async def bench_whole_calls(repeat: int = 1) -> None:
     reference = " ".join(c["ref"] for c in manifest())
     for name, run in runs.items():
         e, n = errors(reference, " ".join(run["heard"][c["file"]] for c in manifest()))
-        rows.append((f"whole call in order ({name})", f"{e / n:.3f}", f"{e}/{n}", "", ""))
+        row = [f"whole call in order ({name})", f"{e / n:.3f}", f"{e}/{n}"]
+        rows.append(tuple(row + [""] * (1 + 2 * len(runs) - len(row))))
 
     table(
         "WER through one whole parley call (12 shared clips, 16 kHz, real time)",
-        ("clip", "old WER", "old heard", "new WER", "new heard"),
+        ("clip", *(f"{name} {x}" for name in runs for x in ("WER", "heard"))),
         rows,
     )
     table(
@@ -235,6 +287,24 @@ async def bench_whole_calls(repeat: int = 1) -> None:
         ],
     )
     columns = [name for name, _ in STAGES] + ["wire", "total"]
+    for name, run in runs.items():
+        if name == "old":
+            continue
+        table(
+            f"per caller turn, {name} engines: end of caller speech -> first agent audio on the"
+            " wire and its stages (ms from the previous mark; 'model' includes any end-of-turn"
+            " hold)",
+            ("clip", "latency", *columns[:-1], "note"),
+            [
+                (
+                    t["clip"],
+                    "-" if t["latency"] is None else f"{t['latency']:.0f}",
+                    *(f"{t['stages'][c]:.0f}" if c in t["stages"] else "-" for c in columns[:-1]),
+                    t.get("note", ""),
+                )
+                for t in run["per_turn"]
+            ],
+        )
     for name, run in runs.items():
         if not run["stages"]:
             continue
@@ -546,13 +616,19 @@ async def main() -> None:
     parser.add_argument("--no-calls", action="store_true", help="skip the whole-call runs")
     parser.add_argument("--only-calls", action="store_true", help="only the whole-call runs")
     parser.add_argument("--repeat", type=int, default=1, help="whole calls with the new engines")
+    parser.add_argument(
+        "--compare-endpointing",
+        action="store_true",
+        help="also run the new engines with acoustic-only endpointing (no punctuation tiers)",
+    )
+    parser.add_argument("--no-old", action="store_true", help="whole calls: skip the old engines")
     parser.add_argument("--ramp", default="1,2,3,4,6", help="concurrent calls per step")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per ramp step")
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (shared: CPU figures indicative)")
     if args.only_calls:
-        await bench_whole_calls(args.repeat)
+        await bench_whole_calls(args.repeat, args.compare_endpointing, not args.no_old)
         return
     bench_install_size()
     bench_noise()
@@ -568,7 +644,7 @@ async def main() -> None:
     await bench_concurrency(whisper, [int(x) for x in args.ramp.split(",")], args.seconds)
     await whisper.aclose()
     if not args.no_calls:
-        await bench_whole_calls(args.repeat)
+        await bench_whole_calls(args.repeat, args.compare_endpointing, not args.no_old)
 
 
 if __name__ == "__main__":  # spawn re-imports this module in pocketsphinx's decoder processes

@@ -28,6 +28,7 @@ __all__ = [
     "OutboundPolicy",
     "SpeechPolicy",
     "ToolPolicy",
+    "sentence_ending",
     "transcript_words",
 ]
 
@@ -109,9 +110,19 @@ class EndpointingPolicy:
     With an end-of-turn model (``ports.EndOfTurnDetector``, optional), each pause the VAD
     reports is judged: a final after a pause judged complete is taken at once; a final after
     a pause judged incomplete is held until the caller goes on (their next final joins it)
-    or until ``max_endpointing_delay_ms`` of silence have passed (LiveKit's
-    ``max_endpointing_delay`` and turn detector ``unlikely_threshold``). Without a model, or
+    or until a silence that depends on how the final transcript ends (LiveKit's
+    ``max_endpointing_delay`` and turn detector ``unlikely_threshold``; Vapi's transcription
+    endpointing plan waits less after punctuation in the same way). Without a model, or
     when its judgement has not arrived, a final is taken at once.
+
+    The acoustic model and the recogniser's punctuation are two opinions: the model hears
+    intonation but scores some finished questions low (Smart Turn v3 gives "What's the
+    weather like?" 0.02-0.1, see ``docs/adr/0013-endpointing-model-and-punctuation.md``); a
+    recogniser that punctuates (Whisper, Azure Speech) writes a question mark only when the
+    words form a question, so a question is answered at once. A full stop proves less:
+    Whisper ends nearly every fragment with one ("Thank you.", "...can do for you.", "Not!"),
+    so by default it waits as long as no punctuation; a recogniser whose full stops can be
+    trusted may lower ``sentence_endpointing_delay_ms``.
 
     Attributes:
         end_of_turn_grace_ms: A final transcript ends the user turn and the response starts
@@ -122,32 +133,102 @@ class EndpointingPolicy:
         unlikely_threshold: An end-of-turn probability below this means "incomplete".
             Default 0.5.
         max_endpointing_delay_ms: Longest silence, ms from the VAD end of speech, before a
-            turn judged incomplete is taken anyway. 0 never holds. Default 1500.
+            turn judged incomplete is taken anyway; the wait when its final does not end a
+            sentence. 0 never holds. Default 1500.
+        sentence_endpointing_delay_ms: The wait, ms from the VAD end of speech, for a turn
+            judged incomplete whose final ends with a full stop or an exclamation mark (not
+            an ellipsis, not a figure). Default 1500, as ``max_endpointing_delay_ms``: on the
+            shared clips 5 of the 6 pauses whose Whisper final ended so and that Smart Turn
+            judged incomplete were mid-turn, one followed by 1 s of silence ("ask not... what
+            your country").
+        question_endpointing_delay_ms: The wait, ms from the VAD end of speech, for a turn
+            judged incomplete whose final ends with a question mark. Default 0 (at once).
+
+    Raises:
+        ValueError: A delay is negative or the threshold is outside 0..1 (names the field).
     """
 
     end_of_turn_grace_ms: float = 500.0
     unlikely_threshold: float = 0.5
     max_endpointing_delay_ms: float = 1500.0
+    sentence_endpointing_delay_ms: float = 1500.0
+    question_endpointing_delay_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.unlikely_threshold <= 1.0:
+            raise ValueError(
+                f"EndpointingPolicy.unlikely_threshold must be in 0..1, got"
+                f" {self.unlikely_threshold}"
+            )
+        for name in (
+            "max_endpointing_delay_ms",
+            "sentence_endpointing_delay_ms",
+            "question_endpointing_delay_ms",
+        ):
+            value = getattr(self, name)
+            if not value >= 0.0:
+                raise ValueError(f"EndpointingPolicy.{name} must be >= 0, got {value}")
 
     def merges(self, previous_final_ms: float, final_ms: float) -> bool:
         """True when a final at ``final_ms`` joins the turn whose last final was earlier."""
         return final_ms - previous_final_ms <= self.end_of_turn_grace_ms
 
-    def hold_ms(self, probability: float | None, silence_ms: float) -> float:
+    def hold_ms(self, probability: float | None, silence_ms: float, text: str = "") -> float:
         """How much longer to wait before taking the turn; 0 means take it now.
 
         Args:
             probability: The end-of-turn model's probability for the current pause, or None
                 when there is no model (or no judgement yet).
             silence_ms: Silence so far, ms since the VAD end of speech.
+            text: The turn's final transcript so far (its ending chooses the wait).
 
         Returns:
             0 when the turn counts as complete (or no model judged it); otherwise what is
-            left of ``max_endpointing_delay_ms`` (never negative).
+            left of the wait :meth:`incomplete_delay_ms` gives for ``text`` (never negative).
         """
         if probability is None or probability >= self.unlikely_threshold:
             return 0.0
-        return max(0.0, self.max_endpointing_delay_ms - silence_ms)
+        return max(0.0, self.incomplete_delay_ms(text) - silence_ms)
+
+    def incomplete_delay_ms(self, text: str) -> float:
+        """The silence, ms from the VAD end of speech, a turn judged incomplete waits.
+
+        ``question_endpointing_delay_ms`` after a question mark, ``sentence_endpointing_
+        delay_ms`` after a full stop or exclamation mark (neither an ellipsis nor right after
+        a figure: callers read numbers in chunks and recognisers punctuate each chunk), else
+        ``max_endpointing_delay_ms``; never more than ``max_endpointing_delay_ms``.
+        """
+        ending = sentence_ending(text)
+        if ending == "?":
+            delay = self.question_endpointing_delay_ms
+        elif ending == ".":
+            delay = self.sentence_endpointing_delay_ms
+        else:
+            delay = self.max_endpointing_delay_ms
+        return min(delay, self.max_endpointing_delay_ms)
+
+
+_CLOSERS = "\"')]}\u201d\u2019 \t\r\n"
+"""Closing quotes, brackets and spaces that may follow a sentence's final mark."""
+
+
+def sentence_ending(text: str) -> str:
+    """How a transcript ends: ``"?"`` (a question), ``"."`` (a sentence) or ``""`` (neither).
+
+    ``"!"`` counts as ``"."``. An ellipsis (``...`` or ``\u2026``), a comma or no mark at all is
+    ``""``, and so is a full stop right after a figure ("my number is 0401.": the caller may
+    be reading it in chunks). Closing quotes and brackets after the mark are skipped.
+    """
+    end = text.rstrip(_CLOSERS)
+    if not end:
+        return ""
+    mark = end[-1]
+    if mark == "?":
+        return "?"
+    if mark not in ".!" or end.endswith("..") or len(end) < 2:
+        return ""
+    before = end[-2]
+    return "" if before.isdigit() or before == "\u2026" else "."
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@ as :class:`~domain.events.EndOfTurnPredicted`. With :class:`~domain.policies.End
 
 * a final after a pause judged complete is taken at once (as without a model);
 * a final after a pause judged incomplete is held (``UserState.held``) and the ENDPOINTING
-  timer runs for what is left of ``max_endpointing_delay_ms`` since the end of speech;
+  timer runs for what is left, since the end of speech, of the wait the policy gives for how
+  the held text ends (a question: none by default; a full stop: a short wait; otherwise
+  ``max_endpointing_delay_ms``: :meth:`~domain.policies.EndpointingPolicy.hold_ms`);
 * when the caller goes on, the timer stops; their next final joins the held text and the
   new pause is judged again; when the timer fires, the held text is taken as the turn;
 * a final that arrives before its pause is judged is taken at once (as without a model)
@@ -84,7 +86,8 @@ def _decide(tx: Tx, at: float) -> str | None:
     u = tx.state.user
     if u.speaking:
         return None
-    wait = tx.cfg.endpointing[tx.state.agent].hold_ms(u.turn_probability, at - u.paused_ms)
+    policy = tx.cfg.endpointing[tx.state.agent]
+    wait = policy.hold_ms(u.turn_probability, at - u.paused_ms, u.held)
     if wait <= 0:
         return _release(tx, u.held)
     tx.arm(Timer.ENDPOINTING, wait)

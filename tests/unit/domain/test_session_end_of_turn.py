@@ -132,3 +132,96 @@ def test_the_policy_holds_only_below_the_threshold_and_never_past_the_delay() ->
     assert policy.hold_ms(0.49, 100) == 1400
     assert policy.hold_ms(0.1, 2000) == 0
     assert EndpointingPolicy(max_endpointing_delay_ms=0).hold_ms(0.0, 0) == 0
+
+
+# -- the final's punctuation (the recogniser's opinion beside the model's) ----------------
+
+TIERED = ConversationPolicy(endpointing=EndpointingPolicy(end_of_turn_grace_ms=0))
+TRUSTED_FULL_STOPS = ConversationPolicy(
+    endpointing=EndpointingPolicy(end_of_turn_grace_ms=0, sentence_endpointing_delay_ms=600)
+)
+
+
+def endpointing_delay(step_commands: list[object]) -> float:
+    timer = next(c for c in step_commands if isinstance(c, StartTimer))
+    assert timer.name == Timer.ENDPOINTING
+    return timer.delay_ms
+
+
+def test_a_question_judged_incomplete_is_answered_at_once() -> None:
+    call = Call(policy=TIERED)
+    call.greet()
+    stopped = speak(call)
+    judged(call, 0.02, stopped)  # Smart Turn v3's score for "What's the weather like?"
+    call.send(FinalTranscript(call.tick(300), "What's the weather like?"))
+    assert call.state.response is not None
+    assert user_messages(call) == ["What's the weather like?"]
+
+
+def test_a_sentence_judged_incomplete_waits_the_short_delay_and_joins_what_follows() -> None:
+    call = Call(policy=TRUSTED_FULL_STOPS)
+    call.greet()
+    stopped = speak(call)
+    judged(call, 0.03, stopped)
+    step = call.send(FinalTranscript(call.tick(300), "ask not what your country can do for you."))
+    assert call.state.response is None
+    assert endpointing_delay(step.commands) == 600 - (call.now - stopped)
+    # The speaker goes on within the wait (jfk.wav: 500 ms after the VAD's end of speech).
+    call.send(UserSpeechStarted(call.tick(100)))
+    stopped = call.tick(2000)
+    call.send(UserSpeechStopped(stopped))
+    judged(call, 0.97, stopped)
+    call.send(FinalTranscript(call.tick(300), "ask what you can do for your country"))
+    assert user_messages(call) == [
+        "ask not what your country can do for you. ask what you can do for your country"
+    ]
+
+
+def test_a_sentence_judged_incomplete_is_taken_when_the_short_delay_runs_out() -> None:
+    call = Call(policy=TRUSTED_FULL_STOPS)
+    call.greet()
+    stopped = speak(call)
+    judged(call, 0.04, stopped)
+    call.send(FinalTranscript(call.tick(300), "I'd like to buy a Chromecast."))
+    call.fire(Timer.ENDPOINTING, after_ms=600 - (call.now - stopped))
+    assert user_messages(call) == ["I'd like to buy a Chromecast."]
+
+
+def test_speech_cut_mid_sentence_is_not_taken_before_the_maximum_delay() -> None:
+    call = Call(policy=TIERED)
+    call.greet()
+    stopped = speak(call)
+    judged(call, 0.05, stopped)  # jfk.wav cut at 60 %: Smart Turn 0.02-0.05
+    step = call.send(FinalTranscript(call.tick(300), "And so my fellow Americans ask not"))
+    assert endpointing_delay(step.commands) == 1500 - (call.now - stopped)
+    assert call.state.response is None
+    # By default Whisper's full stop on a fragment proves nothing ("Thank you. Not!" came
+    # in the middle of jfk.wav, 1 s before "what your country can do for you").
+    call = Call(policy=TIERED)
+    call.greet()
+    stopped = speak(call)
+    judged(call, 0.01, stopped)
+    step = call.send(FinalTranscript(call.tick(300), "Thank you. Not!"))
+    assert endpointing_delay(step.commands) == 1500 - (call.now - stopped)
+    call.send(UserSpeechStarted(call.tick(1000)))
+    assert call.state.response is None
+    # A figure read in chunks waits as long, even where full stops are trusted.
+    call = Call(policy=TRUSTED_FULL_STOPS)
+    call.greet()
+    stopped = speak(call)
+    judged(call, 0.3, stopped)
+    step = call.send(FinalTranscript(call.tick(300), "my card ends in 0401."))
+    assert endpointing_delay(step.commands) == 1500 - (call.now - stopped)
+
+
+def test_a_question_that_arrives_before_its_judgement_is_answered_when_it_comes() -> None:
+    call = Call(policy=TIERED)
+    call.greet()
+    stopped = speak(call)
+    judged(call, 0.1, stopped)
+    call.send(FinalTranscript(call.tick(300), "I want to"))
+    stopped = speak(call)
+    call.send(FinalTranscript(call.tick(300), "know my balance?"))
+    assert call.state.response is None  # held with text: waits for the pause's judgement
+    judged(call, 0.1, stopped, after_ms=20)
+    assert user_messages(call) == ["I want to know my balance?"]
