@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Iterator
@@ -38,6 +39,18 @@ def speech_manifest(shared_audio_dir: Path) -> list[dict[str, Any]]:
     """Entries of shared/audio/manifest.json (keys: file, dur, ref, hyp, wer, ...)."""
     data = json.loads((shared_audio_dir / "manifest.json").read_text())
     return list(data if isinstance(data, list) else data.get("clips", data))
+
+
+@pytest.fixture
+def collector_off() -> Iterator[None]:
+    """The cyclic garbage collector off for the test (reference counting alone frees)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 @pytest.fixture(scope="session", autouse=True)

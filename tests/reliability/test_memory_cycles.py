@@ -12,7 +12,6 @@ import asyncio
 import gc
 import weakref
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
@@ -56,17 +55,6 @@ CONCIERGE = AgentSpec(name="concierge", greeting="Hello, how can I help?")
 CONCIERGE_WITH_TOOL = AgentSpec(
     name="concierge", greeting="Hello, how can I help?", tools=("check_balance",)
 )
-
-
-@pytest.fixture
-def collector_off() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect()
 
 
 async def _one_call(kind: str, conversation: Conversation) -> list[weakref.ref[object]]:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections import Counter
-from collections.abc import Iterator
 
-import pytest
 import websockets
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
@@ -34,17 +32,6 @@ WATCHED = ("MediaSocketProtocol", "MediaChannel", "_Inbox", "AcsMediaStream", "H
 def _census() -> Counter[str]:
     names = (type(o).__name__ for o in gc.get_objects())
     return Counter(n for n in names if n.endswith(WATCHED))
-
-
-@pytest.fixture
-def collector_off() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect()
 
 
 async def test_a_closed_media_socket_is_freed_by_reference_counting_alone(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Iterator
 
 import pytest
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
@@ -127,17 +126,6 @@ async def test_quiet_codes_are_logged_at_debug(caplog: pytest.LogCaptureFixture)
     ):
         await make_retry(quiet_codes=("provider_error",))("stop", op)
     assert [r.levelno for r in caplog.records] == [logging.DEBUG]
-
-
-@pytest.fixture
-def collector_off() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect()
 
 
 def _tenacity_objects() -> int:
