@@ -45,9 +45,16 @@ class UserSpeechStarted:
 
 @dataclass(frozen=True, slots=True)
 class UserSpeechStopped:
-    """VAD: the caller stopped speaking (end of speech, before the final transcript)."""
+    """VAD: the caller stopped speaking (end of speech, before the final transcript).
+
+    Attributes:
+        at_ms: The VAD end of speech, ms.
+        judged: The runtime asked its end-of-turn model about this pause: an
+            :class:`EndOfTurnPredicted` for it follows, unless the model fails or is late.
+    """
 
     at_ms: float
+    judged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +79,14 @@ class EndOfTurnPredicted:
     """The end-of-turn model judged the pause at ``speech_stopped_ms`` (runtime-side model).
 
     Attributes:
-        probability: 0..1 that the caller finished their turn (``ports.EndOfTurnDetector``).
+        probability: 0..1 that the caller finished their turn (``ports.EndOfTurnDetector``);
+            None when the model could not judge the pause (it failed or missed its
+            deadline): the turn is then taken as without a model.
         speech_stopped_ms: ``at_ms`` of the :class:`UserSpeechStopped` it judges.
     """
 
     at_ms: float
-    probability: float
+    probability: float | None
     speech_stopped_ms: float
 
 

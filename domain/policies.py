@@ -112,8 +112,9 @@ class EndpointingPolicy:
     a pause judged incomplete is held until the caller goes on (their next final joins it)
     or until a silence that depends on how the final transcript ends (LiveKit's
     ``max_endpointing_delay`` and turn detector ``unlikely_threshold``; Vapi's transcription
-    endpointing plan waits less after punctuation in the same way). Without a model, or
-    when its judgement has not arrived, a final is taken at once.
+    endpointing plan waits less after punctuation in the same way). Without a model a final
+    is taken at once; one that arrives before its pause's judgement waits for it, at most
+    ``judgement_wait_ms``.
 
     The acoustic model and the recogniser's punctuation are two opinions: the model hears
     intonation but scores some finished questions low (Smart Turn v3 gives "What's the
@@ -143,6 +144,12 @@ class EndpointingPolicy:
             your country").
         question_endpointing_delay_ms: The wait, ms from the VAD end of speech, for a turn
             judged incomplete whose final ends with a question mark. Default 0 (at once).
+        judgement_wait_ms: Longest wait, ms from a final, for the end-of-turn model's
+            judgement of its pause when the final arrives first (a loaded machine: the
+            judgement normally comes 60-100 ms after the pause, the final 200-300 ms after
+            it); then the final is taken as without a model. Default 500. Without the wait
+            a fragment ("Bye.", "Thank you.") whose judgement was late was taken as the
+            turn at once.
 
     Raises:
         ValueError: A delay is negative or the threshold is outside 0..1 (names the field).
@@ -153,6 +160,7 @@ class EndpointingPolicy:
     max_endpointing_delay_ms: float = 1500.0
     sentence_endpointing_delay_ms: float = 1500.0
     question_endpointing_delay_ms: float = 0.0
+    judgement_wait_ms: float = 500.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.unlikely_threshold <= 1.0:
@@ -164,6 +172,7 @@ class EndpointingPolicy:
             "max_endpointing_delay_ms",
             "sentence_endpointing_delay_ms",
             "question_endpointing_delay_ms",
+            "judgement_wait_ms",
         ):
             value = getattr(self, name)
             if not value >= 0.0:

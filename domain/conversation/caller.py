@@ -85,7 +85,7 @@ def on_speech_stopped(tx: Tx, ev: UserSpeechStopped) -> str | None:
         # recogniser (Whisper) gives its final only after the caller stopped.
         pol = tx.cfg.barge[s.resume.agent]
         tx.arm(Timer.FALSE_INTERRUPTION, pol.false_interruption_timeout_ms)
-    endpointing.speech_stopped(tx)
+    endpointing.speech_stopped(tx, ev.judged)
     if idle(tx.state):
         tx.arm(Timer.NO_INPUT, tx.cfg.policy.no_input.no_input_timeout_ms)
     return None

@@ -10,8 +10,10 @@ as :class:`~domain.events.EndOfTurnPredicted`. With :class:`~domain.policies.End
   ``max_endpointing_delay_ms``: :meth:`~domain.policies.EndpointingPolicy.hold_ms`);
 * when the caller goes on, the timer stops; their next final joins the held text and the
   new pause is judged again; when the timer fires, the held text is taken as the turn;
-* a final that arrives before its pause is judged is taken at once (as without a model)
-  unless text is already held; over agent speech the barge-in rules decide.
+* a final that arrives before its pause is judged (the runtime said a judgement is coming:
+  ``UserSpeechStopped.judged``) is held until the judgement decides, or for at most
+  ``judgement_wait_ms`` and then taken as without a model; over agent speech the barge-in
+  rules decide.
 
 These functions only update the state; the caller module takes the text they return as the
 user's input (:func:`domain.conversation.caller.user_input`).
@@ -32,11 +34,14 @@ def speech_started(tx: Tx) -> None:
         tx.disarm(Timer.ENDPOINTING)
 
 
-def speech_stopped(tx: Tx) -> None:
-    """A new pause: its judgement is pending; with text held, the endpointing delay runs."""
+def speech_stopped(tx: Tx, judged: bool = False) -> None:
+    """A new pause; ``judged``: the model's judgement of it is coming.
+
+    With text held, the endpointing delay runs.
+    """
     u = tx.state.user
-    if u.turn_probability is not None:
-        tx.state = replace(tx.state, user=replace(u, turn_probability=None))
+    if u.turn_probability is not None or u.judging != judged:
+        tx.state = replace(tx.state, user=replace(u, turn_probability=None, judging=judged))
     if u.held:
         tx.arm(Timer.ENDPOINTING, tx.cfg.endpointing[tx.state.agent].max_endpointing_delay_ms)
 
@@ -46,7 +51,12 @@ def record(tx: Tx, ev: EndOfTurnPredicted) -> str | None:
     s = tx.state
     tx.state = replace(
         s,
-        user=replace(s.user, turn_probability=ev.probability, paused_ms=ev.speech_stopped_ms),
+        user=replace(
+            s.user,
+            turn_probability=ev.probability,
+            paused_ms=ev.speech_stopped_ms,
+            judging=False,
+        ),
     )
     if not s.user.held or ev.speech_stopped_ms > s.user.held_ms:
         # Nothing held, or the caller spoke again after the hold: the final of that speech
@@ -64,13 +74,23 @@ def take_or_hold(tx: Tx, text: str, at: float) -> str | None:
     if reply is not None and reply.played < len(reply.clauses):
         return _release(tx, joined)  # over agent speech: the barge-in rules decide
     probability = u.turn_probability
-    threshold = tx.cfg.endpointing[s.agent].unlikely_threshold
-    if not u.held and (probability is None or probability >= threshold):
-        return joined  # no model, judgement pending, or judged complete: take it now
+    policy = tx.cfg.endpointing[s.agent]
+    pending = probability is None and u.judging
+    if (
+        not u.held
+        and not pending
+        and (probability is None or probability >= policy.unlikely_threshold)
+    ):
+        return joined  # no model, or judged complete: take it now
     tx.state = replace(s, user=replace(u, held=joined, held_ms=at))
     tx.disarm(Timer.NO_INPUT)  # the caller said something: no reprompt while it is held
-    if u.speaking or probability is None:
-        return None  # the caller goes on, or the judgement is still coming: keep holding
+    if u.speaking:
+        return None  # the caller goes on: their next pause decides
+    if probability is None:
+        if pending and not u.held:
+            # The judgement is late (a loaded machine): wait for it, not for ever.
+            tx.arm(Timer.ENDPOINTING, policy.judgement_wait_ms)
+        return None  # text held before: the delay armed at the pause runs meanwhile
     return _decide(tx, at)
 
 

@@ -155,6 +155,8 @@ class UserState:
             final joins it, or it is taken when the endpointing delay runs out. While an
             outbound callee is screened: the finals of their first utterance so far.
         held_ms: When the latest final joined ``held``, ms.
+        judging: The runtime's end-of-turn model is judging the latest pause: a final that
+            arrives first is held until the judgement (or ``judgement_wait_ms``).
         dtmf_recognizing: A provider ``recognize`` is collecting keys: in-band tones are
             ignored (the provider reports them).
     """
@@ -170,6 +172,7 @@ class UserState:
     paused_ms: float = 0.0
     held: str = ""
     held_ms: float = 0.0
+    judging: bool = False
     dtmf_recognizing: bool = False
 
 

@@ -5,9 +5,11 @@
 turn began, and at each pause the VAD reports (``UserSpeechStopped``) asks the
 :class:`~ports.EndOfTurnDetector` about the turn's audio in an owned task with a deadline. The
 answer reaches the conversation as :class:`~domain.events.EndOfTurnPredicted`; the domain's
-endpointing policy decides what it means. A failed or late prediction is logged and counted
-(``provider_error`` with port ``end_of_turn``) and simply not fed: the turn is then taken as
-without a model, and the call never escalates because the optional model failed.
+endpointing policy decides what it means. ``speech_stopped`` says whether the model was asked,
+so the conversation can wait for the judgement of a pause whose final comes first. A failed
+or late prediction is logged, counted (``provider_error`` with port ``end_of_turn``) and fed
+as a judgement without a probability: the turn is then taken as without a model, and the
+call never escalates because the optional model failed.
 """
 
 from __future__ import annotations
@@ -116,18 +118,25 @@ class EndOfTurnProbe:
             pre_roll = int(PRE_ROLL_MS * self._fmt.sample_rate_hz / 1000.0) * width
             self._since = min(self._since, pre_roll)
 
-    def speech_stopped(self, at_ms: float) -> None:
-        """A pause: ask the model about the turn's audio so far (an older question is dropped)."""
+    def speech_stopped(self, at_ms: float) -> bool:
+        """A pause: ask the model about the turn's audio so far (an older question is dropped).
+
+        Returns:
+            True when the model was asked: an ``EndOfTurnPredicted`` for this pause follows
+            unless the prediction fails or misses its deadline.
+        """
         self._last_stop_ms = at_ms
         pending = self._pending
         if pending is not None and not pending.done():
             pending.cancel()
         if self._since == 0:
-            return
+            return False
         try:
             self._pending = self._tasks.spawn(self._predict(self._snapshot(), at_ms), "turn")
         except RuntimeError:  # the call is shutting down
             self._pending = None
+            return False
+        return True
 
     def _snapshot(self) -> bytes:
         size = len(self._ring)
@@ -145,5 +154,7 @@ class EndOfTurnProbe:
         except Exception as exc:  # noqa: BLE001 (an optional model's failure is only counted)
             logger.warning("call %s: end-of-turn prediction failed: %r", self._call_id, exc)
             self._metrics.provider_error("end_of_turn", error_code(exc))
+            # No judgement: a final held for it is taken now, as without a model.
+            self._feed(ev.EndOfTurnPredicted(self._clock.now_ms(), None, stopped_ms))
             return
         self._feed(ev.EndOfTurnPredicted(self._clock.now_ms(), probability, stopped_ms))

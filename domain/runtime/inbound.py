@@ -261,9 +261,10 @@ class Inbound:
                     stt.end_of_speech()
                 except ParleyError as exc:
                     self._drop_stt(stt, exc.code)
-            self._listener.feed(ev.UserSpeechStopped(now))
-            if self._turn is not None:
-                self._turn.speech_stopped(now)
+            # The question goes to the model first (its task runs after this step), so the
+            # conversation knows a judgement of this pause is coming.
+            judged = self._turn.speech_stopped(now) if self._turn is not None else False
+            self._listener.feed(ev.UserSpeechStopped(now, judged))
 
     async def _open_stt(self) -> None:
         try:

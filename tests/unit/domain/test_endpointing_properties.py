@@ -7,6 +7,8 @@ ENDPOINTING timer fires when due). After every step it checks that:
 
 * a turn taken while its pause is judged incomplete has had at least the policy's wait for
   how its text ends (question, sentence, or the maximum) of silence since the pause;
+* a final that arrives before the judgement the runtime asked for is not taken before the
+  judgement comes or ``judgement_wait_ms`` has passed since the final;
 * every final's words are in the user turns or held, in order, exactly once.
 """
 
@@ -55,6 +57,8 @@ class CallerEndpointing(RuleBasedStateMachine):
         self.finals: list[str] = []
         self.timer_due: float | None = None
         self.early: list[str] = []
+        self.asked = False  # the runtime asked its model about the latest pause
+        self.waiting_since: float | None = None  # a final came before the asked judgement
 
     def send(self, event: Event) -> None:
         before = self.call.state.user
@@ -69,6 +73,14 @@ class CallerEndpointing(RuleBasedStateMachine):
         if isinstance(event, EndOfTurnPredicted) and event.speech_stopped_ms >= before.paused_ms:
             probability = event.probability
         taken = self.user_turns()[turns:]
+        since = self.waiting_since
+        if (
+            taken
+            and since is not None
+            and not isinstance(event, EndOfTurnPredicted)
+            and self.call.now - since < ENDPOINTING.judgement_wait_ms - 1e-6
+        ):
+            self.early.append(f"{taken[-1]!r} {self.call.now - since:.0f} ms before judgement")
         if taken and probability is not None and probability < ENDPOINTING.unlikely_threshold:
             silence = self.call.now - self.call.state.user.paused_ms
             wait = ENDPOINTING.incomplete_delay_ms(taken[-1])
@@ -82,16 +94,18 @@ class CallerEndpointing(RuleBasedStateMachine):
     @rule(gap=st.floats(20, 3000))
     def caller_speaks(self, gap: float) -> None:
         self.speaking = True
+        self.waiting_since = None  # the caller goes on: their next pause decides
         self.send(UserSpeechStarted(self.call.tick(gap)))
 
     @precondition(lambda self: self.speaking)
-    @rule(speech=st.floats(100, 3000))
-    def caller_pauses(self, speech: float) -> None:
+    @rule(speech=st.floats(100, 3000), asked=st.booleans())
+    def caller_pauses(self, speech: float, asked: bool) -> None:
         self.speaking = False
         self.pause_ms = self.call.tick(speech)
         self.judged = False
+        self.asked = asked
         self.final_due = True
-        self.send(UserSpeechStopped(self.pause_ms))
+        self.send(UserSpeechStopped(self.pause_ms, asked))
 
     @precondition(lambda self: not self.judged and self.pause_ms is not None)
     @rule(probability=st.floats(0, 1), after=st.floats(0, 400))
@@ -99,13 +113,17 @@ class CallerEndpointing(RuleBasedStateMachine):
         self.judged = True
         assert self.pause_ms is not None
         self.send(EndOfTurnPredicted(self.call.tick(after), probability, self.pause_ms))
+        self.waiting_since = None
 
     @precondition(lambda self: self.final_due)
     @rule(text=st.sampled_from(FINALS), after=st.floats(0, 600))
     def final_arrives(self, text: str, after: float) -> None:
         self.final_due = False
         self.finals.append(text)
-        self.send(FinalTranscript(self.call.tick(after), text))
+        at = self.call.tick(after)
+        if self.asked and not self.judged and not self.speaking and not self.call.state.user.held:
+            self.waiting_since = at
+        self.send(FinalTranscript(at, text))
 
     @rule(ms=st.floats(10, 2000))
     def silence(self, ms: float) -> None:

@@ -200,9 +200,14 @@ def make_rig(
     end_of_turn: object | None = None,
     final_delay_ms: float = 0.0,
     beep_detectors: object | None = None,
+    clock: ManualClock | None = None,
 ) -> Rig:
-    """A rig with one agent (greeting "Hello, how can I help?") unless ``agents`` is given."""
-    clock = ManualClock(settle_rounds=40)
+    """A rig with one agent (greeting "Hello, how can I help?") unless ``agents`` is given.
+
+    ``clock``: the rig's clock, for fakes that need it before the rig exists (default: a new
+    ``ManualClock(settle_rounds=40)``).
+    """
+    clock = clock if clock is not None else ManualClock(settle_rounds=40)
     if agents is None:
         agents = (AgentSpec(name="concierge", greeting="Hello, how can I help?"),)
     graph = AgentGraph(start=start, agents=tuple(agents))

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from adapters.memory import ScriptedEndOfTurnDetector
+from adapters.memory import ManualClock, ScriptedEndOfTurnDetector
 from domain.policies import ConversationPolicy, EndpointingPolicy
 from domain.runtime import RuntimeConfig
 from ports import MULAW_8K, PCM16_16K, ProviderUnavailableError, Role
@@ -80,6 +80,46 @@ async def test_a_pause_judged_complete_is_answered_at_once():
     await rig.say(600)
     waited = await rig.until(lambda: bool(rig.llm.requests))
     assert waited <= CONFIG.speech_stop_ms + DECODE_MS + 60
+    await rig.hang_up_remote()
+
+
+async def test_a_final_that_comes_before_a_slow_judgement_waits_for_it():
+    # A loaded machine: the judgement comes 500 ms after the pause, after the final (300).
+    clock = ManualClock(settle_rounds=40)
+    rig = make_rig(
+        heard=["what is my balance"],
+        turns=["Forty two dollars."],
+        policy=POLICY,
+        config=CONFIG,
+        end_of_turn=ScriptedEndOfTurnDetector([0.9], delay_ms=500, clock=clock),
+        final_delay_ms=DECODE_MS,
+        clock=clock,
+    )
+    await rig.start()
+    await rig.silence(1500)
+    await rig.say(600)
+    waited = await rig.until(lambda: bool(rig.llm.requests))
+    assert waited == pytest.approx(CONFIG.speech_stop_ms + 500, abs=60)  # not at the final
+    assert user_texts(rig) == ["what is my balance"]
+    await rig.hang_up_remote()
+
+
+async def test_a_fragment_judged_incomplete_after_its_final_is_not_taken():
+    clock = ManualClock(settle_rounds=40)
+    rig = make_rig(
+        heard=["Bye."],
+        turns=["Goodbye."],
+        policy=POLICY,
+        config=CONFIG,
+        end_of_turn=ScriptedEndOfTurnDetector([0.04], delay_ms=500, clock=clock),
+        final_delay_ms=DECODE_MS,
+        clock=clock,
+    )
+    await rig.start()
+    await rig.silence(1500)
+    await rig.say(600)
+    await rig.silence(1000)  # the pause is 750 ms old: short of the 1500 ms endpointing delay
+    assert rig.llm.requests == []
     await rig.hang_up_remote()
 
 
