@@ -194,14 +194,15 @@ async def whole_call(engines: dict[str, str], agents_dir: Path | None = None) ->
         if turn.stop_audio_at:
             row["note"] = "barge-in"
         if turn.latency_ms is not None and not turn.stop_audio_at:
-            row["latency"] = turn.latency_ms + trailing_silence_ms(clip.pcm)
+            silence = trailing_silence_ms(clip.pcm)
+            row["latency"] = turn.latency_ms + silence
             latencies.append(row["latency"])
             latencies_40.append(turn.latency_ms + trailing_silence_ms(clip.pcm, dbfs=-40.0))
             assert turn.reply_at is not None  # noqa: S101 - latency_ms implies it
             marks = [m for m in records if turn.spoke_at * 1000 <= m["first_frame"]]
             marks = [m for m in marks if m["first_frame"] <= turn.reply_at * 1000 + 50]
             if marks:
-                speech_end = turn.finished_at * 1000 - trailing_silence_ms(clip.pcm)
+                speech_end = turn.finished_at * 1000 - silence
                 row["stages"] = breakdown(marks[-1], speech_end, turn.reply_at * 1000)
                 stages.append(row["stages"])
     return {

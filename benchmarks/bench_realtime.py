@@ -199,10 +199,10 @@ class LeanRealtimeSession:
 
     DELTA_MS = 100
 
-    def __init__(self, fmt: AudioFormat, replies: list[int]) -> None:
+    def __init__(self, fmt: AudioFormat) -> None:
         self.format = fmt
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._replies = replies
+        self._responses = 0
         self._audio_ms = 0.0
         self._speaking = False
         self._quiet_ms = 0.0
@@ -243,10 +243,10 @@ class LeanRealtimeSession:
             yield await self._queue.get()
 
     async def create_response(self, request: ResponseRequest) -> None:
-        self._replies[0] += 1
-        text = request.line or BENCH_REPLIES[(self._replies[0] - 1) % 2]
+        self._responses += 1
+        text = request.line or BENCH_REPLIES[(self._responses - 1) % 2]
         self._response = asyncio.get_running_loop().create_task(
-            self._stream(f"resp-{self._replies[0]}", text)
+            self._stream(f"resp-{self._responses}", text)
         )
 
     async def _stream(self, rid: str, text: str) -> None:
@@ -300,12 +300,8 @@ class LeanRealtimeModel:
 
     name = "lean"
 
-    def __init__(self) -> None:
-        self._replies: dict[int, list[int]] = {}
-
     def session(self, config: RealtimeConfig, fmt: AudioFormat) -> LeanRealtimeSession:
-        counter = self._replies.setdefault(len(self._replies), [0])
-        return LeanRealtimeSession(fmt, counter)
+        return LeanRealtimeSession(fmt)
 
 
 class TimedModel:

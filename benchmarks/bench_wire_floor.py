@@ -120,16 +120,10 @@ def serve(port: int, counts_file: Path) -> None:
 # --------------------------------------------------------------------------- the load
 
 
-def user_system_s(pid: int) -> tuple[float, float]:
-    """A process's ``utime`` and ``stime`` (proc(5)), s."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
-
-
 async def measure(port: int, pid: int, counts_file: Path, calls: int, window_s: float) -> dict:
     """Connect ``calls`` callers, stream for ``window_s`` after a settle, return the figures."""
     from benchmarks.acs_load import CallerClock, open_socket
+    from benchmarks.bench_acs_calls import proc_user_system_s as user_system_s
     from ports import PCM16_16K
 
     sockets = []

@@ -62,7 +62,7 @@ class AudioFormat:
 
     def frame_bytes(self, duration_ms: int) -> int:
         """Bytes in a frame of ``duration_ms`` milliseconds (640 for 20 ms at 16 kHz PCM16)."""
-        return self.sample_rate_hz * duration_ms // 1000 * self.channels * self.bytes_per_sample
+        return self.sample_rate_hz * duration_ms // 1000 * self.sample_width
 
     def duration_ms(self, n_bytes: int) -> float:
         """Playback duration in milliseconds of ``n_bytes`` bytes in this format."""

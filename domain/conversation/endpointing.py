@@ -75,10 +75,10 @@ def take_or_hold(tx: Tx, text: str, at: float) -> str | None:
         return _release(tx, joined)  # over agent speech: the barge-in rules decide
     probability = u.turn_probability
     policy = tx.cfg.endpointing[s.agent]
-    pending = probability is None and u.judging
+    # ``judging`` implies no probability yet: a pause clears it, a judgement ends judging.
     if (
         not u.held
-        and not pending
+        and not u.judging
         and (probability is None or probability >= policy.unlikely_threshold)
     ):
         return joined  # no model, or judged complete: take it now
@@ -87,7 +87,7 @@ def take_or_hold(tx: Tx, text: str, at: float) -> str | None:
     if u.speaking:
         return None  # the caller goes on: their next pause decides
     if probability is None:
-        if pending and not u.held:
+        if u.judging and not u.held:
             # The judgement is late (a loaded machine): wait for it, not for ever.
             tx.arm(Timer.ENDPOINTING, policy.judgement_wait_ms)
         return None  # text held before: the delay armed at the pause runs meanwhile
